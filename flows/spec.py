@@ -1,0 +1,290 @@
+"""The declarative spec: the ONLY module that reads pipelines.yaml.
+
+``load_spec`` returns frozen pydantic models or raises ``ConfigError`` listing every problem at
+once, each as ``<file>: <dotted.key>: <problem> — <fix>``: YAML syntax (with line and column),
+duplicate keys, unknown keys (with the close match), wrong types and values, pipeline names,
+``${ENV_VAR}`` references that are not set, stylesheets that do not compile and suites that do
+not parse. File paths in the spec resolve relative to the spec's own folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
+                      field_validator, model_validator)
+
+from flows.spec_errors import describe_validation_error
+from tasks.entities import ENTITIES
+from tasks.errors import ConfigError
+from tasks.extract import ExtractConfig
+from tasks.load import LoadConfig
+from tasks.mappings import MappingsConfig
+from tasks.post import PostConfig
+from tasks.transform import TransformConfig
+from tasks.validate import ValidateConfig
+
+WRITER_NAMES = ("sage50_replica", "zynk_xml_outbox")
+SECRET_KEYS = ("private_key", "client_id")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConnectWiseConfig(_Frozen):
+    base_url: str | None = None
+    company: str | None = None
+    public_key: str | None = None
+    private_key: SecretStr | None = None
+    client_id: SecretStr | None = None
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    max_attempts: int = Field(5, ge=1, le=20)
+
+
+class ReplicaSettings(_Frozen):
+    path: str | None = None
+    lock_date: date | None = None
+    auto_create_products: bool = True
+    auto_create_accounts: bool = True
+    currency_rates: dict[str, float] = Field(default_factory=dict)
+
+
+class OutboxSettings(_Frozen):
+    folder: str | None = None
+    tax_rates: dict[int, float] = Field(default_factory=dict)
+
+
+class SageConfig(_Frozen):
+    writer: Literal["sage50_replica", "zynk_xml_outbox"] = "sage50_replica"
+    sage50_replica: ReplicaSettings = ReplicaSettings()
+    zynk_xml_outbox: OutboxSettings = OutboxSettings()
+    control_accounts: list[str] = Field(
+        default_factory=lambda: ["1100", "2100", "2200", "2201", "2202"])
+
+    @model_validator(mode="after")
+    def _outbox_needs_folder(self) -> "SageConfig":
+        if self.writer == "zynk_xml_outbox" and not self.zynk_xml_outbox.folder:
+            raise ValueError("zynk_xml_outbox.folder is required when writer is zynk_xml_outbox"
+                             " — set it to the folder the Sage-side importer watches")
+        return self
+
+    def writer_settings(self, name: str) -> dict[str, Any]:
+        block = self.sage50_replica if name == "sage50_replica" else self.zynk_xml_outbox
+        return block.model_dump(mode="json", exclude_none=True)
+
+
+class ScheduleConfig(_Frozen):
+    cron: str | None = None
+    timezone: str = "Europe/London"
+    interval_seconds: int | None = Field(None, ge=60)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "ScheduleConfig":
+        if (self.cron is None) == (self.interval_seconds is None):
+            raise ValueError("give exactly one of cron or interval_seconds")
+        return self
+
+
+class PipelineSpec(_Frozen):
+    name: str
+    description: str = ""
+    extract: ExtractConfig
+    validation: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    transform: TransformConfig = TransformConfig()
+    load: LoadConfig = LoadConfig()
+    post: PostConfig = PostConfig()
+    mappings: MappingsConfig = MappingsConfig()
+    retries: int = Field(3, ge=0, le=10)
+    retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
+    schedule: ScheduleConfig | None = None
+    tags: list[str] = Field(default_factory=list)
+    stylesheet_path: Path
+    suite_path: Path
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("extract")
+    @classmethod
+    def _known_entity(cls, value: ExtractConfig) -> ExtractConfig:
+        if value.entity not in ENTITIES:
+            raise ValueError(f"unknown entity '{value.entity}' — valid values: "
+                             f"{', '.join(ENTITIES)}")
+        return value
+
+
+class Spec(_Frozen):
+    path: Path
+    version: Literal[1] = 1
+    connectwise: ConnectWiseConfig = ConnectWiseConfig()
+    sage: SageConfig = SageConfig()
+    pipelines: dict[str, PipelineSpec]
+
+    def pipeline(self, name: str) -> PipelineSpec:
+        if name not in self.pipelines:
+            from difflib import get_close_matches
+            close = get_close_matches(name, list(self.pipelines), n=1)
+            hint = f" — did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{self.path.name}: no pipeline named '{name}'{hint} "
+                              f"(pipelines: {', '.join(self.pipelines)})")
+        return self.pipelines[name]
+
+    def writer_for(self, pipeline: PipelineSpec) -> tuple[str, dict[str, Any]]:
+        name = pipeline.load.target or self.sage.writer
+        settings = self.sage.writer_settings(name)
+        for key in ("path", "folder"):
+            if settings.get(key):
+                settings[key] = str((self.path.parent / settings[key]).resolve())
+        return name, settings
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}' (first at line {seen[key]})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_spec(path: str | Path = "pipelines.yaml", *, env: Mapping[str, str] | None = None,
+              need_connection: bool = True, check_files: bool = True) -> Spec:
+    """Load and check the spec; raise ConfigError with every problem found."""
+    path = Path(path).resolve()
+    raw = _read_yaml(path)
+    problems: list[str] = []
+    _check_secrets(raw, path.name, problems)
+    raw = _interpolate(raw, env if env is not None else os.environ, path.name, problems,
+                       need_connection)
+    raw = _prepare(raw, path, problems)
+    spec = None
+    try:
+        spec = Spec.model_validate(raw)
+    except ValidationError as exc:
+        problems += describe_validation_error(exc, Spec, path.name, raw)
+    if spec is not None and check_files:
+        problems += _check_files(spec)
+    if problems:
+        raise ConfigError(problems)
+    return spec
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise ConfigError(f"{path.name}: file not found at {path} — pass --spec FILE or run "
+                          "from the folder that holds pipelines.yaml")
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context} — check "
+                          "the indentation and quoting on that line") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: YAML syntax error: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: the spec must be a mapping with a 'pipelines:' key")
+    return data
+
+
+def _interpolate(node: Any, env: Mapping[str, str], file: str, problems: list[str],
+                 need_connection: bool, where: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, env, file, problems, need_connection,
+                                f"{where}.{k}" if where else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, env, file, problems, need_connection, f"{where}[{i}]")
+                for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+    missing = [name for name in _ENV.findall(node) if not env.get(name)]
+    if missing:
+        if need_connection or not where.startswith("connectwise."):
+            problems.append(f"{file}: {where}: environment variable {', '.join(missing)} is not "
+                            f"set — export {missing[0]}=… before running")
+        return None
+    return _ENV.sub(lambda m: env[m.group(1)], node)
+
+
+def _check_secrets(raw: dict, file: str, problems: list[str]) -> None:
+    block = raw.get("connectwise")
+    if not isinstance(block, dict):
+        return
+    for key in SECRET_KEYS:
+        text = block.get(key)
+        if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
+            problems.append(f"{file}: connectwise.{key}: write an environment reference such "
+                            f"as ${{CW_{key.upper()}}} — secrets never live in {file}")
+
+
+def _prepare(raw: dict, path: Path, problems: list[str]) -> dict:
+    """Deep-merge defaults into each pipeline and resolve its stylesheet and suite paths."""
+    raw = dict(raw)
+    defaults = raw.pop("defaults", None) or {}
+    if not isinstance(defaults, dict):
+        problems.append(f"{path.name}: defaults: must be a mapping of pipeline settings")
+        defaults = {}
+    pipelines = raw.get("pipelines")
+    if not isinstance(pipelines, dict) or not pipelines:
+        problems.append(f"{path.name}: pipelines: at least one pipeline is required — add "
+                        "one under 'pipelines:' (see the README)")
+        raw["pipelines"] = {}
+        return raw
+    merged = {}
+    for name, body in pipelines.items():
+        if not _PIPELINE_NAME.match(str(name)):
+            problems.append(f"{path.name}: pipelines.{name}: pipeline names are snake_case "
+                            "(lower-case letters, digits, underscores) — rename it")
+        body = _deep_merge(defaults, body if isinstance(body, dict) else {})
+        merged[name] = _with_paths(str(name), body, path.parent)
+    raw["pipelines"] = merged
+    raw["path"] = path
+    return raw
+
+
+def _with_paths(name: str, body: dict, base: Path) -> dict:
+    body = dict(body, name=name)
+    transform = body.get("transform") if isinstance(body.get("transform"), dict) else {}
+    validate = body.get("validate") if isinstance(body.get("validate"), dict) else {}
+    body["stylesheet_path"] = base / (transform.get("stylesheet") or f"xslt/{name}.xsl")
+    body["suite_path"] = base / (validate.get("suite") or f"expectations/{name}.json")
+    return body
+
+
+def _deep_merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _check_files(spec: Spec) -> list[str]:
+    from tasks.transform import compile_stylesheet
+    from tasks.validate import load_suite
+    problems = []
+    for pipeline in spec.pipelines.values():
+        for check, target in ((compile_stylesheet, pipeline.stylesheet_path),
+                              (load_suite, pipeline.suite_path)):
+            try:
+                check(target)
+            except ConfigError as exc:
+                problems += [f"{spec.path.name}: pipelines.{pipeline.name}: {p}"
+                             for p in exc.problems]
+    return problems

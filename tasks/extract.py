@@ -1,0 +1,156 @@
+"""Extract: list the unposted documents, then export them from ConnectWise in bounded chunks.
+
+The plan (``plan_extraction``) snapshots every unposted id first — the unposted lists shrink as
+batches are created, so nothing is posted while paging — and checks completeness against the
+count endpoint. Each chunk (``extract_chunk``) is one ``POST /finance/accounting/export`` with
+``included…Ids``; the answer must hold exactly the ids asked for. The chunk is enriched with the
+company records of its customers (addresses are not in the GLExport) and spilled to disk as
+JSON, so later stages read a file, not a flow-sized object in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.connectwise import ConnectWiseClient
+from tasks.entities import ALL_FLAGS, AccountingEntity
+from tasks.errors import RetriableError, stage_message
+
+log = logging.getLogger("cwsage.extract")
+
+COMPANY_FIELDS = ("id,identifier,name,accountNumber,addressLine1,addressLine2,city,state,zip,"
+                  "country,phoneNumber,website,taxIdentifier,currency")
+
+
+class ExtractConfig(BaseModel):
+    """``pipelines.<name>.extract``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity: str
+    chunk_size: int = Field(500, ge=1, le=1000)
+    page_size: int = Field(1000, ge=1, le=1000)
+    conditions: str | None = None
+    thru_date: date | None = None
+    location_id: int | None = None
+    enrich_companies: bool = True
+
+
+@dataclass(frozen=True)
+class ExtractPlan:
+    pipeline: str
+    count: int
+    chunks: list[list[Any]]
+
+
+def plan_extraction(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
+                    pipeline: str) -> ExtractPlan:
+    expected = client.count(entity.unposted_path, cfg.conditions)
+    params = {"fields": entity.list_id_field, "orderBy": f"{entity.list_id_field} asc",
+              "pageSize": cfg.page_size}
+    if cfg.conditions:
+        params["conditions"] = cfg.conditions
+    ids: list[Any] = []
+    for page in client.pages(entity.unposted_path, params):
+        ids.extend(row[entity.list_id_field] for row in page)
+    unique = list(dict.fromkeys(ids))
+    if len(unique) != expected:
+        raise RetriableError(stage_message(
+            pipeline, "extract", f"completeness check failed: ConnectWise counts {expected} "
+            f"unposted {entity.name} but its list returned {len(unique)} distinct ids; "
+            "the list changed while it was read or paging is broken — nothing was exported"))
+    chunks = [unique[i:i + cfg.chunk_size] for i in range(0, len(unique), cfg.chunk_size)]
+    log.info("[%s] extract: %d unposted %s in %d chunks", pipeline, expected, entity.name,
+             len(chunks))
+    return ExtractPlan(pipeline=pipeline, count=expected, chunks=chunks)
+
+
+def export_request(entity: AccountingEntity, cfg: ExtractConfig, ids: list[Any],
+                   batch_identifier: str) -> dict:
+    body: dict[str, Any] = {flag: flag == entity.export_flag for flag in ALL_FLAGS}
+    body["batchIdentifier"] = batch_identifier
+    body[entity.included_ids] = [str(i) if entity.id_is_text else int(i) for i in ids]
+    if cfg.thru_date:
+        body["thruDate"] = f"{cfg.thru_date.isoformat()}T23:59:59Z"
+    if cfg.location_id is not None:
+        body["locationId"] = cfg.location_id
+    return body
+
+
+def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
+                  pipeline: str, ids: list[Any], batch_identifier: str, out: Path) -> Path:
+    """Export one chunk, check it is whole, enrich it, and spill it to ``out``.
+
+    The export is written exactly as ConnectWise sent it (``out``); the company records of
+    its parties go beside it (``*.companies.json``). ``read_chunk`` reads both back.
+    """
+    export, raw = client.post_keep_bytes("/finance/accounting/export",
+                                         export_request(entity, cfg, ids, batch_identifier))
+    _check_complete(entity, pipeline, ids, export.get(entity.documents) or [])
+    companies = fetch_companies(client, _company_ids(export)) if cfg.enrich_companies else []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(_companies_path(out), json.dumps(companies, default=str).encode())
+    _atomic_write(out, raw)
+    return out
+
+
+def read_chunk(path: Path) -> dict:
+    """Read a spilled chunk (or any saved GLExport JSON); money stays Decimal."""
+    export = json.loads(path.read_bytes(), parse_float=Decimal)
+    companies = _companies_path(path)
+    if companies.exists() and "companies" not in export:
+        export["companies"] = json.loads(companies.read_bytes(), parse_float=Decimal)
+    return export
+
+
+def _companies_path(path: Path) -> Path:
+    return path.with_name(path.name.replace(".json", "") + ".companies.json")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def _check_complete(entity: AccountingEntity, pipeline: str, ids: list[Any],
+                    documents: list[dict]) -> None:
+    if entity.id_is_text:          # purchase transactions are labelled, not keyed by list id
+        return
+    asked = {int(i) for i in ids}
+    got = {int(d["id"]) for d in documents}
+    missing, extra = sorted(asked - got), sorted(got - asked)
+    if missing or extra:
+        raise RetriableError(stage_message(
+            pipeline, "extract", f"the export did not match the ids asked for: missing "
+            f"{missing[:10]}{'…' if len(missing) > 10 else ''}, unexpected {extra[:10]}; "
+            "nothing from this chunk was loaded"))
+
+
+def _company_ids(export: dict) -> list[int]:
+    ids = set()
+    for section in ("customers", "vendors"):
+        for party in export.get(section) or []:
+            for ref in ("company", "vendor"):
+                if isinstance(party.get(ref), dict) and party[ref].get("id") is not None:
+                    ids.add(int(party[ref]["id"]))
+    return sorted(ids)
+
+
+def fetch_companies(client: ConnectWiseClient, ids: list[int]) -> list[dict]:
+    companies: list[dict] = []
+    for start in range(0, len(ids), 100):
+        part = ids[start:start + 100]
+        params = {"conditions": f"id in ({','.join(map(str, part))})", "fields": COMPANY_FIELDS,
+                  "pageSize": 1000}
+        for page in client.pages("/company/companies", params):
+            companies.extend(page)
+    return companies
