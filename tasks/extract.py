@@ -10,15 +10,23 @@ JSON, so later stages read a file, not a flow-sized object in memory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.artifacts import publish_table
+from tasks.journal import DocRecord
 
 from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity
@@ -86,11 +94,12 @@ def export_request(entity: AccountingEntity, cfg: ExtractConfig, ids: list[Any],
 
 
 def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
-                  pipeline: str, ids: list[Any], batch_identifier: str, out: Path) -> Path:
+                  pipeline: str, ids: list[Any], batch_identifier: str, out: Path) -> dict:
     """Export one chunk, check it is whole, enrich it, and spill it to ``out``.
 
     The export is written exactly as ConnectWise sent it (``out``); the company records of
-    its parties go beside it (``*.companies.json``). ``read_chunk`` reads both back.
+    its parties go beside it (``*.companies.json``). ``read_chunk`` reads both back. Returns
+    the parsed export with its ``companies``.
     """
     export, raw = client.post_keep_bytes("/finance/accounting/export",
                                          export_request(entity, cfg, ids, batch_identifier))
@@ -99,7 +108,8 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     out.parent.mkdir(parents=True, exist_ok=True)
     _atomic_write(_companies_path(out), json.dumps(companies, default=str).encode())
     _atomic_write(out, raw)
-    return out
+    export["companies"] = companies
+    return export
 
 
 def read_chunk(path: Path) -> dict:
@@ -154,3 +164,74 @@ def fetch_companies(client: ConnectWiseClient, ids: list[int]) -> list[dict]:
         for page in client.pages("/company/companies", params):
             companies.extend(page)
     return companies
+
+
+# -- the Prefect tasks --------------------------------------------------------------------
+
+_RECENT: "OrderedDict[str, dict]" = OrderedDict()
+_RECENT_LOCK = Lock()
+
+
+@dataclass(frozen=True)
+class ChunkRef:
+    """A spilled chunk: its number, its file and the keys of its documents."""
+
+    number: int
+    path: Path
+    keys: tuple[str, ...]
+
+
+def chunk_export(path: Path) -> dict:
+    """The parsed chunk, from a small in-process cache (so stages of one run parse it once)."""
+    with _RECENT_LOCK:
+        if str(path) in _RECENT:
+            return _RECENT[str(path)]
+    return remember(path, read_chunk(path))
+
+
+def remember(path: Path, export: dict) -> dict:
+    with _RECENT_LOCK:
+        _RECENT[str(path)] = export
+        while len(_RECENT) > 4:
+            _RECENT.popitem(last=False)
+    return export
+
+
+def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
+    records = []
+    for doc in export.get(entity.documents) or []:
+        net, tax, gross = entity.totals(doc)
+        currency = doc.get("currency") if isinstance(doc.get("currency"), dict) else {}
+        account = doc.get("companyAccountNumber") or doc.get("vendorNumber")
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
+        records.append(DocRecord(
+            key=entity.key(doc), cw_id=str(entity.source_id(doc)),
+            doc_number=doc.get(entity.number_field), doc_type=entity.doc_type(doc),
+            account_ref=(account or None), currency=currency.get("currencyCode")
+            or currency.get("isoCode"), net=net, tax=tax, gross=gross,
+            gl_ids=tuple(entity.gl_ids(doc)), content_hash=digest.hexdigest()[:16]))
+    return records
+
+
+@task(name="plan", task_run_name="{ctx.pipeline}-plan", cache_policy=NO_CACHE)
+def plan_task(ctx) -> ExtractPlan:
+    return plan_extraction(ctx.client, ctx.entity, ctx.pipeline_spec.extract, ctx.pipeline)
+
+
+@task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_policy=NO_CACHE)
+def extract_task(ctx, number: int, ids: list) -> ChunkRef:
+    path = ctx.run_dir / f"chunk-{number:04d}.json"
+    identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]
+    export = remember(path, extract_chunk(ctx.client, ctx.entity, ctx.pipeline_spec.extract,
+                                          ctx.pipeline, ids, identifier, path))
+    records = doc_records(ctx.entity, export)
+    ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
+    lines = sum(len(d.get("detail") or d.get("purchaseDetail") or [])
+                for d in export.get(ctx.entity.documents) or [])
+    log.info("[%s] extract: chunk %d: %d documents, %d lines", ctx.pipeline, number,
+             len(records), lines)
+    publish_table(ctx.pipeline, "extraction", [{
+        "chunk": number, "documents": len(records), "lines": lines,
+        "customers": len(export.get("customers") or export.get("vendors") or [])}],
+        f"Chunk {number} of run {ctx.run_id}")
+    return ChunkRef(number, path, tuple(r.key for r in records))

@@ -15,3 +15,64 @@ class LoadConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: str | None = None
+
+
+from dataclasses import dataclass  # noqa: E402
+
+from prefect import task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from tasks.artifacts import publish_table  # noqa: E402
+from tasks.errors import LoadError, stage_message  # noqa: E402
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    number: int
+    loaded: tuple[str, ...]
+    already_present: tuple[str, ...]
+    rejected: tuple[str, ...]
+    accounts_created: tuple[str, ...]
+
+
+def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
+                   number: int = 0) -> LoadSummary:
+    """Intent first (``loading``), then the writer, then the outcome per document."""
+    journal, pipeline = ctx.journal, ctx.pipeline
+    journal.mark(pipeline, ctx.run_id, keys, "loading", source)
+    receipt = ctx.writer.load(xml, source=source)
+    results = {r.key: r for r in receipt.results if r.key in set(keys)}
+    silent = [k for k in keys if k not in results]
+    if silent:
+        raise LoadError(stage_message(pipeline, "load", f"the writer did not report on "
+                                      f"{len(silent)} documents ({', '.join(silent[:5])}); "
+                                      "they stay 'loading' and are checked on the next run"))
+    done = {k: r.sage_ref for k, r in results.items() if r.status != "rejected"}
+    journal.mark_loaded(pipeline, ctx.run_id, done)
+    rejected = {k: [{"expectation": "sage import", "reason": r.reason,
+                     "fix": "see the reason; correct the data or the mapping and run again"}]
+                for k, r in results.items() if r.status == "rejected"}
+    journal.quarantine(pipeline, ctx.run_id, rejected, stage="load")
+    by = lambda status: tuple(k for k, r in results.items() if r.status == status)  # noqa: E731
+    return LoadSummary(number, by("loaded"), by("already_present"), tuple(rejected),
+                       tuple(receipt.accounts_created))
+
+
+@task(name="load", task_run_name="{ctx.pipeline}-load", cache_policy=NO_CACHE)
+def load_task(ctx, sage_chunk) -> LoadSummary:
+    if sage_chunk.path is None or not sage_chunk.keys:
+        return LoadSummary(sage_chunk.number, (), (), (), ())
+    source = f"{ctx.pipeline} chunk {sage_chunk.number}"
+    summary = load_documents(ctx, sage_chunk.path.read_bytes(), sage_chunk.keys, source,
+                             sage_chunk.number)
+    log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
+             ctx.pipeline, sage_chunk.number, len(summary.loaded),
+             len(summary.already_present), len(summary.rejected))
+    publish_table(ctx.pipeline, "load-receipt", [
+        {"document": k, "outcome": outcome}
+        for outcome, keys in (("loaded", summary.loaded),
+                              ("already in Sage", summary.already_present),
+                              ("rejected by Sage", summary.rejected)) for k in keys]
+        + [{"document": ref, "outcome": "account created"} for ref in summary.accounts_created],
+        f"Load receipt for chunk {sage_chunk.number} of run {ctx.run_id}")
+    return summary

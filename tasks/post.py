@@ -23,3 +23,70 @@ class PostConfig(BaseModel):
 
     enabled: bool = True
     batch_prefix: str = Field("CWSAGE", pattern=r"^[A-Z0-9][A-Z0-9_-]{0,11}$")
+
+
+# -- posting ------------------------------------------------------------------------------
+import json  # noqa: E402
+
+from prefect import task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from tasks.entities import ALL_FLAGS  # noqa: E402
+from tasks.errors import CwsageError, stage_message  # noqa: E402
+
+_ABBREVIATION = {"invoices": "INV", "expenses": "EXP", "procurement": "PRO"}
+
+
+def batch_identifier(ctx, sequence: int) -> str:
+    """``CWSAGE-INV-20261125T171500-ab12cd-003``: unique, ≤ 50 characters."""
+    kind = _ABBREVIATION.get(ctx.entity.name, ctx.entity.name[:3].upper())
+    return f"{ctx.pipeline_spec.post.batch_prefix}-{kind}-{ctx.run_id}-{sequence:03d}"[:50]
+
+
+def find_batch(client, identifier: str) -> dict | None:
+    """Look a batch up by its identifier (the answer to a lost create-batch response)."""
+    found = client.get("/finance/accounting/batches",
+                       {"conditions": f'batchIdentifier="{identifier}"', "pageSize": 10})
+    return found[0] if found else None
+
+
+def post_loaded(ctx, sequence: int) -> dict | None:
+    """Batch every document the journal holds as loaded; return the batch, or None."""
+    journal, pipeline = ctx.journal, ctx.pipeline
+    rows = journal.documents(pipeline, states=["loaded"])
+    if not rows:
+        return None
+    keys = [r["key"] for r in rows]
+    ids = sorted({int(i) for r in rows for i in json.loads(r["gl_ids"] or "[]")})
+    if not ids:
+        raise CwsageError(stage_message(pipeline, "post", f"documents {keys[:5]} carry no GL "
+                                        "entry ids; refusing to create an empty batch"))
+    identifier = batch_identifier(ctx, sequence)
+    journal.begin_batch(pipeline, ctx.run_id, identifier, keys, ids)
+    body = {flag: flag == ctx.entity.export_flag for flag in ALL_FLAGS}
+    body.update(batchIdentifier=identifier, processedRecordIds=ids)
+    try:
+        created = ctx.client.post("/finance/accounting/batches", body, retry=False)
+    except CwsageError:
+        settle_open_batch(ctx, identifier)
+        raise
+    batch_id = (created or {}).get("id") if isinstance(created, dict) else None
+    if batch_id is None:
+        batch_id = (find_batch(ctx.client, identifier) or {}).get("id")
+    journal.settle_batch(identifier, batch_id, ctx.run_id)
+    log.info("[%s] post: batch %s (id %s): %d documents, %d GL entries", pipeline, identifier,
+             batch_id, len(keys), len(ids))
+    return {"batch": identifier, "id": batch_id, "documents": len(keys), "gl_entries": len(ids)}
+
+
+def settle_open_batch(ctx, identifier: str) -> None:
+    """After a failed or unanswered create: posted if ConnectWise has the batch, else loaded."""
+    found = find_batch(ctx.client, identifier)
+    ctx.journal.settle_batch(identifier, found["id"] if found else None, ctx.run_id)
+
+
+@task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
+def post_task(ctx, sequence: int) -> dict | None:
+    if not ctx.pipeline_spec.post.enabled:
+        return None
+    return post_loaded(ctx, sequence)

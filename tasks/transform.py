@@ -162,3 +162,81 @@ def document_keys(sage_xml: bytes) -> list[str]:
     keys = root.xpath("Invoices/Invoice/Id/text() | Transactions/Transaction/SecondReference/text()"
                       " | Customers/Customer/Id/text() | Suppliers/Supplier/Id/text()")
     return list(dict.fromkeys(str(k) for k in keys))
+
+
+# -- transforming a chunk -----------------------------------------------------------------
+from prefect import task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from tasks.canonical import canonical_xml  # noqa: E402
+
+
+@dataclass(frozen=True)
+class TransformOutcome:
+    xml: bytes | None
+    keys: tuple[str, ...]
+    failures: dict[str, str]
+
+
+def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -> TransformOutcome:
+    """Canonical XML → stylesheet → Sage XML for ``keys``. A stylesheet error is pinned to the
+    documents that cause it (each is retried alone) and those are reported as failures; a
+    document the stylesheet silently drops is a failure too — nothing is lost quietly."""
+    from tasks.entities import get_entity
+    entity = get_entity(pipeline_spec.extract.entity)
+    sheet = compile_stylesheet(pipeline_spec.stylesheet_path)
+    failures: dict[str, str] = {}
+    wanted = list(keys)
+
+    def run(subset: list[str]) -> bytes:
+        doc = canonical_xml(pipeline_spec.name, entity.name, chunk, export,
+                            mappings=pipeline_spec.mappings.model_dump(),
+                            documents=entity.documents, key=entity.key, include=subset)
+        return run_stylesheet(sheet, doc, pipeline=pipeline_spec.name)
+
+    if not wanted:
+        return TransformOutcome(None, (), {})
+    try:
+        xml = run(wanted)
+    except TransformError:
+        for key in wanted:
+            try:
+                run([key])
+            except TransformError as exc:
+                failures[key] = str(exc)
+        wanted = [k for k in wanted if k not in failures]
+        xml = run(wanted) if wanted else None
+    produced = set(document_keys(xml)) if xml else set()
+    for key in wanted:
+        if key not in produced:
+            failures[key] = f"{sheet.path.name} produced no Sage document for it"
+    done = tuple(k for k in wanted if k not in failures)
+    return TransformOutcome(xml if done else None, done, failures)
+
+
+@dataclass(frozen=True)
+class SageChunk:
+    number: int
+    path: Path | None
+    keys: tuple[str, ...]
+
+
+@task(name="transform", task_run_name="{ctx.pipeline}-transform", cache_policy=NO_CACHE)
+def transform_task(ctx, checked) -> SageChunk:
+    from tasks.extract import chunk_export
+    outcome = transform_export(chunk_export(checked.path), ctx.pipeline_spec,
+                               list(checked.valid), checked.number)
+    if outcome.failures:
+        ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
+            key: [{"expectation": "stylesheet", "reason": message,
+                   "fix": "correct the stylesheet (or the document in ConnectWise) and run again"}]
+            for key, message in outcome.failures.items()}, stage="transform")
+        log.warning("[%s] transform: chunk %d: %d documents failed in the stylesheet",
+                    ctx.pipeline, checked.number, len(outcome.failures))
+    if outcome.xml is None:
+        return SageChunk(checked.number, None, ())
+    path = checked.path.with_name(checked.path.name.replace(".json", ".sage.xml"))
+    path.write_bytes(outcome.xml)
+    log.info("[%s] transform: chunk %d: %d documents", ctx.pipeline, checked.number,
+             len(outcome.keys))
+    return SageChunk(checked.number, path, outcome.keys)

@@ -82,6 +82,7 @@ def _gx():
         import great_expectations as gx
         from great_expectations.core.expectation_suite import ExpectationSuite
         from great_expectations.data_context.types.base import ProgressBarsConfig
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                          metric_calculations=False)
@@ -241,3 +242,60 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+# -- the Prefect task ---------------------------------------------------------------------
+from prefect import task  # noqa: E402
+from prefect.cache_policies import NO_CACHE  # noqa: E402
+
+from tasks.artifacts import publish_table  # noqa: E402
+from tasks.extract import ChunkRef, chunk_export  # noqa: E402
+from tasks.views import VIEWS  # noqa: E402
+
+_SUITES: dict[tuple[str, float], Suite] = {}
+
+
+def suite_for(path: Path) -> Suite:
+    """Load a suite once per file version (mtime), checked against its view's columns."""
+    path = Path(path)
+    key = (str(path), path.stat().st_mtime)
+    if key not in _SUITES:
+        _SUITES[key] = load_suite(path)
+    return _SUITES[key]
+
+
+@dataclass(frozen=True)
+class CheckedChunk:
+    number: int
+    path: Path
+    valid: tuple[str, ...]
+    quarantined: tuple[str, ...]
+
+
+def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) -> ValidationOutcome:
+    """Build the view of a chunk and run the pipeline's suite on it (no journal, no Prefect)."""
+    from tasks.entities import get_entity
+    entity = get_entity(pipeline_spec.extract.entity)
+    build, columns = VIEWS[entity.name]
+    suite = suite_for(pipeline_spec.suite_path)
+    check_columns(suite, columns)
+    view = build(export, entity, pipeline_spec.mappings, control_accounts)
+    return run_suite(suite, view)
+
+
+@task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_policy=NO_CACHE)
+def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
+    outcome = validate_export(chunk_export(chunk.path), ctx.pipeline_spec,
+                              ctx.spec.sage.control_accounts)
+    grouped: dict[str, list[dict]] = {}
+    for finding in outcome.findings:
+        grouped.setdefault(finding.key, []).append(finding.as_dict())
+    ctx.journal.quarantine(ctx.pipeline, ctx.run_id, grouped, stage="validate")
+    log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
+             len(outcome.valid), len(grouped))
+    publish_table(ctx.pipeline, "validation", outcome.table,
+                  f"Expectations on chunk {chunk.number} of run {ctx.run_id}")
+    if outcome.findings:
+        publish_table(ctx.pipeline, "quarantine", [f.as_dict() for f in outcome.findings],
+                      f"Documents held back in chunk {chunk.number}: reason and fix")
+    return CheckedChunk(chunk.number, chunk.path, tuple(outcome.valid), tuple(grouped))

@@ -27,23 +27,65 @@
   </xsl:template>
 
   <!-- Text for a Sage field: line breaks and tabs become spaces, runs of spaces collapse,
-       cut to $max characters (Sage's limit is in characters, not bytes). -->
+       cut to $max characters (Sage's limit is in characters, not bytes), at a word boundary
+       when there is one. -->
   <xsl:template name="text">
     <xsl:param name="value"/>
     <xsl:param name="max" select="60"/>
-    <xsl:variable name="flat" select="normalize-space(translate($value, '&#13;&#10;&#9;', '   '))"/>
-    <xsl:value-of select="normalize-space(substring($flat, 1, $max))"/>
+    <xsl:call-template name="head">
+      <xsl:with-param name="flat" select="normalize-space(translate($value, '&#13;&#10;&#9;', '   '))"/>
+      <xsl:with-param name="max" select="$max"/>
+    </xsl:call-template>
   </xsl:template>
 
-  <!-- The part of a text beyond its first $max characters (for a second Sage field) -->
+  <!-- The text that did not fit in the first field, cut the same way, for a second field -->
   <xsl:template name="text-rest">
     <xsl:param name="value"/>
     <xsl:param name="max" select="60"/>
     <xsl:variable name="flat" select="normalize-space(translate($value, '&#13;&#10;&#9;', '   '))"/>
-    <xsl:call-template name="text">
-      <xsl:with-param name="value" select="substring($flat, $max + 1)"/>
+    <xsl:variable name="first">
+      <xsl:call-template name="head">
+        <xsl:with-param name="flat" select="$flat"/>
+        <xsl:with-param name="max" select="$max"/>
+      </xsl:call-template>
+    </xsl:variable>
+    <xsl:call-template name="head">
+      <xsl:with-param name="flat" select="normalize-space(substring($flat, string-length($first) + 1))"/>
       <xsl:with-param name="max" select="$max"/>
     </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template name="head">
+    <xsl:param name="flat"/>
+    <xsl:param name="max"/>
+    <xsl:choose>
+      <xsl:when test="string-length($flat) &lt;= $max"><xsl:value-of select="$flat"/></xsl:when>
+      <xsl:otherwise>
+        <xsl:variable name="words">
+          <xsl:call-template name="before-last-space">
+            <xsl:with-param name="s" select="substring($flat, 1, $max + 1)"/>
+          </xsl:call-template>
+        </xsl:variable>
+        <xsl:choose>
+          <xsl:when test="string-length($words) &gt; 0"><xsl:value-of select="$words"/></xsl:when>
+          <xsl:otherwise><xsl:value-of select="substring($flat, 1, $max)"/></xsl:otherwise>
+        </xsl:choose>
+      </xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <!-- Everything before the last space of $s (empty when it has none) -->
+  <xsl:template name="before-last-space">
+    <xsl:param name="s"/>
+    <xsl:if test="contains($s, ' ')">
+      <xsl:value-of select="substring-before($s, ' ')"/>
+      <xsl:if test="contains(substring-after($s, ' '), ' ')">
+        <xsl:text> </xsl:text>
+        <xsl:call-template name="before-last-space">
+          <xsl:with-param name="s" select="substring-after($s, ' ')"/>
+        </xsl:call-template>
+      </xsl:if>
+    </xsl:if>
   </xsl:template>
 
   <!-- Absolute value of a decimal, done on the text so no digit is lost -->

@@ -1,0 +1,25 @@
+# make demo — run every pipeline against a local ConnectWise sandbox into the Sage 50 replica
+# make test — the whole test suite (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@set -o pipefail; $(VENV)/bin/python -m pip install -q -e '.[test]' 2>&1 \
+		| { grep -v '^WARNING: Location' || true; }
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/cwsage demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+clean:
+	rm -rf $(VENV) .cwsage .pytest_cache

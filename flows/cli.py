@@ -1,0 +1,129 @@
+"""``cwsage``: the command line.
+
+Every command takes ``--spec FILE`` (default ./pipelines.yaml). A user mistake ends with a
+message that names the file and key and says how to fix it, exit status 2, and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from tasks.errors import ConfigError, CwsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+
+
+def _prefect_defaults(quiet: bool = False) -> None:
+    """Settings that must be in place before Prefect is imported."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "cwsage")
+    if quiet:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cwsage", description=(
+        "Move accounting data from ConnectWise PSA into Sage 50 Accounts (UK)."))
+    parser.add_argument("--spec", default="pipelines.yaml", help="the spec (default: %(default)s)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("check", help="check the spec, every stylesheet and every suite")
+    run = sub.add_parser("run", help="run pipelines (all when none are named)")
+    run.add_argument("pipelines", nargs="*", metavar="PIPELINE")
+    status = sub.add_parser("status", help="documents per state, per pipeline")
+    status.add_argument("--json", action="store_true")
+    tr = sub.add_parser("transform", help="validate + transform a saved GLExport JSON offline")
+    tr.add_argument("pipeline")
+    tr.add_argument("--input", required=True, type=Path, help="a saved GLExport JSON file")
+    tr.add_argument("--output", type=Path, help="write the Sage XML here (default: stdout)")
+    q = sub.add_parser("quarantine", help="documents held back, with the reason and the fix")
+    q.add_argument("action", nargs="?", choices=["list", "show"], default="list")
+    q.add_argument("key", nargs="?", help="with show: the document key, e.g. CW-INV-5007")
+    q.add_argument("--json", action="store_true")
+    demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--invoices", type=int, default=120)
+    sb = sub.add_parser("sandbox", help="serve the local ConnectWise sandbox",
+                        add_help=False)
+    sb.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["sandbox"] or (len(argv) > 2 and argv[2:3] == ["sandbox"]):
+        from sandbox.server import main as sandbox_main
+        return sandbox_main(argv[argv.index("sandbox") + 1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return EXIT_USER
+    except CwsageError as exc:
+        print(f"cwsage: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("cwsage: interrupted; the next run settles what this one left", file=sys.stderr)
+        return 130
+
+
+def cmd_check(args) -> int:
+    from flows.spec import load_spec
+    spec = load_spec(args.spec)
+    for name, p in spec.pipelines.items():
+        print(f"{name}: entity {p.extract.entity}, stylesheet {p.stylesheet_path.name}, "
+              f"suite {p.suite_path.name}, {len(p.mappings.tax_codes)} tax and "
+              f"{len(p.mappings.nominal_codes)} nominal mappings")
+    print(f"{Path(args.spec).name}: OK")
+    return EXIT_OK
+
+
+def cmd_run(args) -> int:
+    _prefect_defaults()
+    from flows.runner import run_pipelines
+    results = run_pipelines(args.spec, args.pipelines)
+    from flows.summary import print_run_results
+    print_run_results(results)
+    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED
+
+
+def cmd_status(args) -> int:
+    from flows.summary import status_rows
+    rows = status_rows(args.spec)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return EXIT_OK
+    for row in rows:
+        print(f"{row['pipeline']:<14} extracted {row['extracted']:>6}  quarantined "
+              f"{row['quarantined']:>5}  loaded {row['loaded']:>6}  posted {row['posted']:>6}"
+              f"  in flight {row['in_flight']:>3}  last run {row['last_run'] or '-'} "
+              f"({row['last_status'] or '-'})")
+    return EXIT_OK
+
+
+def cmd_transform(args) -> int:
+    from flows.offline import transform_file
+    return transform_file(args.spec, args.pipeline, args.input, args.output)
+
+
+def cmd_quarantine(args) -> int:
+    from flows.summary import quarantine_command
+    return quarantine_command(args.spec, args.action, args.key, args.json)
+
+
+def cmd_demo(args) -> int:
+    _prefect_defaults(quiet=True)
+    from flows.demo import run_demo
+    return run_demo(args.spec, seed=args.seed, invoices=args.invoices)
+
+
+COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
+            "transform": cmd_transform, "quarantine": cmd_quarantine, "demo": cmd_demo}
+
+if __name__ == "__main__":
+    sys.exit(main())

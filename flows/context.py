@@ -1,0 +1,27 @@
+"""Opening a run: the spec, the pipeline, the lock, the journal's run record."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from flows.spec import load_spec
+from tasks.context import RunContext, cwsage_home
+
+
+@contextmanager
+def open_run(spec_path: str, pipeline: str) -> Iterator[RunContext]:
+    """The spec is re-read on every run, so mapping edits apply on the next run."""
+    spec = load_spec(spec_path)
+    ctx = RunContext(spec=spec, pipeline_spec=spec.pipeline(pipeline), home=cwsage_home())
+    ctx.acquire()
+    ctx.run_id = ctx.journal.begin_run(pipeline)
+    status = "failed"
+    try:
+        yield ctx
+        status = "completed"
+    finally:
+        try:
+            ctx.journal.finish_run(ctx.run_id, status, ctx.journal.counts(pipeline))
+        finally:
+            ctx.close()

@@ -1,0 +1,116 @@
+"""What the CLI prints: run results, status, the quarantine."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from flows.spec import load_spec
+from tasks.context import cwsage_home
+from tasks.journal import Journal
+from tasks.reconcile import Reconciliation
+
+EXIT_OK, EXIT_USER = 0, 2
+
+
+def print_run_results(results: list[dict], out=sys.stdout) -> None:
+    for r in results:
+        if not r.get("ok") and "error" in r:
+            print(f"{r['pipeline']}: FAILED — {r['error']}", file=out)
+            continue
+        batches = r.get("batches") or []
+        print(f"{r['pipeline']}: {r['unposted']} unposted in ConnectWise → {r['loaded']} loaded"
+              f", {r['already_present']} already in Sage, {r['quarantined']} quarantined, "
+              f"{r['rejected']} rejected by Sage; {len(batches)} batch(es) posted "
+              f"({sum(b['documents'] for b in batches)} documents)", file=out)
+        print_reconciliation(r["reconciliation"], out)
+
+
+def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "") -> None:
+    if not rec.groups and not rec.missing:
+        print(f"  reconciliation{title}: nothing loaded", file=out)
+        return
+    print(f"  reconciliation{title} (ConnectWise vs Sage):", file=out)
+    print(f"    {'type':<4} {'cur':<4} {'docs':>5} {'CW net':>12} {'Sage net':>12} "
+          f"{'CW VAT':>10} {'Sage VAT':>10} {'CW gross':>12} {'Sage gross':>12}", file=out)
+    for g in rec.groups:
+        print(f"    {g['doc_type']:<4} {g['currency']:<4} {g['documents']:>5} "
+              f"{g['cw_net']:>12} {g['sage_net']:>12} {g['cw_tax']:>10} {g['sage_tax']:>10} "
+              f"{g['cw_gross']:>12} {g['sage_gross']:>12}", file=out)
+    for key in rec.missing:
+        print(f"    MISSING in Sage: {key}", file=out)
+    for d in rec.differences:
+        flag = "explained" if d.explained else "UNEXPLAINED"
+        print(f"    {d.document or d.key} {d.what}: CW {d.connectwise} vs Sage {d.sage} "
+              f"({flag}) — {d.explanation}", file=out)
+        for line in d.lines:
+            print(f"        {line}", file=out)
+    verdict = ("agrees to the penny" if not rec.differences and not rec.missing else
+               "every difference explained" if rec.agrees else "DOES NOT AGREE")
+    print(f"    → {verdict}", file=out)
+
+
+def status_rows(spec_path: str) -> list[dict]:
+    spec = load_spec(spec_path, need_connection=False, check_files=False)
+    journal = Journal(cwsage_home() / "journal.db")
+    try:
+        rows = []
+        for name in spec.pipelines:
+            counts = journal.counts(name)
+            last = journal.last_run(name)
+            rows.append({"pipeline": name, **counts,
+                         "in_flight": counts["loading"] + counts["posting"],
+                         "last_run": last["run_id"] if last else None,
+                         "last_status": last["status"] if last else None})
+        return rows
+    finally:
+        journal.close()
+
+
+def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bool) -> int:
+    spec = load_spec(spec_path, need_connection=False, check_files=False)
+    journal = Journal(cwsage_home() / "journal.db")
+    try:
+        docs = [(name, d) for name in spec.pipelines
+                for d in journal.documents(name, states=["quarantined"])]
+        if action == "show":
+            return _show(journal, docs, key, as_json)
+        items = [{"pipeline": n, "key": d["key"], "document": d["doc_number"],
+                  "since": d["updated_at"], "reasons": json.loads(d["reasons"] or "[]")}
+                 for n, d in docs]
+        if as_json:
+            print(json.dumps(items, indent=2, default=str))
+        elif not items:
+            print("no documents in quarantine")
+        for item in [] if as_json else items:
+            first = item["reasons"][0] if item["reasons"] else {}
+            more = f" (+{len(item['reasons']) - 1} more)" if len(item["reasons"]) > 1 else ""
+            print(f"{item['key']:<14} {item['pipeline']:<10} {item['document'] or '':<8} "
+                  f"{first.get('reason', '')}{more}")
+        return EXIT_OK
+    finally:
+        journal.close()
+
+
+def _show(journal, docs, key, as_json) -> int:
+    match = [(n, d) for n, d in docs if d["key"] == key]
+    if not match:
+        print(f"cwsage: {key!r} is not in quarantine — `cwsage quarantine list` shows what is",
+              file=sys.stderr)
+        return EXIT_USER
+    name, doc = match[0]
+    reasons = json.loads(doc["reasons"] or "[]")
+    history = [dict(h) for h in journal.history(name, doc["key"])]
+    if as_json:
+        print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons,
+                          "history": history}, indent=2, default=str))
+        return EXIT_OK
+    print(f"{doc['key']} — {name} document {doc['doc_number']} ({doc['doc_type']}, "
+          f"{doc['currency']} {doc['gross']}), quarantined since {doc['updated_at']}")
+    for r in reasons:
+        print(f"  [{r.get('stage')}] {r.get('reason')}")
+        if r.get("value") not in (None, ""):
+            print(f"      value: {r.get('value')!r}")
+        print(f"      fix:   {r.get('fix')}")
+    print("  It stays unposted in ConnectWise and is checked again on every run.")
+    return EXIT_OK

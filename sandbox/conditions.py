@@ -1,0 +1,308 @@
+"""The ConnectWise ``conditions`` grammar (connectwise-api.md §1.4): parse once, test rows.
+
+    expr       := and_expr ("or" and_expr)*
+    and_expr   := term ("and" term)*
+    term       := "(" expr ")" | path operator value
+    path       := name ("/" name)*                    company/id, _info/lastUpdated
+    operator   := = != < <= > >= contains like in | not contains | not like | not in
+    value      := "text" | 42 | -1.5 | true | false | null | [2024-04-01T00:00:00Z]
+                | "(" value ("," value)* ")"         (after in / not in)
+
+Keywords are case-insensitive. ``like`` takes ``*`` or ``%`` as wildcards. Comparisons follow
+SQL Server as ConnectWise uses it: text compares case-insensitively, a null field matches only
+``= null`` (and ``!= null`` matches only non-null fields), numbers compare as numbers (also
+when the field holds digits as text, like ``dueDays``), and a ``[datetime]`` compares as a
+datetime with or without a zone in the field (no zone means UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+Test = Callable[[Mapping[str, Any]], bool]
+_TOKEN = re.compile(r"""
+    (?P<space>\s+) | (?P<string>"(?:[^"\\]|\\.)*") | (?P<date>\[[^\]]*\])
+  | (?P<number>-?\d+(?:\.\d+)?(?![A-Za-z_/])) | (?P<op><=|>=|!=|<>|=|<|>)
+  | (?P<punct>[(),]) | (?P<word>[A-Za-z_][A-Za-z0-9_]*(?:/[A-Za-z_][A-Za-z0-9_]*)*)
+""", re.VERBOSE)
+_WORD_OPS = {"contains", "like", "in"}
+_NEGATED = {"!=", "not contains", "not like", "not in"}
+_MISSING = object()
+
+
+class ConditionError(ValueError):
+    """A conditions string that does not parse; ``position`` is 1-based."""
+
+    def __init__(self, message: str, position: int, text: str):
+        self.position = position
+        super().__init__(f"{message} at position {position} of conditions {text!r}")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A parsed conditions string: call it with a row; ``fields`` are the top-level names used."""
+
+    text: str
+    fields: frozenset[str]
+    test: Test
+
+    def __call__(self, row: Mapping[str, Any]) -> bool:
+        return self.test(row)
+
+
+def parse(text: str, aliases: Mapping[str, str] | None = None,
+          known: Iterable[str] | None = None) -> Predicate:
+    """Parse ``text``; ``aliases`` rename paths (``lastUpdated`` → ``_info/lastUpdated``) and
+    ``known``, when given, lists the valid top-level field names."""
+    parser = _Parser(text, dict(aliases or {}), set(known) if known is not None else None)
+    test = parser.parse()
+    return Predicate(text, frozenset(parser.fields), test)
+
+
+def _tokens(text: str) -> list[Token]:
+    tokens, at = [], 0
+    while at < len(text):
+        match = _TOKEN.match(text, at)
+        if not match:
+            raise ConditionError(f"unexpected character {text[at]!r}", at + 1, text)
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), at + 1))
+        at = match.end()
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, aliases: dict[str, str], known: set[str] | None):
+        self.text, self.aliases, self.known = text, aliases, known
+        self.tokens, self.at, self.fields = _tokens(text), 0, set()
+
+    def parse(self) -> Test:
+        if self.peek().kind == "end":
+            raise self.error("empty conditions")
+        test = self.expr()
+        if self.peek().kind != "end":
+            raise self.error(f"expected 'and', 'or' or the end, found {self.peek().text!r}")
+        return test
+
+    def peek(self) -> Token:
+        return self.tokens[self.at]
+
+    def take(self) -> Token:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def error(self, message: str, token: Token | None = None) -> ConditionError:
+        return ConditionError(message, (token or self.peek()).position, self.text)
+
+    def keyword(self, *words: str) -> bool:
+        token = self.peek()
+        return token.kind == "word" and token.text.lower() in words
+
+    def expr(self) -> Test:
+        parts = [self.and_expr()]
+        while self.keyword("or"):
+            self.take()
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
+
+    def and_expr(self) -> Test:
+        parts = [self.term()]
+        while self.keyword("and"):
+            self.take()
+            parts.append(self.term())
+        return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
+
+    def term(self) -> Test:
+        if self.peek().text == "(":
+            self.take()
+            inner = self.expr()
+            if self.take().text != ")":
+                raise self.error("expected ')'", self.tokens[self.at - 1])
+            return inner
+        return self.comparison()
+
+    def comparison(self) -> Test:
+        token = self.take()
+        if token.kind != "word" or token.text.lower() in ("and", "or", "not"):
+            raise self.error(f"expected a field name, found {token.text or 'the end'!r}", token)
+        path = self.path(token)
+        op = self.operator()
+        at = self.peek()
+        value = self.values() if op in ("in", "not in") else self.value()
+        return _compile(path, op, value, lambda message: self.error(message, at))
+
+    def path(self, token: Token) -> list[str]:
+        text = self.aliases.get(token.text, token.text)
+        parts = text.split("/")
+        if self.known is not None and parts[0] not in self.known:
+            raise self.error(f"unknown field {parts[0]!r}", token)
+        self.fields.add(parts[0])
+        return parts
+
+    def operator(self) -> str:
+        token = self.take()
+        if token.kind == "op":
+            return "!=" if token.text == "<>" else token.text
+        word = token.text.lower() if token.kind == "word" else ""
+        if word in _WORD_OPS:
+            return word
+        if word == "not" and self.keyword(*_WORD_OPS):
+            return f"not {self.take().text.lower()}"
+        raise self.error("expected an operator (= != < <= > >= contains like in not like "
+                         f"not in), found {token.text or 'the end'!r}", token)
+
+    def values(self) -> list[Any]:
+        if self.peek().text != "(":
+            return [self.value()]
+        self.take()
+        items = [self.value()]
+        while self.peek().text == ",":
+            self.take()
+            items.append(self.value())
+        if self.take().text != ")":
+            raise self.error("expected ',' or ')' in the list", self.tokens[self.at - 1])
+        return items
+
+    def value(self) -> Any:
+        token = self.take()
+        if token.kind == "string":
+            return re.sub(r"\\(.)", r"\1", token.text[1:-1])
+        if token.kind == "number":
+            return float(token.text) if "." in token.text else int(token.text)
+        if token.kind == "date":
+            return _literal_date(token, self)
+        words = {"true": True, "false": False, "null": None}
+        if token.kind == "word" and token.text.lower() in words:
+            return words[token.text.lower()]
+        raise self.error(f"expected a value (\"text\", number, true, false, null or "
+                         f"[datetime]), found {token.text or 'the end'!r}", token)
+
+
+def _literal_date(token: Token, parser: _Parser) -> datetime:
+    parsed = to_datetime(token.text[1:-1].strip())
+    if parsed is None:
+        raise parser.error(f"invalid datetime {token.text}; write [2024-04-01T00:00:00Z]", token)
+    return parsed
+
+
+def to_datetime(value: Any) -> datetime | None:
+    """An ISO-8601 text as an aware datetime (no zone = UTC); None if it is not one."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if not isinstance(value, str) or not value[:4].isdigit():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def lookup(row: Any, path: list[str]) -> Any:
+    """The value at ``path``; a list on the way yields the list of its items' values."""
+    value = row
+    for depth, part in enumerate(path):
+        if isinstance(value, list):
+            return [lookup(item, path[depth:]) for item in value]
+        if not isinstance(value, Mapping):
+            return _MISSING
+        value = value.get(part, _MISSING)
+    return value
+
+
+def _coerce(value: Any, literal: Any) -> Any:
+    """``value`` in the type of ``literal`` (text folded for comparison); _MISSING if impossible."""
+    if value is None or value is _MISSING:
+        return _MISSING
+    if isinstance(literal, datetime):
+        return to_datetime(value) or _MISSING
+    if isinstance(literal, bool):
+        return value if isinstance(value, bool) else _MISSING
+    if isinstance(literal, (int, float)):
+        if isinstance(value, bool):
+            return _MISSING
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            return _MISSING
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).casefold()
+
+
+def _prepare(literal: Any) -> Any:
+    return literal.casefold() if isinstance(literal, str) else literal
+
+
+def _like(pattern: str) -> re.Pattern:
+    parts = re.split(r"[*%]", pattern)
+    return re.compile(".*".join(re.escape(p) for p in parts), re.IGNORECASE | re.DOTALL)
+
+
+_ORDERED = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
+def _matcher(op: str, literal: Any, error) -> Callable[[Any], bool]:
+    """A test of one (non-list) field value, before negation."""
+    if literal is None:
+        if op not in ("=", "!="):
+            raise error(f"null can only be compared with = or !=")
+        return lambda value: value is None or value is _MISSING
+    if op in ("contains", "not contains", "like", "not like"):
+        if not isinstance(literal, str):
+            raise error(f"'{op}' needs a \"text\" value")
+        pattern = _like(literal) if op.endswith("like") else None
+        folded = literal.casefold()
+        if pattern is not None:
+            return lambda v: v not in (None, _MISSING) and bool(pattern.fullmatch(str(v)))
+        return lambda v: v not in (None, _MISSING) and folded in str(v).casefold()
+    if op in ("in", "not in"):
+        return _member_test(literal, error)
+    compare, prepared = _ORDERED["=" if op == "!=" else op], _prepare(literal)
+
+    def test(value: Any) -> bool:
+        coerced = _coerce(value, literal)
+        return coerced is not _MISSING and compare(coerced, prepared)
+    return test
+
+
+def _member_test(items: list[Any], error) -> Callable[[Any], bool]:
+    """``in``: a set lookup when the list is all numbers or all text (``id in (…1000 ids…)``)."""
+    if all(isinstance(i, (int, float)) and not isinstance(i, bool) for i in items):
+        numbers = frozenset(float(i) for i in items)
+        return lambda value: _coerce(value, 0) in numbers
+    if all(isinstance(i, str) for i in items):
+        texts = frozenset(i.casefold() for i in items)
+        return lambda value: _coerce(value, "") in texts
+    tests = [_matcher("=", item, error) for item in items]
+    return lambda value: any(test(value) for test in tests)
+
+
+def _compile(path: list[str], op: str, literal: Any, error) -> Test:
+    negated = op in _NEGATED
+    base = _matcher(op, literal, error)
+    if literal is None:                 # "!= null": the field has a value
+        return (lambda row: not base(lookup(row, path))) if negated else \
+            (lambda row: base(lookup(row, path)))
+
+    def test(row: Mapping[str, Any]) -> bool:
+        value = lookup(row, path)
+        values = value if isinstance(value, list) else [value]
+        present = [v for v in values if v is not None and v is not _MISSING]
+        if negated:
+            return bool(present) and not any(base(v) for v in present)
+        return any(base(v) for v in present)
+    return test

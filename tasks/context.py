@@ -1,0 +1,108 @@
+"""What one pipeline run needs, opened once and shared by its stages.
+
+Stage tasks receive a ``RunContext`` and take the clients they need from it, so no client,
+writer or journal is ever a task input that Prefect would try to hash or persist.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tasks.connectwise import ConnectWiseClient, Credentials
+from tasks.entities import AccountingEntity, get_entity
+from tasks.errors import ConfigError
+from tasks.journal import Journal
+
+
+def cwsage_home() -> Path:
+    """All state lives under $CWSAGE_HOME (default ./.cwsage)."""
+    return Path(os.environ.get("CWSAGE_HOME") or ".cwsage").resolve()
+
+
+@dataclass
+class RunContext:
+    spec: Any                 # flows.spec.Spec (tasks never import flows)
+    pipeline_spec: Any        # flows.spec.PipelineSpec
+    home: Path
+    run_id: str = ""
+    _client: ConnectWiseClient | None = field(default=None, repr=False)
+    _writer: Any = field(default=None, repr=False)
+    _journal: Journal | None = field(default=None, repr=False)
+    _lock: Any = field(default=None, repr=False)
+
+    @property
+    def pipeline(self) -> str:
+        return self.pipeline_spec.name
+
+    @property
+    def entity(self) -> AccountingEntity:
+        return get_entity(self.pipeline_spec.extract.entity)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "runs" / self.pipeline / self.run_id
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.home / "journal.db")
+        return self._journal
+
+    @property
+    def client(self) -> ConnectWiseClient:
+        if self._client is None:
+            self._client = make_client(self.spec.connectwise)
+        return self._client
+
+    @property
+    def writer(self):
+        if self._writer is None:
+            from tasks.sage50 import get_writer
+            name, settings = self.spec.writer_for(self.pipeline_spec)
+            self._writer = get_writer(name, settings, self.home)
+        return self._writer
+
+    def acquire(self) -> None:
+        """One run at a time per pipeline and home; a second run exits with a clear message."""
+        path = self.home / "locks" / f"{self.pipeline}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise ConfigError(f"[{self.pipeline}] another run of this pipeline is in progress "
+                              f"({holder}) — wait for it to finish; nothing was done") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock = handle
+
+    def close(self) -> None:
+        for thing in (self._client, self._writer, self._journal):
+            if thing is not None:
+                thing.close()
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+        self._client = self._writer = self._journal = self._lock = None
+
+
+def make_client(cfg) -> ConnectWiseClient:
+    missing = [k for k in ("base_url", "company", "public_key", "private_key", "client_id")
+               if getattr(cfg, k) in (None, "")]
+    if missing:
+        names = ", ".join(f"CW_{k.upper()}" for k in missing)
+        raise ConfigError(f"connectwise: {', '.join(missing)} not set — export {names} "
+                          "(see the README: pointing cwsage at ConnectWise)")
+    creds = Credentials(cfg.company, cfg.public_key, cfg.private_key.get_secret_value(),
+                        cfg.client_id.get_secret_value())
+    return ConnectWiseClient(cfg.base_url, creds, timeout=cfg.timeout_seconds,
+                             max_attempts=cfg.max_attempts)

@@ -1,0 +1,267 @@
+"""The journal: every ConnectWise document's state, the truth about what happened.
+
+A document moves ``extracted → quarantined | loading → loaded → posting → posted``. The intent
+is written before each side effect (``loading`` before a load, ``posting`` with the batch
+identifier before a batch is created), so a run that dies anywhere leaves enough behind for
+the next run to settle it: see ``flows.recovery``. Every transition is also appended to
+``events`` — the document's history.
+
+SQLite in WAL mode with ``synchronous=FULL``; one transaction per call. No Prefect here.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable
+
+STATES = ("extracted", "quarantined", "loading", "loaded", "posting", "posted")
+_ALLOWED = {
+    "extracted": {"quarantined", "loading", "extracted"},
+    "quarantined": {"extracted", "quarantined", "loading"},
+    "loading": {"loaded", "quarantined", "extracted"},
+    "loaded": {"posting", "extracted", "loaded"},
+    "posting": {"posted", "loaded"},
+    "posted": {"extracted", "posted"},
+}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+  pipeline TEXT NOT NULL, key TEXT NOT NULL, cw_id TEXT, state TEXT NOT NULL,
+  doc_number TEXT, doc_type TEXT, account_ref TEXT, currency TEXT,
+  net TEXT, tax TEXT, gross TEXT, gl_ids TEXT, content_hash TEXT,
+  reasons TEXT, sage_ref TEXT, batch_identifier TEXT, batch_id INTEGER,
+  first_seen TEXT NOT NULL, updated_at TEXT NOT NULL, last_run TEXT,
+  PRIMARY KEY (pipeline, key));
+CREATE INDEX IF NOT EXISTS documents_state ON documents (pipeline, state);
+CREATE TABLE IF NOT EXISTS events (
+  id INTEGER PRIMARY KEY, pipeline TEXT, key TEXT, from_state TEXT, to_state TEXT,
+  run_id TEXT, at TEXT, detail TEXT);
+CREATE INDEX IF NOT EXISTS events_key ON events (pipeline, key);
+CREATE TABLE IF NOT EXISTS batches (
+  batch_identifier TEXT PRIMARY KEY, pipeline TEXT NOT NULL, state TEXT NOT NULL,
+  cw_batch_id INTEGER, record_ids TEXT NOT NULL, keys TEXT NOT NULL,
+  run_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, started_at TEXT NOT NULL,
+  finished_at TEXT, status TEXT, counts TEXT);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class IllegalTransition(RuntimeError):
+    """A state change the journal refuses: a bug, never a user mistake."""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    key: str
+    cw_id: str
+    doc_number: str | None
+    doc_type: str
+    account_ref: str | None
+    currency: str | None
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    gl_ids: tuple[int, ...]
+    content_hash: str
+
+
+class Journal:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                  timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _tx(self):
+        return _Transaction(self.db, self._lock)
+
+    # -- runs ---------------------------------------------------------------------------
+    def begin_run(self, pipeline: str) -> str:
+        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        with self._tx():
+            self.db.execute("INSERT INTO runs (run_id, pipeline, started_at) VALUES (?,?,?)",
+                            (run_id, pipeline, now()))
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, counts: dict) -> None:
+        with self._tx():
+            self.db.execute("UPDATE runs SET finished_at=?, status=?, counts=? WHERE run_id=?",
+                            (now(), status, json.dumps(counts, default=str), run_id))
+
+    def last_run(self, pipeline: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM runs WHERE pipeline=? ORDER BY started_at DESC "
+                               "LIMIT 1", (pipeline,)).fetchone()
+
+    # -- documents ----------------------------------------------------------------------
+    def record_extracted(self, pipeline: str, run_id: str, docs: Iterable[DocRecord]) -> None:
+        stamp = now()
+        with self._tx():
+            for doc in docs:
+                before = self._state(pipeline, doc.key)
+                self._check(before, "extracted", doc.key)
+                self.db.execute(
+                    "INSERT INTO documents (pipeline, key, cw_id, state, doc_number, doc_type, "
+                    "account_ref, currency, net, tax, gross, gl_ids, content_hash, first_seen, "
+                    "updated_at, last_run) VALUES (?,?,?,'extracted',?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(pipeline, key) DO UPDATE SET state='extracted', "
+                    "doc_number=excluded.doc_number, doc_type=excluded.doc_type, "
+                    "account_ref=excluded.account_ref, currency=excluded.currency, "
+                    "net=excluded.net, tax=excluded.tax, gross=excluded.gross, "
+                    "gl_ids=excluded.gl_ids, content_hash=excluded.content_hash, reasons=NULL, "
+                    "updated_at=excluded.updated_at, last_run=excluded.last_run",
+                    (pipeline, doc.key, doc.cw_id, doc.doc_number, doc.doc_type,
+                     doc.account_ref, doc.currency, str(doc.net), str(doc.tax), str(doc.gross),
+                     json.dumps(list(doc.gl_ids)), doc.content_hash, stamp, stamp, run_id))
+                self._event(pipeline, doc.key, before, "extracted", run_id,
+                            "re-exposed by ConnectWise after posting" if before == "posted" else None)
+
+    def quarantine(self, pipeline: str, run_id: str, reasons: dict[str, list[dict]],
+                   stage: str) -> None:
+        with self._tx():
+            for key, items in reasons.items():
+                payload = json.dumps([dict(item, stage=stage) for item in items], default=str)
+                self._move(pipeline, key, "quarantined", run_id, stage, reasons=payload)
+
+    def mark(self, pipeline: str, run_id: str, keys: Iterable[str], state: str,
+             detail: str | None = None, **columns) -> None:
+        with self._tx():
+            for key in keys:
+                self._move(pipeline, key, state, run_id, detail, **columns)
+
+    def mark_loaded(self, pipeline: str, run_id: str, refs: dict[str, str | None]) -> None:
+        with self._tx():
+            for key, ref in refs.items():
+                self._move(pipeline, key, "loaded", run_id, ref, sage_ref=ref)
+
+    def _move(self, pipeline, key, state, run_id, detail=None, **columns) -> None:
+        before = self._state(pipeline, key)
+        self._check(before, state, key)
+        sets = ", ".join(f"{c}=?" for c in columns)
+        self.db.execute(
+            f"UPDATE documents SET state=?, updated_at=?, last_run=?{', ' + sets if sets else ''}"
+            " WHERE pipeline=? AND key=?",
+            (state, now(), run_id, *columns.values(), pipeline, key))
+        self._event(pipeline, key, before, state, run_id, detail)
+
+    def _state(self, pipeline: str, key: str) -> str | None:
+        row = self.db.execute("SELECT state FROM documents WHERE pipeline=? AND key=?",
+                              (pipeline, key)).fetchone()
+        return row["state"] if row else None
+
+    @staticmethod
+    def _check(before: str | None, after: str, key: str) -> None:
+        if before is None and after == "extracted":
+            return
+        if before is None or after not in _ALLOWED[before]:
+            raise IllegalTransition(f"document {key}: {before} -> {after} is not allowed")
+
+    def _event(self, pipeline, key, before, after, run_id, detail) -> None:
+        self.db.execute("INSERT INTO events (pipeline, key, from_state, to_state, run_id, at, "
+                        "detail) VALUES (?,?,?,?,?,?,?)",
+                        (pipeline, key, before, after, run_id, now(), detail))
+
+    # -- batches ------------------------------------------------------------------------
+    def begin_batch(self, pipeline: str, run_id: str, identifier: str, keys: list[str],
+                    record_ids: list[int]) -> None:
+        stamp = now()
+        with self._tx():
+            self.db.execute("INSERT INTO batches (batch_identifier, pipeline, state, record_ids,"
+                            " keys, run_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                            (identifier, pipeline, "intent", json.dumps(record_ids),
+                             json.dumps(keys), run_id, stamp, stamp))
+            for key in keys:
+                self._move(pipeline, key, "posting", run_id, identifier,
+                           batch_identifier=identifier)
+
+    def settle_batch(self, identifier: str, cw_batch_id: int | None, run_id: str) -> list[str]:
+        """Record the batch as created (an id) or as not created (None); return its keys."""
+        with self._tx():
+            row = self.db.execute("SELECT * FROM batches WHERE batch_identifier=?",
+                                  (identifier,)).fetchone()
+            keys = json.loads(row["keys"])
+            state = "created" if cw_batch_id is not None else "not-created"
+            self.db.execute("UPDATE batches SET state=?, cw_batch_id=?, updated_at=? "
+                            "WHERE batch_identifier=?", (state, cw_batch_id, now(), identifier))
+            for key in keys:
+                if cw_batch_id is None:
+                    self._move(row["pipeline"], key, "loaded", run_id, "batch not created",
+                               batch_identifier=None)
+                else:
+                    self._move(row["pipeline"], key, "posted", run_id, identifier,
+                               batch_id=cw_batch_id)
+            return keys
+
+    def open_batches(self, pipeline: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM batches WHERE pipeline=? AND state='intent' "
+                               "ORDER BY created_at", (pipeline,)).fetchall()
+
+    # -- queries ------------------------------------------------------------------------
+    def keys_in(self, pipeline: str, state: str) -> list[str]:
+        return [r["key"] for r in self.db.execute(
+            "SELECT key FROM documents WHERE pipeline=? AND state=? ORDER BY key",
+            (pipeline, state))]
+
+    def documents(self, pipeline: str, keys: Iterable[str] | None = None,
+                  states: Iterable[str] | None = None) -> list[sqlite3.Row]:
+        sql, args = "SELECT * FROM documents WHERE pipeline=?", [pipeline]
+        if states is not None:
+            states = list(states)
+            sql += f" AND state IN ({','.join('?' * len(states))})"
+            args += states
+        rows = self.db.execute(sql + " ORDER BY key", args).fetchall()
+        if keys is None:
+            return rows
+        wanted = set(keys)
+        return [r for r in rows if r["key"] in wanted]
+
+    def counts(self, pipeline: str) -> dict[str, int]:
+        result = {state: 0 for state in STATES}
+        for row in self.db.execute("SELECT state, COUNT(*) n FROM documents WHERE pipeline=? "
+                                   "GROUP BY state", (pipeline,)):
+            result[row["state"]] = row["n"]
+        return result
+
+    def history(self, pipeline: str, key: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM events WHERE pipeline=? AND key=? ORDER BY id",
+                               (pipeline, key)).fetchall()
+
+    def pipelines(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT pipeline FROM documents "
+                                              "ORDER BY pipeline")]
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.RLock):
+        self.db, self.lock = db, lock
+
+    def __enter__(self):
+        self.lock.acquire()
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self.lock.release()
+        return False

@@ -1,0 +1,42 @@
+"""Recover: settle what an interrupted run left behind, before anything new is extracted.
+
+* a batch whose create call was made but never settled (``intent``) is looked up in ConnectWise
+  by its identifier: found → its documents are posted; not found → they are loaded again;
+* a document left ``loading`` is checked against the target (the replica's EXTERNAL_ID, the
+  outbox's manifest): present → loaded; absent → extracted, and it flows again;
+* documents ``loaded`` but not posted are then batched by the post stage, without loading them
+  again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.post import settle_open_batch
+
+log = logging.getLogger("cwsage.recover")
+
+
+def recover(ctx) -> dict:
+    journal, pipeline = ctx.journal, ctx.pipeline
+    batches = journal.open_batches(pipeline)
+    for batch in batches:
+        settle_open_batch(ctx, batch["batch_identifier"])
+    loading = journal.keys_in(pipeline, "loading")
+    present = ctx.writer.present(loading) if loading else set()
+    journal.mark_loaded(pipeline, ctx.run_id, {k: "found in Sage on recovery" for k in present})
+    absent = [k for k in loading if k not in present]
+    journal.mark(pipeline, ctx.run_id, absent, "extracted", "not in Sage on recovery")
+    summary = {"open_batches": len(batches), "loading_found": len(present),
+               "loading_absent": len(absent)}
+    if any(summary.values()):
+        log.warning("[%s] recover: settled an interrupted run: %s", pipeline, summary)
+    return summary
+
+
+@task(name="recover", task_run_name="{ctx.pipeline}-recover", cache_policy=NO_CACHE)
+def recover_task(ctx) -> dict:
+    return recover(ctx)

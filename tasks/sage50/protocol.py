@@ -1,0 +1,76 @@
+"""The contract every Sage-side writer keeps, and the records a load returns.
+
+A writer takes one Sage 50 UK XML document (a Zynk ``<Company>``), loads it into its target and
+says, per document, what happened. Document keys are the XML ``<Id>`` of an invoice, customer or
+supplier, and the ``SecondReference`` of a group of transaction splits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable, Protocol, runtime_checkable
+
+LOADED = "loaded"
+ALREADY_PRESENT = "already_present"
+REJECTED = "rejected"
+STATUSES = (LOADED, ALREADY_PRESENT, REJECTED)
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    key: str                 # the document's XML key, e.g. "CW-INV-5120"
+    status: str              # "loaded" | "already_present" | "rejected"
+    sage_ref: str | None     # where it sits in Sage, e.g. "SI 12 / invoice 10457"
+    reason: str | None       # for "rejected": field, value and the fix
+
+
+@dataclass(frozen=True)
+class LineTotals:
+    nominal_code: str
+    tax_code: int
+    net: Decimal
+    tax: Decimal
+    rate: Decimal
+    description: str
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    key: str
+    doc_type: str            # "SI" | "SC" | "PI" | "PC"
+    account_ref: str
+    currency: str
+    net: Decimal             # in the document's currency
+    tax: Decimal
+    gross: Decimal
+    lines: tuple[LineTotals, ...]
+
+
+@dataclass
+class LoadReceipt:
+    results: list[DocumentResult] = field(default_factory=list)
+    accounts_created: list[str] = field(default_factory=list)
+
+    def by_status(self, status: str) -> list[DocumentResult]:
+        return [r for r in self.results if r.status == status]
+
+    def counts(self) -> dict[str, int]:
+        """How many documents ended in each status (all three statuses always present)."""
+        out = dict.fromkeys(STATUSES, 0)
+        for r in self.results:
+            out[r.status] += 1
+        return out
+
+
+@runtime_checkable
+class Writer(Protocol):
+    name: str
+
+    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt: ...
+
+    def present(self, keys: Iterable[str]) -> set[str]: ...
+
+    def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]: ...
+
+    def close(self) -> None: ...
