@@ -18,10 +18,9 @@ from typing import Any, Literal, Mapping
 
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
-                      field_validator, model_validator)
+                      model_validator)
 
 from flows.spec_errors import describe_validation_error
-from tasks.entities import ENTITIES
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
@@ -111,14 +110,6 @@ class PipelineSpec(_Frozen):
     suite_path: Path
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("extract")
-    @classmethod
-    def _known_entity(cls, value: ExtractConfig) -> ExtractConfig:
-        if value.entity not in ENTITIES:
-            raise ValueError(f"unknown entity '{value.entity}' — valid values: "
-                             f"{', '.join(ENTITIES)}")
-        return value
 
 
 class Spec(_Frozen):
@@ -279,12 +270,15 @@ def _check_files(spec: Spec) -> list[str]:
     from tasks.transform import compile_stylesheet
     from tasks.validate import load_suite
     problems = []
+    base = f"{spec.path.parent}/"
     for pipeline in spec.pipelines.values():
+        if not _PIPELINE_NAME.match(pipeline.name):
+            continue
         for check, target in ((compile_stylesheet, pipeline.stylesheet_path),
                               (load_suite, pipeline.suite_path)):
             try:
                 check(target)
             except ConfigError as exc:
-                problems += [f"{spec.path.name}: pipelines.{pipeline.name}: {p}"
-                             for p in exc.problems]
+                problems += [f"{spec.path.name}: pipelines.{pipeline.name}: "
+                             f"{p.replace(base, '')}" for p in exc.problems]
     return problems

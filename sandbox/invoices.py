@@ -98,12 +98,10 @@ class InvoiceBook:
         index = doc_id - INVOICE_ID_BASE
         return index if 0 <= index < self.count else None
 
-    def index_of_gl(self, gl_id: int) -> int | None:
-        """The document owning GL entry ``gl_id`` (None if no document has that id)."""
-        index, _ = divmod(gl_id - INVOICE_GL_BASE, self.stride)
-        if not 0 <= index < self.count:
-            return None
-        return index if gl_id in self.gl_ids(index) else None
+    def gl_block(self, gl_id: int) -> int | None:
+        """The document whose block of GL ids holds ``gl_id`` (it may not use that id)."""
+        index = (gl_id - INVOICE_GL_BASE) // self.stride
+        return index if gl_id >= INVOICE_GL_BASE and index < self.count else None
 
     def gl_ids(self, index: int) -> list[int]:
         header, lines = self.document(index)

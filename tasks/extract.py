@@ -23,7 +23,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tasks.artifacts import publish_table
 from tasks.journal import DocRecord
@@ -50,6 +50,14 @@ class ExtractConfig(BaseModel):
     thru_date: date | None = None
     location_id: int | None = None
     enrich_companies: bool = True
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entity(cls, value: str) -> str:
+        from tasks.entities import ENTITIES
+        if value not in ENTITIES:
+            raise ValueError(f"unknown entity '{value}' — valid values: {', '.join(ENTITIES)}")
+        return value
 
 
 @dataclass(frozen=True)

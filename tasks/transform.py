@@ -89,7 +89,7 @@ def compile_stylesheet(path: Path) -> Stylesheet:
     """Compile (or reuse) a stylesheet. Raises ConfigError naming the file and line."""
     path = path.resolve()
     if not path.is_file():
-        raise ConfigError(f"{path}: stylesheet not found")
+        raise ConfigError(f"{path}: stylesheet not found — create it or set transform.stylesheet")
     version = stylesheet_version(path)
     with _CACHE_LOCK:
         cached = _CACHE.get((str(path), version))

@@ -82,7 +82,7 @@ def _gx():
         import great_expectations as gx
         from great_expectations.core.expectation_suite import ExpectationSuite
         from great_expectations.data_context.types.base import ProgressBarsConfig
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        _quiet_gx()
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                          metric_calculations=False)
@@ -90,6 +90,13 @@ def _gx():
         _STATE.update(gx=gx, suite_cls=ExpectationSuite, ctx=ctx,
                       batch=asset.add_batch_definition_whole_dataframe("chunk"), defs={})
     return _STATE
+
+
+def _quiet_gx() -> None:
+    """GX logs INFO chatter from module loggers with their own levels; keep only warnings."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("great_expectations"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def load_suite(path: Path) -> Suite:

@@ -1,0 +1,186 @@
+"""The spec: the real pipelines.yaml loads; every kind of mistake gets its exact message."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.spec import load_spec
+from tasks.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {k: "x" for k in ("CW_BASE_URL", "CW_COMPANY", "CW_PUBLIC_KEY", "CW_PRIVATE_KEY",
+                        "CW_CLIENT_ID")}
+BASE = """\
+version: 1
+connectwise:
+  base_url: ${CW_BASE_URL}
+  company: ${CW_COMPANY}
+  public_key: ${CW_PUBLIC_KEY}
+  private_key: ${CW_PRIVATE_KEY}
+  client_id: ${CW_CLIENT_ID}
+pipelines:
+  invoices:
+    extract: {entity: invoices}
+    mappings: {tax_codes: {T1: 1}, nominal_codes: {"4000": "4000"}}
+"""
+EXTRACT = "extract: {entity: invoices}"
+
+
+@pytest.fixture
+def project(tmp_path):
+    shutil.copytree(ROOT / "xslt", tmp_path / "xslt")
+    shutil.copytree(ROOT / "expectations", tmp_path / "expectations")
+    return tmp_path
+
+
+def write(project: Path, text: str) -> Path:
+    path = project / "pipelines.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_spec_loads_with_every_file_checked():
+    spec = load_spec(ROOT / "pipelines.yaml", env=dict(ENV, CW_PRIVATE_KEY="s3cret-key"))
+    invoices = spec.pipeline("invoices")
+    assert invoices.extract.entity == "invoices"
+    assert invoices.stylesheet_path == ROOT / "xslt" / "invoices.xsl"
+    assert invoices.suite_path == ROOT / "expectations" / "invoices.json"
+    assert invoices.mappings.tax_codes["T1"] == 1
+    assert invoices.retries == 3                      # from defaults:
+    assert spec.connectwise.private_key.get_secret_value() == "s3cret-key"
+    assert "s3cret-key" not in repr(spec)             # secrets never printed
+
+
+def test_defaults_are_deep_merged(project):
+    text = BASE + "defaults:\n  extract: {chunk_size: 50}\n  retries: 1\n"
+    spec = load_spec(write(project, text), env=ENV)
+    assert spec.pipeline("invoices").extract.chunk_size == 50
+    assert spec.pipeline("invoices").extract.page_size == 1000
+    assert spec.pipeline("invoices").retries == 1
+
+
+CASES = {
+    "typo with a close match": (
+        BASE.replace(EXTRACT, "extract: {entity: invoices, chunk_sise: 10}"),
+        ["pipelines.yaml: pipelines.invoices.extract.chunk_sise: unknown key 'chunk_sise' — "
+         "did you mean 'chunk_size'?"]),
+    "unknown top-level key": (
+        BASE + "sagee: {}\n",
+        ["pipelines.yaml: sagee: unknown key 'sagee' — did you mean 'sage'?"]),
+    "wrong type": (
+        BASE.replace(EXTRACT, "extract: {entity: invoices, chunk_size: lots}"),
+        ["pipelines.yaml: pipelines.invoices.extract.chunk_size: got 'lots' — expected a "
+         "whole number"]),
+    "out of range": (
+        BASE.replace(EXTRACT, "extract: {entity: invoices, chunk_size: 5000}"),
+        ["pipelines.yaml: pipelines.invoices.extract.chunk_size: got 5000 — must be at most "
+         "1000"]),
+    "unknown writer": (
+        BASE + "sage: {writer: sage}\n",
+        ["pipelines.yaml: sage.writer: got 'sage' — valid values: sage50_replica, "
+         "zynk_xml_outbox"]),
+    "unknown entity": (
+        BASE.replace("entity: invoices", "entity: invoice"),
+        ["pipelines.yaml: pipelines.invoices.extract.entity: unknown entity 'invoice' — valid "
+         "values: invoices, expenses, procurement"]),
+    "tax code out of range": (
+        BASE.replace("T1: 1", "T1: 100"),
+        ["pipelines.yaml: pipelines.invoices.mappings.tax_codes: Sage tax codes are numbers "
+         "0-99 (T0-T99); got {'T1': 100}"]),
+    "duplicate pipeline name": (
+        BASE + "  invoices:\n    extract: {entity: invoices}\n",
+        ["pipelines.yaml:12:3: YAML syntax error: duplicate key 'invoices' (first at line 9) "
+         "— check the indentation and quoting on that line"]),
+    "pipeline name not snake_case": (
+        BASE.replace("  invoices:\n", "  Invoices-UK:\n"),
+        ["pipelines.yaml: pipelines.Invoices-UK: pipeline names are snake_case (lower-case "
+         "letters, digits, underscores) — rename it"]),
+    "YAML syntax": (
+        BASE.replace(EXTRACT, "extract: {entity: invoices"),
+        ["pipelines.yaml:11:13: YAML syntax error: expected ',' or '}', but got ':' — check "
+         "the indentation and quoting on that line"]),
+    "secret written into the YAML": (
+        BASE.replace("${CW_PRIVATE_KEY}", "abc123"),
+        ["pipelines.yaml: connectwise.private_key: write an environment reference such as "
+         "${CW_PRIVATE_KEY} — secrets never live in pipelines.yaml"]),
+    "missing stylesheet": (
+        BASE.replace(EXTRACT, EXTRACT + "\n    transform: {stylesheet: xslt/nope.xsl}"),
+        ["pipelines.yaml: pipelines.invoices: xslt/nope.xsl: stylesheet not found — create it"
+         " or set transform.stylesheet"]),
+    "no pipelines": (
+        "version: 1\npipelines: {}\n",
+        ["pipelines.yaml: pipelines: at least one pipeline is required — add one under "
+         "'pipelines:' (see the README)"]),
+    "outbox without a folder": (
+        BASE + "sage: {writer: zynk_xml_outbox}\n",
+        ["pipelines.yaml: sage: zynk_xml_outbox.folder is required when writer is "
+         "zynk_xml_outbox — set it to the folder the Sage-side importer watches"]),
+    "schedule with neither cron nor interval": (
+        BASE.replace(EXTRACT, EXTRACT + "\n    schedule: {timezone: Europe/London}"),
+        ["pipelines.yaml: pipelines.invoices.schedule: give exactly one of cron or "
+         "interval_seconds"]),
+    "missing required section": (
+        BASE.replace("    extract: {entity: invoices}\n", ""),
+        ["pipelines.yaml: pipelines.invoices.extract: required key is missing — add it"]),
+}
+
+
+@pytest.mark.parametrize("text, expected", CASES.values(), ids=CASES.keys())
+def test_invalid_spec_messages(project, text, expected):
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, text), env=ENV)
+    assert caught.value.problems == expected
+
+
+def test_every_problem_is_reported_at_once(project):
+    text = BASE.replace(EXTRACT, "extract: {entity: invoices, chunk_size: 0, page_sise: 5}")
+    text += "sage: {writer: nope}\n"
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, text), env=ENV)
+    assert len(caught.value.problems) == 3
+
+
+def test_unset_environment_variables_are_named(project):
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, BASE), env={"CW_BASE_URL": "http://x"})
+    assert caught.value.problems[0] == (
+        "pipelines.yaml: connectwise.company: environment variable CW_COMPANY is not set — "
+        "export CW_COMPANY=… before running")
+    assert len(caught.value.problems) == 4
+    # offline commands (transform, status) do not need the connection
+    load_spec(write(project, BASE), env={}, need_connection=False)
+
+
+def test_stylesheet_compile_error_names_file_and_line(project):
+    (project / "xslt" / "invoices.xsl").write_text(
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">\n'
+        '<xsl:template match="/"><xsl:value-of/></xsl:template>\n</xsl:stylesheet>\n')
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, BASE), env=ENV)
+    [problem] = caught.value.problems
+    assert problem.startswith("pipelines.yaml: pipelines.invoices: xslt/invoices.xsl: ")
+    assert "invoices.xsl:2:" in problem
+
+
+def test_broken_suite_is_reported(project):
+    (project / "expectations" / "invoices.json").write_text(
+        '{"name": "x", "expectations": [{"type": "expect_column_values_to_be_purple", '
+        '"kwargs": {"column": "sku"}, "meta": {"reason": "r", "fix": "f"}}]}')
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, BASE), env=ENV)
+    assert "expect_column_values_to_be_purple" in caught.value.problems[0] or \
+        "unknown type" in caught.value.problems[0]
+
+
+def test_cli_reports_spec_mistakes_with_exit_2_and_no_traceback(project):
+    spec = write(project, BASE.replace(EXTRACT, "extract: {entity: invoices, chunk_sise: 1}"))
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "--spec", str(spec), "check"],
+                          cwd=ROOT, capture_output=True, text=True, env={**ENV, "PATH": ""})
+    assert done.returncode == 2
+    assert "did you mean 'chunk_size'?" in done.stderr
+    assert "Traceback" not in done.stderr
