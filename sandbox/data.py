@@ -36,10 +36,12 @@ class DocumentKind(Protocol):
     section: str           # the GLExport array holding its documents
     included: str          # the include/exclude id lists of the export request
     excluded: str
+    id_type: type           # type of the ids in the include/exclude lists
     count: int
     fields: frozenset[str]
 
     def index_of(self, list_id: Any) -> int | None: ...
+    def row_index(self, row_id: int) -> int | None: ...
     def gl_block(self, gl_id: int) -> int | None: ...
     def gl_ids(self, index: int) -> list[int]: ...
     def document(self, index: int) -> dict: ...
@@ -55,7 +57,7 @@ class InvoiceKind:
     """Invoices and credit memos: ``transactions`` + ``customers`` of the GLExport."""
 
     kind, flag, section = "invoice", "exportInvoicesFlag", "transactions"
-    included, excluded = "includedInvoiceIds", "excludedInvoiceIds"
+    included, excluded, id_type = "includedInvoiceIds", "excludedInvoiceIds", int
 
     def __init__(self, data: "SandboxData"):
         self.data, self.book = data, data.invoice_book
@@ -66,6 +68,9 @@ class InvoiceKind:
 
     def index_of(self, list_id: Any) -> int | None:
         return self.book.index_of(list_id)
+
+    def row_index(self, row_id: int) -> int | None:
+        return self.book.index_of(row_id)
 
     def gl_block(self, gl_id: int) -> int | None:
         return self.book.gl_block(gl_id)

@@ -74,9 +74,12 @@ def _ids(body: dict, name: str, kind: DocumentKind, errors: list[dict]) -> set[i
     if not isinstance(values, list):
         errors.append(field_error(EXPORT, name, f"{name} must be a list"))
         return None
-    found = {kind.index_of(v) for v in values if not isinstance(v, (bool, dict, list))}
-    if any(isinstance(v, (bool, dict, list, float)) for v in values):
-        errors.append(field_error(EXPORT, name, f"{name} must list document ids"))
+    wrong = [v for v in values if isinstance(v, bool) or not isinstance(v, kind.id_type)]
+    if wrong:
+        noun = "integers" if kind.id_type is int else "strings"
+        errors.append(field_error(EXPORT, name, f"{name} must list document ids as {noun}; "
+                                  f"got {wrong[:5]!r}"))
+    found = {kind.index_of(v) for v in values if v not in wrong}
     found.discard(None)
     return found  # type: ignore[return-value]
 

@@ -28,13 +28,21 @@ from tasks.sage50.replica_schema import now
 from tasks.sage50.sagexml import Invoice
 
 SIDE = {"SI": -1, "SC": 1, "PI": 1, "PC": -1}     # sign of the line side; control is opposite
+BALANCE_SIGN = {"SI": 1, "SC": -1, "PI": 1, "PC": -1}  # what the document does to A/C balance
 ROLES = {"SI": ("DEBTORS", "SALES_TAX"), "SC": ("DEBTORS", "SALES_TAX"),
          "PI": ("CREDITORS", "PURCHASE_TAX"), "PC": ("CREDITORS", "PURCHASE_TAX")}
 INVOICE_KIND = {"SI": (0, "Product Invoice", "Invoice"), "SC": (2, "Product Credit", "Credit")}
 USER_NAME = "CWSAGE"
 
-HEADER_SQL = f"INSERT INTO AUDIT_HEADER VALUES ({','.join('?' * 24)})"
-SPLIT_SQL = f"INSERT INTO AUDIT_SPLIT VALUES ({','.join('?' * 19)})"
+HEADER_SQL = ("INSERT INTO AUDIT_HEADER (HEADER_NUMBER, TRAN_NUMBER, ITEM_COUNT, TYPE, DATE, "
+              "ACCOUNT_REF, NOMINAL_CODE, INV_REF, DETAILS, DUE_DATE, NET_AMOUNT, TAX_AMOUNT, "
+              "GROSS_AMOUNT, FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT, FOREIGN_GROSS_AMOUNT, "
+              "OUTSTANDING, FOREIGN_OUTSTANDING, CURRENCY, FOREIGN_RATE, ISP_REFERENCE, "
+              f"USER_NAME, DATE_ENTERED, EXTERNAL_ID) VALUES ({','.join('?' * 24)})")
+SPLIT_SQL = ("INSERT INTO AUDIT_SPLIT (SPLIT_NUMBER, TRAN_NUMBER, HEADER_NUMBER, TYPE, DATE, "
+             "ACCOUNT_REF, NOMINAL_CODE, INV_REF, DETAILS, EXTRA_REF, TAX_CODE, TAX_RATE, "
+             "NET_AMOUNT, TAX_AMOUNT, GROSS_AMOUNT, FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT, "
+             f"FOREIGN_GROSS_AMOUNT, EXTERNAL_ID) VALUES ({','.join('?' * 19)})")
 JOURNAL_SQL = ("INSERT INTO AUDIT_JOURNAL (HEADER_NUMBER, SPLIT_NUMBER, TYPE, DATE, ACCOUNT_REF, "
                "NOMINAL_CODE, INV_REF, DETAILS, TAX_CODE, AMOUNT, FOREIGN_AMOUNT, DEBIT, CREDIT) "
                f"VALUES ({','.join('?' * 13)})")

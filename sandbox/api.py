@@ -1,0 +1,205 @@
+"""The routes of the sandbox, independent of the HTTP transport.
+
+``SandboxApi.handle`` takes a ``Request`` (method, path below ``/v4_6_release/apis/3.0``,
+query, body, headers) and returns a ``Response``; every error is a ConnectWise error body.
+Authentication (§1.2) is checked first on every route, unknown routes included.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from sandbox import records
+from sandbox.api_errors import ApiError, field_error, invalid, not_found
+from sandbox.batching import batch_documents, create_batch
+from sandbox.data import SandboxData
+from sandbox.entries import batch_entries_resource
+from sandbox.export import build_export, export_unposted, parse_export
+from sandbox.listing import Resource, count, list_page
+from sandbox.state import SandboxState
+
+UNPOSTED = {"unpostedinvoices": ("invoice", "UnpostedInvoice"),
+            "unpostedexpenses": ("expense", "UnpostedExpense"),
+            "unpostedprocurement": ("procurement", "UnpostedProcurement")}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str                                   # below the API prefix, e.g. company/companies
+    params: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""                               # the full request URL (for Link headers)
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request, re.Match], Response]
+
+
+class SandboxApi:
+    def __init__(self, data: SandboxData, state: SandboxState, credentials: Mapping[str, str]):
+        self.data, self.state, self.credentials = data, state, dict(credentials)
+        self.resources = {name: self._unposted_resource(kind, model)
+                          for name, (kind, model) in UNPOSTED.items() if kind in data.kinds}
+        self.resources["companies"] = records.company_resource(data)
+        self.resources["members"] = records.member_resource(data)
+        self.resources["batches"] = Resource(
+            "AccountingBatch", lambda: sorted(state.batches),
+            lambda key, tier: state.batches[key].record(),
+            frozenset({"id", "batchIdentifier", "exportInvoicesFlag", "exportExpensesFlag",
+                       "exportProductsFlag", "closedFlag", "_info"}),
+            aliases=records.LAST_UPDATED)
+        unposted = "|".join(self.resources.keys() & UNPOSTED.keys())
+        lists = f"finance/accounting/(?P<res>{unposted}|batches)|company/(?P<co>companies)" \
+                r"|system/(?P<mem>members)"
+        self.routes: list[tuple[str, re.Pattern, Handler]] = [
+            ("GET", rf"(?:{lists})", self._list),
+            ("GET", rf"(?:{lists})/count", self._count),
+            ("GET", rf"(?:{lists})/(?P<id>\d+)", self._get_one),
+            ("POST", r"finance/accounting/export", self._export),
+            ("POST", r"finance/accounting/batches", self._create_batch),
+            ("DELETE", r"finance/accounting/batches/(?P<id>\d+)", self._delete_batch),
+            ("POST", r"finance/accounting/batches/(?P<id>\d+)/export", self._reexport),
+            ("GET", r"finance/accounting/batches/(?P<id>\d+)/entries", self._entries),
+            ("GET", r"finance/accounting/batches/(?P<id>\d+)/entries/count", self._entries),
+            ("PATCH", r"company/companies/(?P<id>\d+)", self._patch),
+            ("PATCH", r"system/members/(?P<id>\d+)", self._patch),
+        ]
+        self.routes = [(m, re.compile(p, re.IGNORECASE), h) for m, p, h in self.routes]
+
+    # -- entry point ----------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        try:
+            self.authenticate(request.headers)
+            handler, match = self.route(request.method, request.path)
+            return handler(request, match)
+        except ApiError as error:
+            return Response(error.status, error.body(), dict(error.headers))
+
+    def route(self, method: str, path: str) -> tuple[Handler, re.Match]:
+        path = path.strip("/")
+        allowed = []
+        for route_method, pattern, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match and route_method == method:
+                return handler, match
+            if match:
+                allowed.append(route_method)
+        if allowed:
+            raise ApiError(405, "MethodNotAllowed", f"The requested resource does not support "
+                           f"http method '{method}' (allowed: {', '.join(sorted(allowed))})")
+        raise not_found(f"No route for {method} /{path}")
+
+    def authenticate(self, headers: Mapping[str, str]) -> None:
+        """401 for a bad or missing Authorization, 403 for a missing or unknown clientId."""
+        expected = (f"{self.credentials['company']}+{self.credentials['public_key']}:"
+                    f"{self.credentials['private_key']}")
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        try:
+            given = base64.b64decode(token.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            given = ""
+        company, _, keys = given.partition("+")
+        if scheme.lower() != "basic" or not _same_login(company, keys, expected):
+            raise ApiError(401, "Unauthorized", "UserNotAuthenticated: send Authorization: "
+                           "Basic base64('{company}+{publicKey}:{privateKey}')")
+        client_id = headers.get("clientId")
+        if client_id != self.credentials["client_id"]:
+            state = "missing" if not client_id else "not a registered clientId"
+            raise ApiError(403, "ConnectWiseApi", f"clientId header is required and must be "
+                           f"the integration's registered id ({state})")
+
+    # -- lists ----------------------------------------------------------------------------
+    def _resource(self, match: re.Match) -> Resource:
+        name = (match.group("res") or match.group("co") or match.group("mem")).lower()
+        return self.resources[name]
+
+    def _list(self, request: Request, match: re.Match) -> Response:
+        forward = (request.headers.get("pagination-type") or "").lower() == "forward-only"
+        rows, headers = list_page(self._resource(match), request.params, request.url, forward)
+        return Response(200, rows, headers)
+
+    def _count(self, request: Request, match: re.Match) -> Response:
+        return Response(200, count(self._resource(match), request.params))
+
+    def _get_one(self, request: Request, match: re.Match) -> Response:
+        resource, key = self._resource(match), int(match.group("id"))
+        if resource.name in ("Company", "Member"):
+            kind = "company" if resource.name == "Company" else "member"
+            return Response(200, records.get_record(self.data, kind, key))
+        if resource.name == "AccountingBatch":
+            return Response(200, self._batch(key).record())
+        kind = self.data.kinds[UNPOSTED[match.group("res").lower()][0]]
+        index = kind.row_index(key)
+        if index is None or self.state.batch_of(kind.kind, index):
+            raise not_found(f"{resource.name} with id {key} not found")
+        return Response(200, kind.unposted_row(index, "full"))
+
+    def _unposted_resource(self, kind_name: str, model: str) -> Resource:
+        kind = self.data.kinds[kind_name]
+        return Resource(model, lambda: self.state.unposted(kind_name), kind.unposted_row,
+                        kind.fields, kind.tier, records.LAST_UPDATED)
+
+    # -- accounting -----------------------------------------------------------------------
+    def _export(self, request: Request, match: re.Match) -> Response:
+        return Response(200, export_unposted(self.data, self.state, _json(request, "export")))
+
+    def _create_batch(self, request: Request, match: re.Match) -> Response:
+        body = _json(request, "createAccountingBatchRequest")
+        return Response(201, create_batch(self.data, self.state, body).record())
+
+    def _batch(self, batch_id: int):
+        batch = self.state.batches.get(batch_id)
+        if batch is None:
+            raise not_found(f"AccountingBatch with id {batch_id} not found")
+        return batch
+
+    def _delete_batch(self, request: Request, match: re.Match) -> Response:
+        self._batch(int(match.group("id")))
+        self.state.delete_batch(int(match.group("id")))
+        return Response(204)
+
+    def _reexport(self, request: Request, match: re.Match) -> Response:
+        batch = self._batch(int(match.group("id")))
+        export_request = parse_export(self.data, _json(request, "exportAccountingBatchRequest"))
+        pools = batch_documents(self.data, batch)
+        return Response(200, build_export(self.data, export_request, pools))
+
+    def _entries(self, request: Request, match: re.Match) -> Response:
+        resource = batch_entries_resource(self.data, self._batch(int(match.group("id"))))
+        if request.path.rstrip("/").lower().endswith("/count"):
+            return Response(200, count(resource, request.params))
+        rows, headers = list_page(resource, request.params, request.url)
+        return Response(200, rows, headers)
+
+    def _patch(self, request: Request, match: re.Match) -> Response:
+        kind = "company" if request.path.strip("/").lower().startswith("company") else "member"
+        body = _json(request, records.MODEL[kind].lower())
+        return Response(200, records.patch_record(self.data, self.state, kind,
+                                                  int(match.group("id")), body))
+
+
+def _same_login(company: str, keys: str, expected: str) -> bool:
+    want_company, _, want_keys = expected.partition("+")
+    return company.casefold() == want_company.casefold() and keys == want_keys
+
+
+def _json(request: Request, resource: str) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid(resource, field_error(resource, "body",
+                                            f"the request body is not valid JSON: {exc}")) \
+            from None
