@@ -154,7 +154,7 @@ class SandboxApi:
 
     # -- accounting -----------------------------------------------------------------------
     def _export(self, request: Request, match: re.Match) -> Response:
-        return Response(200, export_unposted(self.data, self.state, _json(request, "export")))
+        return Response(200, export_unposted(self.data, self.state, _json(request, "exportAccountingBatchRequest")))
 
     def _create_batch(self, request: Request, match: re.Match) -> Response:
         body = _json(request, "createAccountingBatchRequest")

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sandbox import invoice_docs
 from sandbox.companies import Customer, build_customers, build_members, build_vendors, overlay
 from sandbox.conventions import BrokenDocument, day
+from sandbox.entries import invoice_entries
 from sandbox.invoices import InvoiceBook
 
 DEFAULTS = {"seed": 7, "invoices": 120, "expenses": 40, "procurement": 30,
@@ -51,6 +52,7 @@ class DocumentKind(Protocol):
     def location(self, index: int) -> int: ...
     def parties(self, indexes: list[int]) -> dict[str, list[dict]]: ...
     def describe(self, index: int) -> str: ...
+    def entries(self, index: int) -> list[dict]: ...
 
 
 class InvoiceKind:
@@ -106,6 +108,9 @@ class InvoiceKind:
     def describe(self, index: int) -> str:
         return (f"invoice {self.book.doc_id(index)} "
                 f"(document {invoice_docs.document_number(index)})")
+
+    def entries(self, index: int) -> list[dict]:
+        return invoice_entries(self.document(index))
 
     def broken(self) -> list[BrokenDocument]:
         out = []

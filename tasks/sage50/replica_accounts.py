@@ -112,12 +112,9 @@ def create_account(run, kind: str, ref: str, currency: str, values: dict[str, An
                     f"({', '.join('?' * len(cols))})",
                     (ref, run.currency_number[currency], stamp[:10], stamp, stamp,
                      *given.values()))
-    row = AccountRow(currency, {c: given.get(c) for c in UPDATABLE})
-
-    def commit() -> None:
-        run.accounts[kind, ref] = row
-        run.receipt.accounts_created.append(ref)
-    run.on_success(commit)
+    run.accounts[kind, ref] = AccountRow(currency, {c: given.get(c) for c in UPDATABLE})
+    run.on_undo(lambda: run.accounts.pop((kind, ref), None))
+    run.on_success(lambda: run.receipt.accounts_created.append(ref))
 
 
 def document_account_problems(run, doc, is_invoice: bool) -> list[str]:

@@ -1,0 +1,139 @@
+"""``sage50_replica``: an embedded SQLite replica of a Sage 50 UK company.
+
+The replica uses Sage's own tables and columns (see ``replica_schema``), applies Sage's import
+rules (``rules``, ``pricing``, ``replica_load``) and posts every document to the ledgers with a
+balanced double entry (``replica_post``). One ``load`` is one SQLite transaction (WAL,
+``synchronous=FULL``) with a SAVEPOINT per document.
+
+Settings (all optional):
+    path                  the SQLite file; default ``$CWSAGE_HOME/sage50.db``
+    currency_rates        ``{EUR: 1.15}`` units per pound sterling, applied to CURRENCY on open
+    lock_date             ISO date; documents dated on or before it are rejected (R-DATE-2)
+    auto_create_accounts  create a missing customer from the invoice (default true)
+    auto_create_products  create a missing product in STOCK (default true)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable
+
+from tasks.errors import ConfigError, LoadError, RetriableError
+from tasks.sage50 import replica_read as rd
+from tasks.sage50.protocol import DocumentTotals, LoadReceipt
+from tasks.sage50.replica_load import LoadRun
+from tasks.sage50.replica_schema import migrate, set_currency_rates
+from tasks.sage50.sagexml import parse_company
+from tasks.sage50.settings import (as_bool, as_currency_rates, as_date, as_path,
+                                   read_settings)
+
+BUSY_TIMEOUT_S = 30
+
+
+class ReplicaWriter:
+    name = "sage50_replica"
+
+    def __init__(self, settings: dict, home: Path):
+        home = Path(home)
+        readers = {"path": as_path(home), "currency_rates": as_currency_rates,
+                   "lock_date": as_date, "auto_create_accounts": as_bool,
+                   "auto_create_products": as_bool}
+        defaults = {"path": home / "sage50.db", "currency_rates": {}, "lock_date": None,
+                    "auto_create_accounts": True, "auto_create_products": True}
+        self.settings = read_settings(self.name, settings, readers, defaults)
+        self.path: Path = self.settings["path"]
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=BUSY_TIMEOUT_S)
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "cache_size=-65536",
+                           "temp_store=MEMORY"):
+                conn.execute(f"PRAGMA {pragma}")
+            self._in_transaction(conn, lambda: (
+                migrate(conn), set_currency_rates(conn, self.settings["currency_rates"])))
+            return conn
+        except (sqlite3.DatabaseError, OSError, ValueError) as exc:
+            raise ConfigError(f"{self.name} settings: path: {self.path} cannot be used as the "
+                              f"Sage 50 replica — {exc}") from exc
+
+    @staticmethod
+    def _in_transaction(conn: sqlite3.Connection, work):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work()
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    def _live(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise LoadError(f"the Sage 50 replica {self.path} is closed")
+        return self._conn
+
+    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
+        try:
+            company = parse_company(company_xml)
+        except LoadError as exc:
+            raise LoadError(f"{source}: {exc}") from exc
+        with self._lock:
+            conn = self._live()
+            try:
+                return self._in_transaction(conn, lambda: LoadRun(conn, self.settings).run(company))
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise RetriableError(f"{source}: the Sage 50 replica {self.path} is busy "
+                                         f"({exc}); try again") from exc
+                raise LoadError(f"{source}: the Sage 50 replica {self.path} failed: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise LoadError(f"{source}: the Sage 50 replica {self.path} failed: {exc}") from exc
+
+    def present(self, keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return rd.present(self._live().cursor(), keys)
+
+    def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]:
+        with self._lock:
+            return rd.totals(self._live().cursor(), keys)
+
+    def trial_balance(self) -> dict[str, Decimal]:
+        """Nominal code -> debits minus credits posted in AUDIT_JOURNAL (base currency)."""
+        with self._lock:
+            return rd.trial_balance(self._live().cursor())
+
+    def audit_balances(self) -> tuple[Decimal, Decimal]:
+        """(total debits, total credits) in AUDIT_JOURNAL; equal when the books balance."""
+        with self._lock:
+            return rd.audit_balances(self._live().cursor())
+
+    def copy_to(self, path: str | Path) -> Path:
+        """A consistent copy of the replica (SQLite backup API), e.g. to dry-run a load on."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            target = sqlite3.connect(path)
+            try:
+                self._live().backup(target)
+            finally:
+                target.close()
+        return path
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "ReplicaWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

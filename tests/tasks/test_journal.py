@@ -1,0 +1,94 @@
+"""The journal: the state machine, intents, batches and history."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tasks.journal import DocRecord, IllegalTransition, Journal
+
+
+def record(key: str, ids=(1, 2)) -> DocRecord:
+    return DocRecord(key=key, cw_id=key[-1], doc_number="100", doc_type="SI",
+                     account_ref="ACME01", currency="GBP", net=Decimal("100.00"),
+                     tax=Decimal("20.00"), gross=Decimal("120.00"), gl_ids=tuple(ids),
+                     content_hash="abc")
+
+
+@pytest.fixture
+def journal(tmp_path):
+    j = Journal(tmp_path / "journal.db")
+    yield j
+    j.close()
+
+
+def test_happy_path_through_every_state(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A"), record("B", (3,))])
+    journal.mark("invoices", run, ["A", "B"], "loading")
+    journal.mark_loaded("invoices", run, {"A": "SI 1", "B": "SI 2"})
+    journal.begin_batch("invoices", run, "CWSAGE-INV-1", ["A", "B"], [1, 2, 3])
+    assert journal.counts("invoices")["posting"] == 2
+    assert [b["batch_identifier"] for b in journal.open_batches("invoices")] == ["CWSAGE-INV-1"]
+    journal.settle_batch("CWSAGE-INV-1", 44, run)
+    assert journal.counts("invoices")["posted"] == 2
+    assert journal.open_batches("invoices") == []
+    doc = journal.documents("invoices", ["A"])[0]
+    assert doc["batch_id"] == 44 and doc["sage_ref"] == "SI 1"
+    assert [h["to_state"] for h in journal.history("invoices", "A")] == [
+        "extracted", "loading", "loaded", "posting", "posted"]
+
+
+def test_batch_not_created_returns_documents_to_loaded(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A")])
+    journal.mark("invoices", run, ["A"], "loading")
+    journal.mark_loaded("invoices", run, {"A": None})
+    journal.begin_batch("invoices", run, "B1", ["A"], [1, 2])
+    journal.settle_batch("B1", None, run)
+    assert journal.keys_in("invoices", "loaded") == ["A"]
+
+
+def test_quarantine_keeps_reasons_and_a_fixed_document_flows_again(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A")])
+    journal.quarantine("invoices", run, {"A": [{"reason": "no account", "fix": "set it"}]},
+                       stage="validate")
+    doc = journal.documents("invoices", ["A"])[0]
+    assert doc["state"] == "quarantined" and "no account" in doc["reasons"]
+    run2 = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run2, [record("A")])   # seen again on the next run
+    assert journal.documents("invoices", ["A"])[0]["reasons"] is None
+    journal.mark("invoices", run2, ["A"], "loading")
+
+
+@pytest.mark.parametrize("path", [["loaded"], ["posting"], ["posted"],
+                                  ["loading", "posting"], ["loading", "loaded", "posted"]])
+def test_illegal_transitions_are_refused(journal, path):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A")])
+    with pytest.raises(IllegalTransition):
+        for state in path:
+            journal.mark("invoices", run, ["A"], state)
+
+
+def test_a_posted_document_re_exposed_by_connectwise_is_recorded(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A")])
+    journal.mark("invoices", run, ["A"], "loading")
+    journal.mark_loaded("invoices", run, {"A": None})
+    journal.begin_batch("invoices", run, "B1", ["A"], [1, 2])
+    journal.settle_batch("B1", 7, run)
+    journal.record_extracted("invoices", journal.begin_run("invoices"), [record("A")])
+    history = journal.history("invoices", "A")
+    assert history[-1]["detail"] == "re-exposed by ConnectWise after posting"
+
+
+def test_a_failed_transaction_changes_nothing(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A"), record("B")])
+    journal.mark("invoices", run, ["B"], "loading")
+    with pytest.raises(IllegalTransition):
+        journal.mark("invoices", run, ["A", "B"], "loading")   # B: loading -> loading
+    assert journal.keys_in("invoices", "extracted") == ["A"]
