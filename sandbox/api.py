@@ -20,6 +20,7 @@ from sandbox.batching import batch_documents, create_batch
 from sandbox.data import SandboxData
 from sandbox.entries import batch_entries_resource
 from sandbox.export import build_export, export_unposted, parse_export
+from sandbox.faults import FaultPlan, FaultSpecError
 from sandbox.listing import Resource, count, list_page
 from sandbox.state import SandboxState
 
@@ -36,6 +37,7 @@ class Request:
     body: bytes = b""
     headers: Mapping[str, str] = field(default_factory=dict)
     url: str = ""                               # the full request URL (for Link headers)
+    inside: bool = True                         # the path was below the API prefix
 
 
 @dataclass
@@ -49,18 +51,20 @@ Handler = Callable[[Request, re.Match], Response]
 
 
 class SandboxApi:
-    def __init__(self, data: SandboxData, state: SandboxState, credentials: Mapping[str, str]):
+    def __init__(self, data: SandboxData, state: SandboxState, credentials: Mapping[str, str],
+                 faults: FaultPlan | None = None):
         self.data, self.state, self.credentials = data, state, dict(credentials)
+        self.faults = faults or FaultPlan()
         self.resources = {name: self._unposted_resource(kind, model)
                           for name, (kind, model) in UNPOSTED.items() if kind in data.kinds}
-        self.resources["companies"] = records.company_resource(data)
-        self.resources["members"] = records.member_resource(data)
+        self.resources["companies"] = records.company_resource(data, self._version)
+        self.resources["members"] = records.member_resource(data, self._version)
         self.resources["batches"] = Resource(
             "AccountingBatch", lambda: sorted(state.batches),
             lambda key, tier: state.batches[key].record(),
             frozenset({"id", "batchIdentifier", "exportInvoicesFlag", "exportExpensesFlag",
                        "exportProductsFlag", "closedFlag", "_info"}),
-            aliases=records.LAST_UPDATED)
+            aliases=records.LAST_UPDATED, version=self._version)
         unposted = "|".join(self.resources.keys() & UNPOSTED.keys())
         lists = f"finance/accounting/(?P<res>{unposted}|batches)|company/(?P<co>companies)" \
                 r"|system/(?P<mem>members)"
@@ -76,6 +80,9 @@ class SandboxApi:
             ("GET", r"finance/accounting/batches/(?P<id>\d+)/entries/count", self._entries),
             ("PATCH", r"company/companies/(?P<id>\d+)", self._patch),
             ("PATCH", r"system/members/(?P<id>\d+)", self._patch),
+            ("GET", r"admin/faults", self._faults),
+            ("POST", r"admin/faults", self._faults),
+            ("DELETE", r"admin/faults", self._faults),
         ]
         self.routes = [(m, re.compile(p, re.IGNORECASE), h) for m, p, h in self.routes]
 
@@ -83,7 +90,11 @@ class SandboxApi:
     def handle(self, request: Request) -> Response:
         try:
             self.authenticate(request.headers)
-            handler, match = self.route(request.method, request.path)
+            path = request.path.strip("/")
+            if not request.inside and path.lower() != "admin/faults":
+                raise not_found(f"No route for {request.method} /{path}; the API lives "
+                                "under /v4_6_release/apis/3.0")
+            handler, match = self.route(request.method, path)
             return handler(request, match)
         except ApiError as error:
             return Response(error.status, error.body(), dict(error.headers))
@@ -101,6 +112,13 @@ class SandboxApi:
             raise ApiError(405, "MethodNotAllowed", f"The requested resource does not support "
                            f"http method '{method}' (allowed: {', '.join(sorted(allowed))})")
         raise not_found(f"No route for {method} /{path}")
+
+    def authorised(self, headers: Mapping[str, str]) -> bool:
+        try:
+            self.authenticate(headers)
+        except ApiError:
+            return False
+        return True
 
     def authenticate(self, headers: Mapping[str, str]) -> None:
         """401 for a bad or missing Authorization, 403 for a missing or unknown clientId."""
@@ -150,7 +168,10 @@ class SandboxApi:
     def _unposted_resource(self, kind_name: str, model: str) -> Resource:
         kind = self.data.kinds[kind_name]
         return Resource(model, lambda: self.state.unposted(kind_name), kind.unposted_row,
-                        kind.fields, kind.tier, records.LAST_UPDATED)
+                        kind.fields, kind.tier, records.LAST_UPDATED, self._version)
+
+    def _version(self) -> int:
+        return self.state.version
 
     # -- accounting -----------------------------------------------------------------------
     def _export(self, request: Request, match: re.Match) -> Response:
@@ -189,6 +210,23 @@ class SandboxApi:
         body = _json(request, records.MODEL[kind].lower())
         return Response(200, records.patch_record(self.data, self.state, kind,
                                                   int(match.group("id")), body))
+
+    def _faults(self, request: Request, match: re.Match) -> Response:
+        """``/admin/faults``: GET shows, POST ``{"spec": "…"}`` adds, DELETE clears."""
+        if request.method == "DELETE":
+            self.faults.clear()
+            return Response(204)
+        if request.method == "POST":
+            body = _json(request, "faults")
+            spec = body.get("spec") if isinstance(body, dict) else None
+            if not isinstance(spec, str):
+                raise invalid("faults", field_error("faults", "spec", 'send {"spec": '
+                                                    '"429@unpostedinvoices:2"}'))
+            try:
+                self.faults.add(spec)
+            except FaultSpecError as exc:
+                raise invalid("faults", field_error("faults", "spec", str(exc))) from None
+        return Response(200, self.faults.describe())
 
 
 def _same_login(company: str, keys: str, expected: str) -> bool:

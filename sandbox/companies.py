@@ -162,7 +162,8 @@ def build_members(seed: int) -> list[dict]:
     for position, (first, last) in enumerate(cat.STAFF):
         rng = random.Random(f"{seed}:member:{position}")
         clean = re.sub(r"[^A-Za-z]", "", last)
-        number = "" if position == cat.NO_VENDOR_NUMBER_STAFF else f"{clean[:5].upper()}{first[0]}01"
+        number = "" if position == cat.NO_VENDOR_NUMBER_STAFF else \
+            f"EMP{clean[:4].upper()}{first[0]}"
         members.append({
             "id": MEMBER_ID_BASE + position, "identifier": f"{first[0]}{clean}",
             "firstName": first, "lastName": last, "vendorNumber": number,

@@ -18,7 +18,11 @@ from sandbox import invoice_docs
 from sandbox.companies import Customer, build_customers, build_members, build_vendors, overlay
 from sandbox.conventions import BrokenDocument, day
 from sandbox.entries import invoice_entries
+from sandbox.expense_docs import ExpenseKind
+from sandbox.expenses import ExpenseBook
 from sandbox.invoices import InvoiceBook
+from sandbox.procurement import ProcurementBook
+from sandbox.procurement_docs import ProcurementKind
 
 DEFAULTS = {"seed": 7, "invoices": 120, "expenses": 40, "procurement": 30,
             "broken_share": 0.08, "lines_per_invoice": 4}
@@ -145,7 +149,13 @@ class SandboxData:
         self._members = {m["id"]: m for m in self.members}
         self.invoice_book = InvoiceBook(seed, invoices, self.customers, broken_share,
                                         lines_per_invoice)
-        self.kinds: dict[str, DocumentKind] = {"invoice": InvoiceKind(self)}
+        self.expense_book = ExpenseBook(seed, expenses, self.members, self.customers,
+                                        broken_share)
+        self.procurement_book = ProcurementBook(seed, procurement, self.vendors, broken_share)
+        self.kinds: dict[str, DocumentKind] = {
+            "invoice": InvoiceKind(self),
+            "expense": ExpenseKind(self.expense_book, self.member, self.company),
+            "procurement": ProcurementKind(self.procurement_book, self.company)}
 
     @property
     def counts(self) -> dict[str, int]:

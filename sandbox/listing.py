@@ -8,6 +8,9 @@ with ``fields=id`` therefore builds no document at all.
 
 from __future__ import annotations
 
+import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from urllib.parse import parse_qsl, quote, urlencode
@@ -16,6 +19,7 @@ from sandbox.api_errors import ApiError, invalid_field
 from sandbox.conditions import ConditionError, Predicate, lookup, parse
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 25, 1000
+_TOKENS = itertools.count(1)
 _UNSUPPORTED = ("childConditions", "customFieldConditions")
 
 
@@ -27,6 +31,31 @@ class Resource:
     fields: frozenset[str]                          # valid top-level field names
     tier: Callable[[frozenset[str] | None], str] = lambda needed: "full"
     aliases: Mapping[str, str] = field(default_factory=dict)
+    version: Callable[[], int] | None = None        # changes whenever any row may change
+    token: int = field(default_factory=lambda: next(_TOKENS), compare=False)
+
+
+class _SelectCache:
+    """The last few filtered/ordered key lists, so paging through a filtered list of 200,000
+    documents evaluates the conditions once, not once per page."""
+
+    def __init__(self, size: int = 16):
+        self.size, self.lock, self.items = size, threading.Lock(), OrderedDict()
+
+    def get(self, key: tuple) -> Sequence[int] | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+            return self.items.get(key)
+
+    def put(self, key: tuple, keys: Sequence[int]) -> None:
+        with self.lock:
+            self.items[key] = keys
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_CACHE = _SelectCache()
 
 
 @dataclass(frozen=True)
@@ -104,12 +133,24 @@ def parse_query(resource: Resource, params: Mapping[str, str]) -> ListQuery:
                      page_id=_int_param(params, "pageId", 0, 0) if page_id else None)
 
 
-def select(resource: Resource, query: ListQuery) -> list[int]:
-    """The keys matching the query's conditions, in the query's order.
-
-    Rows are built one at a time and dropped; only the sort values of the matches are kept.
-    """
+def select(resource: Resource, query: ListQuery) -> Sequence[int]:
+    """The keys matching the query's conditions, in the query's order (cached per version)."""
     order = list(query.order) or [(["id"], False)]
+    if query.predicate is None and order == [(["id"], False)]:
+        return resource.keys()
+    if resource.version is None:
+        return _select(resource, query, order)
+    key = (resource.token, resource.version(), query.predicate and query.predicate.text,
+           tuple((tuple(path), desc) for path, desc in order))
+    keys = _CACHE.get(key)
+    if keys is None:
+        keys = _select(resource, query, order)
+        _CACHE.put(key, keys)
+    return keys
+
+
+def _select(resource: Resource, query: ListQuery, order: list) -> list[int]:
+    """Rows are built one at a time and dropped; only the sort values of matches are kept."""
     by_id = len(order) == 1 and order[0][0] == ["id"]
     needed = set(query.predicate.fields) if query.predicate else set()
     needed |= {path[0] for path, _ in order}
@@ -161,10 +202,7 @@ def build_rows(resource: Resource, keys: Sequence[int], query: ListQuery) -> lis
 
 def count(resource: Resource, params: Mapping[str, str]) -> dict:
     predicate = parse_conditions(resource, params.get("conditions"))
-    if predicate is None:
-        return {"count": len(resource.keys())}
-    tier = resource.tier(predicate.fields)
-    return {"count": sum(1 for key in resource.keys() if predicate(resource.row(key, tier)))}
+    return {"count": len(select(resource, ListQuery(predicate=predicate)))}
 
 
 def list_page(resource: Resource, params: Mapping[str, str], url: str,
@@ -191,6 +229,7 @@ def _forward_page(resource: Resource, keys: list[int], query: ListQuery,
     """``pagination-type: forward-only``: rows with id > pageId; only a ``next`` link."""
     if query.page_id is not None:
         keys = [k for k in keys if resource.row(k, "id")["id"] > query.page_id]
+    keys = list(keys)
     rows = build_rows(resource, keys[:query.page_size], query)
     if len(keys) <= query.page_size:
         return rows, {}

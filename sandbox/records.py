@@ -9,7 +9,7 @@ read and export — this is how a user "fixes the data in ConnectWise".
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sandbox.api_errors import field_error, invalid, not_found
 from sandbox.data import SandboxData
@@ -28,17 +28,17 @@ MODEL = {"company": "Company", "member": "Member"}
 LAST_UPDATED = {"lastUpdated": "_info/lastUpdated"}
 
 
-def company_resource(data: SandboxData) -> Resource:
+def company_resource(data: SandboxData, version: Callable[[], int]) -> Resource:
     fields = frozenset(k for i in data.company_ids()[:1] + data.company_ids()[-1:]
                        for k in data.company(i))
     return Resource("Company", data.company_ids, lambda key, tier: data.company(key),
-                    fields | {"_info"}, aliases=LAST_UPDATED)
+                    fields | {"_info"}, aliases=LAST_UPDATED, version=version)
 
 
-def member_resource(data: SandboxData) -> Resource:
+def member_resource(data: SandboxData, version: Callable[[], int]) -> Resource:
     fields = frozenset(k for i in data.member_ids()[:1] for k in data.member(i))
     return Resource("Member", data.member_ids, lambda key, tier: data.member(key),
-                    fields | {"_info"}, aliases=LAST_UPDATED)
+                    fields | {"_info"}, aliases=LAST_UPDATED, version=version)
 
 
 def get_record(data: SandboxData, kind: str, record_id: int) -> dict:
@@ -76,7 +76,7 @@ def _operation(kind: str, op: Any, errors: list[dict]) -> tuple[str, Any] | None
 
 def patch_record(data: SandboxData, state: SandboxState, kind: str, record_id: int,
                  body: Any) -> dict:
-    get_record(data, kind, record_id)
+    current = get_record(data, kind, record_id)
     resource = MODEL[kind].lower()
     if not isinstance(body, list) or not body:
         raise invalid(resource, field_error(resource, "body", "PATCH takes a JSON-Patch list: "
@@ -86,5 +86,5 @@ def patch_record(data: SandboxData, state: SandboxState, kind: str, record_id: i
     changes = dict(c for op in body if (c := _operation(kind, op, errors)) is not None)
     if errors:
         raise invalid(resource, errors)
-    state.edit(kind, record_id, changes)
+    state.edit(kind, record_id, changes, current.get("_info", {}).get("lastUpdated", ""))
     return get_record(data, kind, record_id)

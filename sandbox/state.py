@@ -19,7 +19,7 @@ import tempfile
 import threading
 from array import array
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,13 @@ class Batch:
                 "closedFlag": False,
                 "_info": {"lastUpdated": self.entered, "dateEntered": self.entered,
                           "enteredBy": "sandbox", "updatedBy": "sandbox"}}
+
+
+def _later(now: str, previous: str) -> str:
+    if not previous or now > previous:
+        return now
+    bumped = datetime.fromisoformat(previous.replace("Z", "+00:00")) + timedelta(seconds=1)
+    return bumped.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ranges(indexes: list[int]) -> list[list[int]]:
@@ -121,12 +128,18 @@ class SandboxState:
                 self.save()
             return batch
 
-    def edit(self, kind: str, record_id: int, changes: dict[str, Any]) -> dict:
-        """Record edits of a company or member; returns all its edits so far."""
+    def edit(self, kind: str, record_id: int, changes: dict[str, Any],
+             last_updated: str = "") -> dict:
+        """Record edits of a company or member; returns all its edits so far.
+
+        ``_info.lastUpdated`` becomes now, and always moves forward from ``last_updated``
+        (the record's previous value), so ``lastUpdated > [...]`` finds every edit.
+        """
         with self.lock:
             edits = self.edits[kind].setdefault(record_id, {})
             edits.update(changes)
-            edits["_info"] = {"lastUpdated": now_stamp(), "updatedBy": "sandbox"}
+            edits["_info"] = {"lastUpdated": _later(now_stamp(), last_updated),
+                              "updatedBy": "sandbox"}
             self.version += 1
             self.save()
             return edits

@@ -139,9 +139,11 @@ def _quantities(p: list[str], field: str, item: Item):
                  f"always positive (R-INV-3) — send the price with IsNegativeLine=true")
     negative = TRUE_TEXTS.get((item.negative or "").strip().lower())
     if negative is None:
-        p.append(f"{field} IsNegativeLine {r.show(item.negative)} is not true or false")
+        p.append(f"{field} IsNegativeLine {r.show(item.negative)} is not true or false — fix "
+                 f"the stylesheet output")
     if qty is not None and price is not None and abs(qty * price) >= r.MAX_AMOUNT:
-        p.append(f"{field} net {qty * price} is over Sage's 8-digit amount limit")
+        p.append(f"{field} net {qty * price} is over Sage's 8-digit amount limit — split the "
+                 f"line")
     return qty, price, negative
 
 

@@ -66,8 +66,9 @@ class LoadRun:
 
     def _read_chart(self) -> None:
         cur = self.cur
-        currencies = cur.execute("SELECT NUMBER, CODE, RATE, BASE_CURRENCY FROM CURRENCY").fetchall()
-        self.rates = {code: Decimal(str(rate)) for _, code, rate, _ in currencies}
+        currencies = cur.execute("SELECT NUMBER, CODE, RATE, BASE_CURRENCY FROM CURRENCY")
+        currencies = currencies.fetchall()
+        self.rates = {code: rd.rate(value) for _, code, value, _ in currencies}
         self.currency_number = {code: number for number, code, _, _ in currencies}
         self.currency_code = {number: code for code, number in self.currency_number.items()}
         base = next((code for _, code, _, is_base in currencies if is_base), r.BASE_CURRENCY)
@@ -75,7 +76,7 @@ class LoadRun:
         controls = controls.fetchall()
         self.roles = {role: code for role, code, _ in controls}
         self.chart = r.Chart(
-            tax_rates={n: Decimal(str(rate)) for n, rate in
+            tax_rates={n: rd.rate(value) for n, value in
                        cur.execute("SELECT TAX_CODE_ID, TAX_RATE FROM TAX_CODE")},
             no_direct={code: role.lower().replace("_", " ")
                        for role, code, direct in controls if not direct},

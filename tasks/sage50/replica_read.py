@@ -12,6 +12,12 @@ CHUNK = 500                             # well under SQLite's bound-parameter li
 PENNIES = "SUM(CAST(ROUND({col} * 100) AS INTEGER))"    # exact sums of REAL money columns
 
 
+def rate(value: float) -> Decimal:
+    """A stored tax or exchange rate as a Decimal: 20.0 -> 20, 17.5 -> 17.5, 1.15 -> 1.15."""
+    d = Decimal(str(value))
+    return d.quantize(Decimal(1)) if d == d.to_integral_value() else d
+
+
 def chunks(values: Iterable) -> Iterable[list]:
     values = list(values)
     for i in range(0, len(values), CHUNK):
@@ -50,7 +56,8 @@ def posted_refs(cur, keys: Iterable[str]) -> dict[str, str]:
             tail = (f" / invoice {invoice_no}" if invoice_no is not None
                     else f" / ref {inv_ref}" if inv_ref else "")
             out[key] = f"{typ} {number}{tail}"
-        sql = f"SELECT EXTERNAL_ID, INVOICE_NUMBER FROM INVOICE WHERE EXTERNAL_ID IN ({marks(part)})"
+        sql = ("SELECT EXTERNAL_ID, INVOICE_NUMBER FROM INVOICE "
+               f"WHERE EXTERNAL_ID IN ({marks(part)})")
         for key, number in cur.execute(sql, part):
             out.setdefault(key, f"invoice {number}")
     return out
@@ -104,10 +111,10 @@ def _audit_totals(cur, keys: list[str]) -> dict[str, DocumentTotals]:
 def _lines(cur, sql: str, numbers: list[int]) -> dict[int, list[LineTotals]]:
     out: dict[int, list[LineTotals]] = {}
     for part in chunks(numbers):
-        for number, nominal, code, net, tax, rate, text in cur.execute(sql.format(marks(part)),
+        for number, nominal, code, net, tax, percent, text in cur.execute(sql.format(marks(part)),
                                                                        part):
             out.setdefault(number, []).append(
-                LineTotals(nominal, code, money(net), money(tax), Decimal(str(rate)), text or ""))
+                LineTotals(nominal, code, money(net), money(tax), rate(percent), text or ""))
     return out
 
 

@@ -126,14 +126,14 @@ def decimal(p: list[str], field: str, text: str | None, *, pennies: bool = False
             positive: bool = False) -> Decimal | None:
     """A number from the XML; ``pennies`` = an amount (2 dp at most, 8 digits)."""
     if text is None or text == "":
-        p.append(f"{field} is missing")
+        p.append(f"{field} is missing — the stylesheet must send it")
         return None
     try:
         d = Decimal(text)
     except InvalidOperation:
         d = None
     if d is None or not d.is_finite():
-        p.append(f"{field} {show(text)} is not a number")
+        p.append(f"{field} {show(text)} is not a number — fix the stylesheet output")
         return None
     if pennies and (d.as_tuple().exponent < -2 or abs(d) >= MAX_AMOUNT):
         p.append(f"{field} {show(text)} is not an amount Sage holds (8 digits, 2 decimal "
@@ -193,7 +193,8 @@ def check_account(acc: Account, chart: Chart) -> list[str]:
     if acc.credit_limit:
         decimal(p, "CreditLimit", acc.credit_limit, pennies=True, positive=True)
     if acc.payment_days and not acc.payment_days.isdigit():
-        p.append(f"PaymentDays {show(acc.payment_days)} is not a whole number of days")
+        p.append(f"PaymentDays {show(acc.payment_days)} is not a whole number of days — fix "
+                 f"the payment terms mapping")
     if acc.tax_code:
         tax_code(p, "TaxCode", acc.tax_code, chart)
     if acc.nominal_code:
@@ -244,7 +245,8 @@ def _account_clashes(accounts: list[Account], out: dict) -> None:
                                   f"({', '.join(sorted(keys))}) — give each a distinct A/C "
                                   f"(R-ACC-2)")
         elif (a.kind, a.key) in dup_ids:
-            out[a.kind, a.key] = f"Id {show(a.key)} appears more than once in this XML"
+            out[a.kind, a.key] = (f"Id {show(a.key)} appears more than once in this XML — send "
+                                  f"each ConnectWise record once")
 
 
 def repeated(values: Iterable) -> set:

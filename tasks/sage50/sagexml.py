@@ -123,8 +123,10 @@ class CompanyXml:
         return len(self.accounts) + len(self.invoices) + len(self.transactions)
 
 
-def parse_company(xml: bytes) -> CompanyXml:
+def parse_company(xml: bytes | str) -> CompanyXml:
     """Parse one ``<Company>`` document; raise ``LoadError`` when it cannot be read at all."""
+    if isinstance(xml, str):
+        xml = xml.encode("utf-8")
     root = _parse_root(xml)
     accounts, invoices, splits = [], [], []
     for coll in root:

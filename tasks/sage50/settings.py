@@ -25,6 +25,8 @@ def read_settings(writer: str, raw: Mapping[str, Any] | None,
     problems, out = [], dict(defaults)
     for key, value in raw.items():
         reader = readers.get(key)
+        if value is None and reader is not None:
+            continue                    # an empty YAML value keeps the default
         if reader is None:
             problems.append(_unknown(writer, key, readers))
             continue

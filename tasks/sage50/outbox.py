@@ -1,0 +1,178 @@
+"""``zynk_xml_outbox``: drop each load's Sage XML into a folder a Sage-side Zynk importer reads.
+
+Each load writes at most one file, atomically: a hidden temp file in the same folder, written
+and fsynced, renamed with ``os.replace`` to ``{source}-{UTC timestamp}-{hash}.xml``, then the
+folder fsynced. Only then does the manifest (``outbox_manifest``) record the file's document
+keys with their totals, priced by the same rules as the replica. A document key already in the
+manifest is never written again: it is reported "already_present", and a load with nothing new
+writes no file. Customer/Supplier records travel with the documents that name them. On start,
+a file in the folder that the manifest does not know (a crash between rename and manifest
+write) has its keys added to the manifest.
+
+Settings:
+    folder      required; relative paths resolve against ``$CWSAGE_HOME``
+    tax_rates   ``{1: 20, 14: 0, …}`` tax code number -> percent, over the UK defaults
+    lock_date   ISO date; documents dated on or before it are rejected (R-DATE-2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from lxml import etree
+
+from tasks.errors import ConfigError, LoadError
+from tasks.sage50 import rules as r
+from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
+from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
+from tasks.sage50.protocol import DocumentTotals, LoadReceipt
+from tasks.sage50.sagexml import CompanyXml, parse_company, serialize
+from tasks.sage50.settings import as_date, as_path, as_tax_rates, read_settings
+
+FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
+ORDER = ("Customers", "Suppliers", "Invoices", "Transactions")
+
+
+class OutboxWriter:
+    name = "zynk_xml_outbox"
+
+    def __init__(self, settings: dict, home: Path):
+        readers = {"folder": as_path(Path(home)), "tax_rates": as_tax_rates,
+                   "lock_date": as_date}
+        self.settings = read_settings(self.name, settings, readers,
+                                      {"tax_rates": {}, "lock_date": None})
+        self.folder: Path = self.settings["folder"]
+        self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **self.settings["tax_rates"]},
+                             no_direct=r.NO_DIRECT_POSTING, lock_date=self.settings["lock_date"])
+        self._lock = threading.RLock()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME)
+            for tmp in self.folder.glob(".*.xml.tmp"):
+                tmp.unlink()                     # never renamed, so never written
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used as "
+                              f"the outbox — {exc}") from exc
+        self.reconcile()
+
+    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
+        try:
+            company = parse_company(company_xml)
+        except LoadError as exc:
+            raise LoadError(f"{source}: {exc}") from exc
+        with self._lock:
+            manifest = self._live()
+            self.reconcile()
+            plan = plan_load(company, self.chart, manifest)
+            if plan.docs or plan.accounts:
+                name = self._write(company, plan, source)
+                try:
+                    manifest.record(name, source, plan.sha256, plan.docs, plan.accounts)
+                except sqlite3.Error as exc:
+                    raise LoadError(f"{source}: {name} was written to the outbox but the "
+                                    f"manifest could not record it ({exc}); the next load "
+                                    f"records it from the file") from exc
+                plan.written_to(name)
+            return plan.receipt
+
+    def _write(self, company: CompanyXml, plan: Plan, source: str) -> str:
+        data = serialize(_document(company, plan.elements))
+        plan.sha256 = hashlib.sha256(data).hexdigest()
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        name = f"{slug(source)}-{stamp}-{plan.sha256[:8]}.xml"
+        try:
+            write_atomic(self.folder, name, data)
+        except OSError as exc:
+            raise LoadError(f"{source}: could not write {name} to the outbox {self.folder}: "
+                            f"{exc}") from exc
+        return name
+
+    def reconcile(self) -> list[str]:
+        """Record the keys of outbox files the manifest does not know (a crash between the
+        rename and the manifest write); returns their names. Runs on open and before a load."""
+        with self._lock:
+            manifest = self._live()
+            known, added = manifest.files(), []
+            for path in sorted(self.folder.glob("*.xml")):
+                match = FILE_RE.match(path.name)
+                if path.name in known or not match:
+                    continue
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest()[:8] != match["hash"]:
+                    continue                         # not a complete file of ours
+                docs, accounts = _entries(parse_company(data), self.chart)
+                manifest.record(path.name, "reconciled", hashlib.sha256(data).hexdigest(),
+                                docs, accounts, reconciled=True)
+                added.append(path.name)
+            return added
+
+    def present(self, keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return self._live().present(keys)
+
+    def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]:
+        with self._lock:
+            return self._live().totals(keys)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._manifest is not None:
+                self._manifest.close()
+                self._manifest = None
+
+    def _live(self) -> Manifest:
+        if self._manifest is None:
+            raise LoadError(f"the outbox {self.folder} is closed")
+        return self._manifest
+
+
+def _document(company: CompanyXml, elements: dict[str, list]) -> etree._Element:
+    root = etree.Element("Company", nsmap=company.root.nsmap)
+    for collection in ORDER:
+        if elements.get(collection):
+            parent = etree.SubElement(root, collection)
+            for el in elements[collection]:
+                el.tail = None
+                parent.append(el)
+    return root
+
+
+def _entries(company: CompanyXml, chart: r.Chart) -> tuple[list[DocEntry], list[AccountEntry]]:
+    """What a file already in the outbox carries, for the manifest."""
+    docs = [doc_entry(i, chart) for i in company.invoices]
+    docs += [doc_entry(g, chart) for g in company.transactions]
+    return docs, [account_entry(a) for a in company.accounts]
+
+
+def slug(source: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")
+    return text[:40].strip("-") or "load"
+
+
+def write_atomic(folder: Path, name: str, data: bytes) -> None:
+    """Write ``folder/name`` so that a reader sees either no file or the whole file."""
+    tmp = folder / f".{name}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.replace(tmp, folder / name)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
