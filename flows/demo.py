@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from flows.runner import run_pipelines
 from flows.spec import load_spec
-from flows.summary import print_reconciliation, print_run_results
+from flows.summary import print_quarantine, print_reconciliation, print_run_results
 from tasks.context import RunContext, cwsage_home
 from tasks.report import quarantine_rows, reconcile_run
 
@@ -49,7 +49,7 @@ def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout)
               file=out)
         print(f"Sage 50 replica and journal: {home}", file=out)
         results = run_pipelines(spec_path)
-        print_run_results(results, out)
+        print_run_results(results, out, reconciliation=False)
         _print_totals(spec_path, home, out)
     return 0 if all(r.get("ok") for r in results) else 1
 
@@ -59,15 +59,10 @@ def _print_totals(spec_path: str, home, out) -> None:
     for name, p in spec.pipelines.items():
         ctx = RunContext(spec=spec, pipeline_spec=p, home=home)
         try:
-            held = quarantine_rows(ctx.journal, name)
-            if held:
-                print(f"{name}: quarantined — they stay unposted in ConnectWise and flow "
-                      "once fixed:", file=out)
-                for row in held:
-                    print(f"  {row['document']} ({row['number']}): {row['reason']}\n"
-                          f"      fix: {row['fix']}", file=out)
+            print(f"{name}:", file=out)
+            print_quarantine(name, quarantine_rows(ctx.journal, name), out)
             print_reconciliation(reconcile_run(ctx, run_only=False), out,
-                                 title=f" of everything {name} has loaded")
+                                 title=" of everything loaded so far")
             balances = getattr(ctx.writer, "audit_balances", None)
             if balances:
                 debits, credits = balances()

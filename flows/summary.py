@@ -13,7 +13,7 @@ from tasks.reconcile import Reconciliation
 EXIT_OK, EXIT_USER = 0, 2
 
 
-def print_run_results(results: list[dict], out=sys.stdout) -> None:
+def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool = True) -> None:
     for r in results:
         if not r.get("ok") and "error" in r:
             print(f"{r['pipeline']}: FAILED — {r['error']}", file=out)
@@ -23,7 +23,8 @@ def print_run_results(results: list[dict], out=sys.stdout) -> None:
               f", {r['already_present']} already in Sage, {r['quarantined']} quarantined, "
               f"{r['rejected']} rejected by Sage; {len(batches)} batch(es) posted "
               f"({sum(b['documents'] for b in batches)} documents)", file=out)
-        print_reconciliation(r["reconciliation"], out)
+        if reconciliation:
+            print_reconciliation(r["reconciliation"], out)
 
 
 def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "") -> None:
@@ -48,6 +49,21 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "") -
     verdict = ("agrees to the penny" if not rec.differences and not rec.missing else
                "every difference explained" if rec.agrees else "DOES NOT AGREE")
     print(f"    → {verdict}", file=out)
+
+
+def print_quarantine(name: str, rows: list[dict], out=sys.stdout) -> None:
+    """One entry per document, each reason with its fix."""
+    if not rows:
+        return
+    by_doc: dict[str, list[dict]] = {}
+    for row in rows:
+        by_doc.setdefault(row["document"], []).append(row)
+    print(f"  quarantined: {len(by_doc)} documents stay unposted in ConnectWise and flow once "
+          "fixed (cwsage quarantine show KEY):", file=out)
+    for key, reasons in by_doc.items():
+        print(f"    {key} ({reasons[0]['number']}):", file=out)
+        for r in reasons:
+            print(f"      - {r['reason']}\n        fix: {r['fix']}", file=out)
 
 
 def status_rows(spec_path: str) -> list[dict]:

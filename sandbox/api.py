@@ -55,36 +55,42 @@ class SandboxApi:
                  faults: FaultPlan | None = None):
         self.data, self.state, self.credentials = data, state, dict(credentials)
         self.faults = faults or FaultPlan()
-        self.resources = {name: self._unposted_resource(kind, model)
-                          for name, (kind, model) in UNPOSTED.items() if kind in data.kinds}
-        self.resources["companies"] = records.company_resource(data, self._version)
-        self.resources["members"] = records.member_resource(data, self._version)
-        self.resources["batches"] = Resource(
-            "AccountingBatch", lambda: sorted(state.batches),
-            lambda key, tier: state.batches[key].record(),
+        self.resources = self._resources()
+        self.routes = [(m, re.compile(p, re.IGNORECASE), h) for m, p, h in self._routes()]
+
+    def _resources(self) -> dict[str, Resource]:
+        resources = {name: self._unposted_resource(kind, model)
+                     for name, (kind, model) in UNPOSTED.items() if kind in self.data.kinds}
+        resources["companies"] = records.company_resource(self.data, self._version)
+        resources["members"] = records.member_resource(self.data, self._version)
+        batches = self.state.batches
+        resources["batches"] = Resource(
+            "AccountingBatch", lambda: sorted(batches), lambda key, tier: batches[key].record(),
             frozenset({"id", "batchIdentifier", "exportInvoicesFlag", "exportExpensesFlag",
                        "exportProductsFlag", "closedFlag", "_info"}),
             aliases=records.LAST_UPDATED, version=self._version)
+        return resources
+
+    def _routes(self) -> list[tuple[str, str, Handler]]:
         unposted = "|".join(self.resources.keys() & UNPOSTED.keys())
         lists = f"finance/accounting/(?P<res>{unposted}|batches)|company/(?P<co>companies)" \
                 r"|system/(?P<mem>members)"
-        self.routes: list[tuple[str, re.Pattern, Handler]] = [
+        batch = r"finance/accounting/batches/(?P<id>\d+)"
+        return [
             ("GET", rf"(?:{lists})", self._list),
             ("GET", rf"(?:{lists})/count", self._count),
             ("GET", rf"(?:{lists})/(?P<id>\d+)", self._get_one),
             ("POST", r"finance/accounting/export", self._export),
             ("POST", r"finance/accounting/batches", self._create_batch),
-            ("DELETE", r"finance/accounting/batches/(?P<id>\d+)", self._delete_batch),
-            ("POST", r"finance/accounting/batches/(?P<id>\d+)/export", self._reexport),
-            ("GET", r"finance/accounting/batches/(?P<id>\d+)/entries", self._entries),
-            ("GET", r"finance/accounting/batches/(?P<id>\d+)/entries/count", self._entries),
+            ("DELETE", batch, self._delete_batch),
+            ("POST", rf"{batch}/export", self._reexport),
+            ("GET", rf"{batch}/entries(?:/count)?", self._entries),
             ("PATCH", r"company/companies/(?P<id>\d+)", self._patch),
             ("PATCH", r"system/members/(?P<id>\d+)", self._patch),
             ("GET", r"admin/faults", self._faults),
             ("POST", r"admin/faults", self._faults),
             ("DELETE", r"admin/faults", self._faults),
         ]
-        self.routes = [(m, re.compile(p, re.IGNORECASE), h) for m, p, h in self.routes]
 
     # -- entry point ----------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -175,7 +181,8 @@ class SandboxApi:
 
     # -- accounting -----------------------------------------------------------------------
     def _export(self, request: Request, match: re.Match) -> Response:
-        return Response(200, export_unposted(self.data, self.state, _json(request, "exportAccountingBatchRequest")))
+        body = _json(request, "exportAccountingBatchRequest")
+        return Response(200, export_unposted(self.data, self.state, body))
 
     def _create_batch(self, request: Request, match: re.Match) -> Response:
         body = _json(request, "createAccountingBatchRequest")

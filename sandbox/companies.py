@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sandbox import catalogue as cat
-from sandbox.conventions import NET_30, OUTSIDE_SCOPE, STANDARD_VAT, currency, day, stamp
+from sandbox.conventions import (LOCATIONS, NET_30, OUTSIDE_SCOPE, STANDARD_VAT, currency, day,
+                                 stamp)
 
 CLIENT_ID_BASE, VENDOR_ID_BASE, MEMBER_ID_BASE = 1001, 201, 101
 MSP_DOMAIN = "tynebridge-it.co.uk"
@@ -169,7 +170,7 @@ def build_members(seed: int) -> list[dict]:
             "firstName": first, "lastName": last, "vendorNumber": number,
             "officeEmail": f"{first.lower()}.{clean.lower()}@{MSP_DOMAIN}",
             "inactiveFlag": position == len(cat.STAFF) - 1,
-            "defaultLocation": {"id": 1 + position % 2, "name": ("Newcastle", "Leeds")[position % 2]},
+            "defaultLocation": {"id": 1 + position % 2, "name": LOCATIONS[1 + position % 2]},
             "defaultDepartment": {"id": 1, "name": "Service Delivery"},
             "employeeIdentifer": f"E{1040 + position}", "_info": _info(rng)})
     return members

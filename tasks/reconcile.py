@@ -52,7 +52,7 @@ def reconcile(rows, totals: dict) -> Reconciliation:
         sage = totals.get(row["key"])
         if sage is None:
             continue
-        cw = {k: Decimal(row[k]) for k in ("net", "tax", "gross")}
+        cw = {k: money(row[k]) for k in ("net", "tax", "gross")}
         ours = {"net": sage.net, "tax": sage.tax, "gross": sage.gross}
         _add(groups, (sage.doc_type, sage.currency), cw, ours)
         differences += _differences(row, cw, ours, sage)
@@ -91,9 +91,16 @@ def _explain(what: str, cw: dict, ours: dict, sage) -> tuple[bool, str, list[str
     if once != cw["tax"]:
         return False, (f"ConnectWise VAT {cw['tax']} is not the VAT of its lines rounded once "
                        f"({once}) nor per line ({ours['tax']})"), []
-    lines = [f"line '{l.description}': net {l.net} × {l.rate.normalize()}% = "
-             f"{(l.net * l.rate / 100).normalize()} → VAT {l.tax}"
+    if what == "gross":
+        return True, "follows from the VAT rounding difference", []
+    lines = [f"line '{l.description}': net {l.net} × {_plain(l.rate)}% = "
+             f"{_plain(l.net * l.rate / 100)} → VAT {l.tax}"
              for l in sage.lines if l.net * l.rate / 100 != l.tax]
     text = (f"VAT rounding: ConnectWise rounds VAT once on the document ({cw['tax']}), Sage "
             f"rounds each line ({ours['tax']}); {what} differs by {ours[what] - cw[what]}")
     return True, text, lines
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text

@@ -173,6 +173,8 @@ def run_suite(suite: Suite, view, max_examples: int = 5) -> ValidationOutcome:
         rows = _failing_rows(result, suite)
         findings += [_finding(view, i, config, config.meta or {}) for i in rows]
         table.append(_table_row(view, config, rows, max_examples))
+    findings = list({(f.key, f.expectation, f.column, repr(f.value)): f
+                     for f in findings}.values())
     quarantined = {f.key for f in findings}
     valid = [k for k in dict.fromkeys(view["doc_key"]) if k not in quarantined]
     return ValidationOutcome(valid=valid, findings=findings,

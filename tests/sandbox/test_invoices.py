@@ -85,7 +85,8 @@ def test_every_document_balances_and_vat_is_computed_once(transactions):
 
 def test_some_documents_differ_from_per_line_vat_rounding(transactions):
     def per_line(t):
-        return sum((abs(dec(d["total"])) * Decimal("0.2")).quantize(Decimal("0.01"), "ROUND_HALF_UP")
+        return sum((abs(dec(d["total"])) * Decimal("0.2")).quantize(Decimal("0.01"),
+                                                                     "ROUND_HALF_UP")
                    for d in t["detail"] if d["glTypeId"] == "RP" and d["taxCodeXref"] == "T1")
     assert any(per_line(t) != abs(dec(t["salesTax"])) for t in transactions)
 
@@ -176,7 +177,8 @@ def test_broken_documents_are_listed_and_present(srv, transactions):
         t = by_id[doc.id]
         lines = [d for d in t["detail"] if d["glTypeId"] == "RP"]
         if doc.reason == "missing_account_number":
-            assert t["companyAccountNumber"] == "" and t["company"]["name"] == "Angry Fox Cycles Ltd"
+            assert t["companyAccountNumber"] == ""
+            assert t["company"]["name"] == "Angry Fox Cycles Ltd"
         elif doc.reason == "unmapped_tax_code":
             assert "RC20" in {d["taxCodeXref"] for d in lines}
         else:

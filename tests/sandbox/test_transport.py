@@ -56,7 +56,8 @@ def test_the_company_part_of_the_login_is_case_insensitive(srv):
 
 def test_auth_is_checked_before_routing(srv):
     assert _raw(srv, {}, "/no/such/route").status_code == 401
-    assert requests.get(srv.base_url.split("/v4_6")[0] + "/elsewhere", timeout=10).status_code == 401
+    root = srv.base_url.split("/v4_6")[0]
+    assert requests.get(root + "/elsewhere", timeout=10).status_code == 401
 
 
 def test_unknown_route_is_404_with_an_error_body(cw):
