@@ -33,10 +33,11 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
         retry = dict(retries=p.retries, retry_delay_seconds=p.retry_delay_seconds,
                      retry_condition_fn=_retriable)
         recover_task(ctx)
-        post_task.with_options(**retry)(ctx, 0)
+        leftover = post_task.with_options(**retry)(ctx, 0)
         plan = plan_task.with_options(**retry)(ctx)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
-                 "already_present": 0, "rejected": 0, "quarantined": 0, "batches": []}
+                 "already_present": 0, "rejected": 0, "quarantined": 0,
+                 "batches": [leftover] if leftover else []}
         for number, ids in enumerate(plan.chunks, 1):
             chunk = extract_task.with_options(**retry)(ctx, number, ids)
             checked = validate_task(ctx, chunk)

@@ -21,10 +21,14 @@ Tax cross-references
     T1 standard 20 % · T0 zero-rated · T9 outside the scope of VAT. Unmapped (broken): RC20.
 
 Ids
-    Invoice transaction ids start at 5001 (documentNumber "10001"…); invoice GL entry ids
-    start at 100000, expense GL ids at 60,000,000 and procurement GL ids at 80,000,000 — every
-    GL id is unique across all documents. Each document owns a fixed block of GL ids, so an id
-    maps back to its document by arithmetic.
+    Invoices: transaction id = ``UnpostedInvoice.id`` = ``includedInvoiceIds`` value, from
+    5001; ``documentNumber`` from "10001". Expense bills: bill ``id`` (its own GL entry id) =
+    ``UnpostedExpense.id`` = ``includedExpenseIds`` value, 60,000,000 + 16·n. Purchase
+    transactions: ``UnpostedProcurement.id`` from 40001, ``unpostedProductId`` the same
+    number as text (= ``includedProductIds`` value), PO numbers from 4701. GL entry ids:
+    invoices from 100000, expenses from 60,000,000, procurement from 80,000,000 — unique
+    across all documents; each document owns a fixed block, so an id maps back to its document
+    by arithmetic. Companies: vendors from 201, clients from 1001; members from 101.
 """
 
 from __future__ import annotations

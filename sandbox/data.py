@@ -70,7 +70,7 @@ class InvoiceKind:
         self.count = self.book.count
         sample = invoice_docs.unposted_row(self.book, 0, data.company, "full") if self.count \
             else {}
-        self.fields = frozenset(sample) | {"_info"}
+        self.fields = frozenset(sample) | {"_info"} if sample else frozenset()
 
     def index_of(self, list_id: Any) -> int | None:
         return self.book.index_of(list_id)

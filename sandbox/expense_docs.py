@@ -99,7 +99,8 @@ class ExpenseKind:
     def __init__(self, book: ExpenseBook, member: Lookup, company: Lookup):
         self.book, self.member, self.company = book, member, company
         self.count = book.count
-        self.fields = frozenset(self.unposted_row(0, "full") if self.count else {}) | {"_info"}
+        sample = self.unposted_row(0, "full") if self.count else {}
+        self.fields = frozenset(sample) | {"_info"} if sample else frozenset()
 
     def index_of(self, list_id: Any) -> int | None:
         return self.book.index_of(list_id)

@@ -28,7 +28,7 @@ class Resource:
     name: str                                       # model name, for error messages
     keys: Callable[[], Sequence[int]]               # members, ascending id order
     row: Callable[[int, str], dict]                 # (key, tier) -> row
-    fields: frozenset[str]                          # valid top-level field names
+    fields: frozenset[str]                          # valid top-level names (empty = any)
     tier: Callable[[frozenset[str] | None], str] = lambda needed: "full"
     aliases: Mapping[str, str] = field(default_factory=dict)
     version: Callable[[], int] | None = None        # changes whenever any row may change
@@ -85,7 +85,7 @@ def parse_conditions(resource: Resource, text: str | None) -> Predicate | None:
     if not text or not text.strip():
         return None
     try:
-        return parse(text, resource.aliases, resource.fields)
+        return parse(text, resource.aliases, resource.fields or None)
     except ConditionError as exc:
         raise invalid_field("conditions", "conditions", str(exc)) from None
 
@@ -99,7 +99,7 @@ def _order(resource: Resource, text: str | None) -> tuple[tuple[list[str], bool]
         if len(words) > 2 or (len(words) == 2 and words[1].lower() not in ("asc", "desc")):
             raise invalid_field("query", "orderBy", f"orderBy takes 'field asc|desc', got {part!r}")
         path = resource.aliases.get(words[0], words[0]).split("/")
-        if path[0] not in resource.fields:
+        if resource.fields and path[0] not in resource.fields:
             raise invalid_field("query", "orderBy", f"unknown field {words[0]!r} in orderBy")
         order.append((path, len(words) == 2 and words[1].lower() == "desc"))
     return tuple(order)
@@ -113,9 +113,11 @@ def _projection(text: str | None) -> dict | None:
         node = tree
         parts = [p for p in path.split("/") if p]
         for depth, part in enumerate(parts):
+            if node.get(part) is True:
+                break                      # the whole of ``part`` is already selected
             if depth == len(parts) - 1:
                 node[part] = True
-            elif node.get(part) is not True:
+            else:
                 node = node.setdefault(part, {})
     return tree or None
 

@@ -168,7 +168,8 @@ class ProcurementKind:
     def __init__(self, book: ProcurementBook, company: Lookup):
         self.book, self.company = book, company
         self.count = book.count
-        self.fields = frozenset(self.unposted_row(0, "full") if self.count else {}) | {"_info"}
+        sample = self.unposted_row(0, "full") if self.count else {}
+        self.fields = frozenset(sample) | {"_info"} if sample else frozenset()
 
     def index_of(self, list_id: Any) -> int | None:
         if not isinstance(list_id, str) or not list_id.isdigit():

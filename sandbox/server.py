@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ from sandbox.data import DEFAULTS, SandboxData
 from sandbox.faults import Fault, FaultPlan, FaultSpecError
 from sandbox.state import SandboxState, StateError
 
+log = logging.getLogger("cwsage.sandbox")
 PREFIX = "/v4_6_release/apis/3.0"
 DEFAULT_CREDENTIALS = {"company": "sandbox", "public_key": "sandbox-public",
                        "private_key": "sandbox-private", "client_id": "sandbox-client"}
@@ -97,7 +99,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault and fault.kind == "timeout":
             app.stopping.wait(fault.seconds)
-        response = app.api.handle(request)
+        response = _answer(app, request)
         if fault and fault.kind == "lose":
             self.close_connection = True
             return
@@ -117,6 +119,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data[:len(data) // 2] if cut else data)
+
+
+def _answer(app: "SandboxServer", request: Request) -> Response:
+    try:
+        return app.api.handle(request)
+    except Exception as exc:                      # a sandbox bug: say so, keep serving
+        log.exception("sandbox error on %s %s", request.method, request.path)
+        return Response(500, {"code": "InternalServerError",
+                              "message": f"sandbox error: {type(exc).__name__}: {exc}",
+                              "errors": []})
 
 
 def _fault_response(fault: Fault) -> Response:
@@ -202,8 +214,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help="port to listen on; 0 picks a free one (default %(default)s)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--invoices", type=int, default=DEFAULTS["invoices"], metavar="N")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                        help="the same seed always gives the same data (default %(default)s)")
+    parser.add_argument("--invoices", type=int, default=DEFAULTS["invoices"], metavar="N",
+                        help="invoices and credit memos (default %(default)s)")
     parser.add_argument("--expenses", type=int, default=DEFAULTS["expenses"], metavar="N",
                         help="expense bills (default %(default)s)")
     parser.add_argument("--procurement", type=int, default=DEFAULTS["procurement"], metavar="N",

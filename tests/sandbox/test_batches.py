@@ -225,3 +225,9 @@ def test_a_state_file_from_other_options_is_refused(tmp_path):
     state.write_text("{broken")
     with pytest.raises(StateError, match="cannot read"):
         SandboxServer(port=0, invoices=60, state_file=state)
+
+
+def test_last_updated_always_moves_forward():
+    from sandbox.state import _later
+    assert _later("2026-11-25T10:00:00Z", "2026-08-01T09:00:00Z") == "2026-11-25T10:00:00Z"
+    assert _later("2025-01-01T10:00:00Z", "2026-08-01T09:00:00Z") == "2026-08-01T09:00:01Z"

@@ -147,6 +147,14 @@ def test_conditions_syntax_error_is_400_naming_the_position(cw):
     assert cw.get(UNPOSTED + "/count", conditions="colour = 1").status_code == 400
 
 
+def test_projection_tree():
+    from sandbox.listing import _projection
+    assert _projection("id,company/identifier,company/name") == \
+        {"id": True, "company": {"identifier": True, "name": True}}
+    assert _projection("company,company/identifier") == {"company": True}
+    assert _projection(" ") is None
+
+
 def test_fields_projection_is_nested(cw):
     rows = cw.get(UNPOSTED, pageSize=3, fields="id,company/identifier,currency/currencyCode").json()
     assert all(set(r) == {"id", "company", "currency"} for r in rows)
@@ -197,3 +205,25 @@ def test_responses_say_json_and_api_version(cw):
     response = cw.get(UNPOSTED + "/count")
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.headers["api-current-version"]
+
+
+def test_forward_only_paging_follows_page_id(cw):
+    headers = {"pagination-type": "forward-only"}
+    response = cw.request("GET", UNPOSTED, params={"pageSize": 50, "fields": "id"},
+                          headers=headers)
+    ids = [r["id"] for r in response.json()]
+    while "next" in response.links:
+        assert set(response.links) == {"next"} and "pageId=" in response.links["next"]["url"]
+        response = cw.session.get(response.links["next"]["url"], headers=headers, timeout=10)
+        ids += [r["id"] for r in response.json()]
+    assert ids == list(range(5001, 5121))
+    assert "Link" not in response.headers
+
+
+def test_empty_collections_list_and_count():
+    with SandboxServer(port=0, invoices=5, expenses=0, procurement=0) as server:
+        cw = SandboxClient(server)
+        path = "/finance/accounting/unpostedexpenses"
+        assert cw.get(path, conditions="total > 0").json() == []
+        assert cw.get(path + "/count").json() == {"count": 0}
+        assert cw.export(exportExpensesFlag=True)["expenseBills"] == []

@@ -1,0 +1,80 @@
+"""The command line as a user meets it: demo twice, run, status, quarantine, transform."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE = ROOT / "tests" / "fixtures" / "invoices-export.json"
+
+
+@pytest.mark.slow
+def test_demo_twice_adds_nothing_the_second_time(prefect_harness, home, capsys):
+    from flows.demo import run_demo
+    out = io.StringIO()
+    assert run_demo(str(ROOT / "pipelines.yaml"), seed=3, invoices=30, out=out) == 0
+    first = out.getvalue()
+    assert "invoices: 30 unposted in ConnectWise" in first
+    assert "every difference explained" in first or "agrees to the penny" in first
+    assert "(balanced)" in first
+    out = io.StringIO()
+    assert run_demo(str(ROOT / "pipelines.yaml"), seed=3, invoices=30, out=out) == 0
+    second = out.getvalue()
+    held = first.count("\n    CW-INV-")
+    assert f"invoices: {held} unposted in ConnectWise → 0 loaded" in second
+    assert "0 batch(es) posted" in second
+    import sqlite3
+    db = sqlite3.connect(home / "sage50.db")
+    assert db.execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0] == 30 - held
+
+
+@pytest.mark.slow
+def test_status_and_quarantine_commands(prefect_harness, home, capsys):
+    from flows.demo import run_demo
+    run_demo(str(ROOT / "pipelines.yaml"), seed=3, invoices=20, out=io.StringIO())
+    capsys.readouterr()
+    spec = ["--spec", str(ROOT / "pipelines.yaml")]
+    assert main(spec + ["status", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["pipeline"] == "invoices" and row["posted"] + row["quarantined"] == 20
+    assert main(spec + ["quarantine", "list", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert len(items) == row["quarantined"] and all(i["reasons"][0]["fix"] for i in items)
+    assert main(spec + ["quarantine", "show", items[0]["key"]]) == 0
+    shown = capsys.readouterr().out
+    assert "fix:" in shown and "stays unposted in ConnectWise" in shown
+    assert main(spec + ["quarantine", "show", "CW-INV-0"]) == 2
+
+
+def test_transform_command_writes_sage_xml_and_reports_quarantine(tmp_path):
+    out = tmp_path / "out.xml"
+    done = subprocess.run([sys.executable, "-m", "flows.cli", "transform", "invoices",
+                           "--input", str(FIXTURE), "--output", str(out)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == (ROOT / "tests" / "golden" / "invoices.sage.xml").read_text()
+    assert "4 documents transformed, 3 quarantined" in done.stderr
+    assert "fix: set an Account Number on company Angry Fox Cycles Ltd" in done.stderr
+
+
+def test_transform_command_on_a_missing_or_broken_file_exits_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    for path, text in ((tmp_path / "nope.json", "file not found"), (bad, "not valid JSON")):
+        done = subprocess.run([sys.executable, "-m", "flows.cli", "transform", "invoices",
+                               "--input", str(path)], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 2 and text in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_run_names_an_unknown_pipeline_with_the_close_match(cw_env, capsys):
+    assert main(["--spec", str(ROOT / "pipelines.yaml"), "run", "invoice"]) == 2
+    assert "no pipeline named 'invoice' — did you mean 'invoices'?" in capsys.readouterr().err
