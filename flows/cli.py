@@ -48,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--invoices", type=int, default=120)
+    serve = sub.add_parser("serve", help="schedule and run every pipeline as a Prefect "
+                           "deployment (needs PREFECT_API_URL)")
+    serve.add_argument("--limit", type=int, metavar="N",
+                       help="at most N flow runs at once (default: no limit)")
+    serve.add_argument("--pause-on-shutdown", action=argparse.BooleanOptionalAction,
+                       default=True, help="pause the schedules when serve stops (default: "
+                       "%(default)s; use --no-pause-on-shutdown under a supervisor)")
+    serve.add_argument("--work-pool", metavar="NAME", help="register the deployments on this "
+                       "work pool and exit; `prefect worker start --pool NAME` runs them")
     sb = sub.add_parser("sandbox", help="serve the local ConnectWise sandbox",
                         add_help=False)
     sb.add_argument("args", nargs=argparse.REMAINDER)
@@ -77,7 +86,7 @@ def cmd_check(args) -> int:
     from flows.spec import load_spec
     spec = load_spec(args.spec)
     for name, p in spec.pipelines.items():
-        print(f"{name}: entity {p.extract.entity}, stylesheet {p.stylesheet_path.name}, "
+        print(f"{name}: {p.extract.entity or p.extract.endpoint}, stylesheet {p.stylesheet_path.name}, "
               f"suite {p.suite_path.name}, {len(p.mappings.tax_codes)} tax and "
               f"{len(p.mappings.nominal_codes)} nominal mappings")
     print(f"{Path(args.spec).name}: OK")
@@ -123,8 +132,15 @@ def cmd_demo(args) -> int:
     return run_demo(args.spec, seed=args.seed, invoices=args.invoices)
 
 
+def cmd_serve(args) -> int:
+    _prefect_defaults()
+    from flows.deploy import serve_command
+    return serve_command(args.spec, args.limit, args.pause_on_shutdown, args.work_pool)
+
+
 COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
-            "transform": cmd_transform, "quarantine": cmd_quarantine, "demo": cmd_demo}
+            "transform": cmd_transform, "quarantine": cmd_quarantine, "demo": cmd_demo,
+            "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -56,18 +56,20 @@ def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout)
 
 def _print_totals(spec_path: str, home, out) -> None:
     spec = load_spec(spec_path)
+    balances = None
     for name, p in spec.pipelines.items():
         ctx = RunContext(spec=spec, pipeline_spec=p, home=home)
         try:
-            print(f"{name}:", file=out)
+            print(f"\n{name}:", file=out)
             print_quarantine(name, quarantine_rows(ctx.journal, name), out)
-            print_reconciliation(reconcile_run(ctx, run_only=False), out,
-                                 title=" of everything loaded so far")
-            balances = getattr(ctx.writer, "audit_balances", None)
-            if balances:
-                debits, credits = balances()
-                verdict = "balanced" if debits == credits else "OUT OF BALANCE"
-                print(f"  Sage audit trail: debits {debits} = credits {credits} ({verdict})",
-                      file=out)
+            if ctx.entity.postable:
+                print_reconciliation(reconcile_run(ctx, run_only=False), out,
+                                     title=" of everything loaded so far", shown=3)
+            if hasattr(ctx.writer, "audit_balances"):
+                balances = ctx.writer.audit_balances()
         finally:
             ctx.close()
+    if balances:
+        debits, credits = balances
+        verdict = "balanced" if debits == credits else "OUT OF BALANCE"
+        print(f"\nSage audit trail: debits {debits} = credits {credits} ({verdict})", file=out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.context import open_run
+from flows.notify import on_flow_completion, on_flow_failure
 from tasks.errors import RetriableError
 from tasks.extract import extract_task, plan_task
 from tasks.load import load_task
@@ -25,7 +26,8 @@ def _retriable(task, task_run, state) -> bool:
     return False
 
 
-@flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False)
+@flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False,
+      on_failure=[on_flow_failure], on_completion=[on_flow_completion])
 def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
     """Recover → plan → per chunk: extract, validate, transform, load, post → report."""
     with open_run(spec_path, pipeline) as ctx:

@@ -20,6 +20,7 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
                       model_validator)
 
+from flows.notify import NotifyConfig
 from flows.spec_errors import describe_validation_error
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
@@ -31,6 +32,7 @@ from tasks.validate import ValidateConfig
 
 WRITER_NAMES = ("sage50_replica", "zynk_xml_outbox")
 SECRET_KEYS = ("private_key", "client_id")
+NOTIFY_SECRET_KEYS = ("username", "password")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -118,6 +120,7 @@ class Spec(_Frozen):
     connectwise: ConnectWiseConfig = ConnectWiseConfig()
     sage: SageConfig = SageConfig()
     pipelines: dict[str, PipelineSpec]
+    notify: NotifyConfig | None = None
 
     def pipeline(self, name: str) -> PipelineSpec:
         if name not in self.pipelines:
@@ -159,6 +162,7 @@ def load_spec(path: str | Path = "pipelines.yaml", *, env: Mapping[str, str] | N
     raw = _read_yaml(path)
     problems: list[str] = []
     _check_secrets(raw, path.name, problems)
+    _check_notify_secrets(raw, path.name, problems)
     raw = _interpolate(raw, env if env is not None else os.environ, path.name, problems,
                        need_connection)
     raw = _prepare(raw, path, problems)
@@ -220,6 +224,16 @@ def _check_secrets(raw: dict, file: str, problems: list[str]) -> None:
         if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
             problems.append(f"{file}: connectwise.{key}: write an environment reference such "
                             f"as ${{CW_{key.upper()}}} — secrets never live in {file}")
+
+
+def _check_notify_secrets(raw: dict, file: str, problems: list[str]) -> None:
+    block = raw.get("notify") if isinstance(raw.get("notify"), dict) else {}
+    email = block.get("email") if isinstance(block.get("email"), dict) else {}
+    for key in NOTIFY_SECRET_KEYS:
+        text = email.get(key)
+        if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
+            problems.append(f"{file}: notify.email.{key}: write an environment reference such "
+                            f"as ${{SMTP_{key.upper()}}} — secrets never live in {file}")
 
 
 def _prepare(raw: dict, path: Path, problems: list[str]) -> dict:

@@ -19,15 +19,23 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
             print(f"{r['pipeline']}: FAILED — {r['error']}", file=out)
             continue
         batches = r.get("batches") or []
-        print(f"{r['pipeline']}: {r['unposted']} unposted in ConnectWise → {r['loaded']} loaded"
-              f", {r['already_present']} already in Sage, {r['quarantined']} quarantined, "
-              f"{r['rejected']} rejected by Sage; {len(batches)} batch(es) posted "
-              f"({sum(b['documents'] for b in batches)} documents)", file=out)
+        if r.get("postable", True):
+            source = f"{r['unposted']} unposted in ConnectWise"
+            tail = (f"; {len(batches)} batch(es) posted "
+                    f"({sum(b['documents'] for b in batches)} documents)")
+        else:
+            source, tail = f"{r['unposted']} new or changed records in ConnectWise", ""
+        print(f"{r['pipeline']}: {source} → {r['loaded']} loaded, {r['already_present']} "
+              f"already in Sage, {r['quarantined']} quarantined, {r['rejected']} rejected by "
+              f"Sage{tail}", file=out)
         if reconciliation:
             print_reconciliation(r["reconciliation"], out)
 
 
-def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "") -> None:
+def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
+                         shown: int | None = None) -> None:
+    """The totals by type and currency, then each difference; ``shown`` caps how many
+    explained differences are printed (unexplained ones are always all printed)."""
     if not rec.groups and not rec.missing:
         print(f"  reconciliation{title}: nothing loaded", file=out)
         return
@@ -40,12 +48,16 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "") -
               f"{g['cw_gross']:>12} {g['sage_gross']:>12}", file=out)
     for key in rec.missing:
         print(f"    MISSING in Sage: {key}", file=out)
-    for d in rec.differences:
+    explained = [d for d in rec.differences if d.explained]
+    hidden = explained[shown:] if shown is not None else []
+    for d in [d for d in rec.differences if d not in hidden]:
         flag = "explained" if d.explained else "UNEXPLAINED"
         print(f"    {d.document or d.key} {d.what}: CW {d.connectwise} vs Sage {d.sage} "
               f"({flag}) — {d.explanation}", file=out)
         for line in d.lines:
             print(f"        {line}", file=out)
+    if hidden:
+        print(f"    … and {len(hidden)} more explained rounding differences of a penny", file=out)
     verdict = ("agrees to the penny" if not rec.differences and not rec.missing else
                "every difference explained" if rec.agrees else "DOES NOT AGREE")
     print(f"    → {verdict}", file=out)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.connectwise import ConnectWiseClient, Credentials
-from tasks.entities import AccountingEntity, get_entity
+from tasks.entities import AccountingEntity, ListEntity, entity_for
 from tasks.errors import ConfigError
 from tasks.journal import Journal
 
@@ -29,6 +29,7 @@ class RunContext:
     pipeline_spec: Any        # flows.spec.PipelineSpec
     home: Path
     run_id: str = ""
+    seen_cursor: str | None = None
     _client: ConnectWiseClient | None = field(default=None, repr=False)
     _writer: Any = field(default=None, repr=False)
     _journal: Journal | None = field(default=None, repr=False)
@@ -39,8 +40,8 @@ class RunContext:
         return self.pipeline_spec.name
 
     @property
-    def entity(self) -> AccountingEntity:
-        return get_entity(self.pipeline_spec.extract.entity)
+    def entity(self) -> AccountingEntity | ListEntity:
+        return entity_for(self.pipeline_spec.extract)
 
     @property
     def run_dir(self) -> Path:

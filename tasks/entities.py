@@ -71,6 +71,33 @@ def purchase_totals(doc: dict) -> tuple[Decimal, Decimal, Decimal]:
     return gross - tax, tax, gross
 
 
+def allocate_purchase_tax(doc: dict) -> None:
+    """Give each purchase line its share of the document's input VAT, in Decimal.
+
+    ConnectWise states the VAT of a purchase once (``purchaseDetailTax``); Sage's audit trail
+    takes a VAT amount per split and does not recompute it (R-TAX-4). Each line carrying the
+    document's taxed code gets its net × rate rounded half up; the pennies left over go to the
+    largest line, so the splits add up to ConnectWise's VAT exactly. The share is written to
+    ``cwsageTaxAmount`` on each line (0 on untaxed lines) for the stylesheet to copy.
+    """
+    from tasks.sage50.money import money
+    lines = [d for d in doc.get("purchaseDetail") or [] if isinstance(d, dict)]
+    tax_lines = [t for t in doc.get("purchaseDetailTax") or [] if isinstance(t, dict)]
+    total_tax = abs(sum((_dec(t.get("total")) for t in tax_lines), Decimal("0")))
+    rate = max((_dec(t.get("taxRatePercent")) for t in tax_lines), default=Decimal("0"))
+    taxed_code = str(doc.get("stateTaxXref") or "").strip()
+    taxed = [d for d in lines if str(d.get("taxCodeXref") or "").strip() == taxed_code
+             and total_tax and rate]
+    for line in lines:
+        line["cwsageTaxAmount"] = Decimal("0.00")
+    for line in taxed:
+        line["cwsageTaxAmount"] = money(abs(_dec(line.get("total"))) * rate / 100)
+    if taxed:
+        largest = max(taxed, key=lambda d: abs(_dec(d.get("total"))))
+        rest = total_tax - sum((d["cwsageTaxAmount"] for d in taxed), Decimal("0"))
+        largest["cwsageTaxAmount"] += rest
+
+
 def _invoice_type(doc: dict) -> str:
     return "SC" if _dec(doc.get("total")) < 0 else "SI"
 
@@ -81,6 +108,8 @@ def _purchase_type(doc: dict) -> str:
 
 @dataclass(frozen=True)
 class AccountingEntity:
+    """A tab of ConnectWise's Accounting Interface, exported with POST /finance/accounting/export."""
+
     name: str
     unposted_path: str
     export_flag: str
@@ -93,6 +122,9 @@ class AccountingEntity:
     doc_type: Callable[[dict], str]
     number_field: str
     id_is_text: bool = False
+    prepare: Callable[[dict], None] | None = None
+    kind: str = "export"
+    postable: bool = True
 
     def key(self, doc: dict) -> str:
         """The stable key of a document: the journal's, the quarantine's and Sage's ``Id``."""
@@ -118,8 +150,39 @@ ENTITIES: dict[str, AccountingEntity] = {
         export_flag="exportProductsFlag", included_ids="includedProductIds",
         list_id_field="unpostedProductId", documents="purchaseTransactions", key_prefix="CW-PO-",
         gl_ids=purchase_gl_ids, totals=purchase_totals, doc_type=_purchase_type,
-        number_field="documentNumber", id_is_text=True),
+        number_field="documentNumber", id_is_text=True, prepare=allocate_purchase_tax),
 }
+
+
+@dataclass(frozen=True)
+class ListEntity:
+    """Any ConnectWise list endpoint (e.g. /company/companies): one record is one document."""
+
+    name: str
+    unposted_path: str
+    key_prefix: str
+    documents: str = "records"
+    list_id_field: str = "id"
+    number_field: str = "identifier"
+    kind: str = "list"
+    postable: bool = False
+    prepare: Callable[[dict], None] | None = None
+    export_flag: str = ""
+
+    def key(self, doc: dict) -> str:
+        return f"{self.key_prefix}{doc['id']}"
+
+    def source_id(self, doc: dict) -> Any:
+        return doc["id"]
+
+    def gl_ids(self, doc: dict) -> list[int]:
+        return []
+
+    def totals(self, doc: dict) -> tuple[Decimal, Decimal, Decimal]:
+        return Decimal("0"), Decimal("0"), Decimal("0")
+
+    def doc_type(self, doc: dict) -> str:
+        return "RECORD"
 
 ALL_FLAGS = ("exportInvoicesFlag", "exportExpensesFlag", "exportProductsFlag")
 
@@ -129,3 +192,11 @@ def get_entity(name: str) -> AccountingEntity:
         return ENTITIES[name]
     except KeyError:
         raise ConfigError(f"unknown entity '{name}' — valid values: {', '.join(ENTITIES)}") from None
+
+
+def entity_for(cfg) -> AccountingEntity | ListEntity:
+    """The entity an ExtractConfig names: an accounting export, or a list endpoint."""
+    if cfg.entity:
+        return get_entity(cfg.entity)
+    name = cfg.endpoint.strip("/").split("/")[-1]
+    return ListEntity(name=name, unposted_path=cfg.endpoint, key_prefix=cfg.key_prefix)

@@ -23,7 +23,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tasks.artifacts import publish_table
 from tasks.journal import DocRecord
@@ -34,7 +34,7 @@ from tasks.errors import RetriableError, stage_message
 
 log = logging.getLogger("cwsage.extract")
 
-COMPANY_FIELDS = ("id,identifier,name,accountNumber,addressLine1,addressLine2,city,state,zip,"
+COMPANY_FIELDS = ("id,identifier,name,accountNumber,vendorIdentifier,addressLine1,addressLine2,city,state,zip,"
                   "country,phoneNumber,website,taxIdentifier,currency")
 
 
@@ -43,7 +43,11 @@ class ExtractConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    entity: str
+    entity: str | None = None
+    endpoint: str | None = None
+    fields: str | None = None
+    cursor: str | None = None
+    key_prefix: str = "CW-"
     chunk_size: int = Field(500, ge=1, le=1000)
     page_size: int = Field(1000, ge=1, le=1000)
     conditions: str | None = None
@@ -53,11 +57,27 @@ class ExtractConfig(BaseModel):
 
     @field_validator("entity")
     @classmethod
-    def _known_entity(cls, value: str) -> str:
+    def _known_entity(cls, value: str | None) -> str | None:
         from tasks.entities import ENTITIES
-        if value not in ENTITIES:
+        if value is not None and value not in ENTITIES:
             raise ValueError(f"unknown entity '{value}' — valid values: {', '.join(ENTITIES)}")
         return value
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_path(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("/"):
+            raise ValueError(f"got {value!r} — an endpoint is a path such as /company/companies")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ExtractConfig":
+        if (self.entity is None) == (self.endpoint is None):
+            raise ValueError("give exactly one of entity (an accounting export: invoices, "
+                             "expenses, procurement) or endpoint (a ConnectWise list endpoint)")
+        if self.cursor and not self.endpoint:
+            raise ValueError("cursor applies to list endpoints only")
+        return self
 
 
 @dataclass(frozen=True)
@@ -67,13 +87,29 @@ class ExtractPlan:
     chunks: list[list[Any]]
 
 
+def list_conditions(cfg: ExtractConfig, cursor: str | None, recheck: list[Any]) -> str | None:
+    """The condition that selects what to extract: the configured one, narrowed to records
+    changed since the cursor — plus, always, the quarantined ones, so that they are re-checked."""
+    parts = [f"({cfg.conditions})"] if cfg.conditions else []
+    if cfg.cursor and cursor:
+        parts.append(f"{cfg.cursor} > [{cursor}]")
+    condition = " and ".join(parts) or None
+    if recheck and cfg.cursor and cursor:
+        ids = ",".join(str(int(i)) for i in recheck)
+        condition = f"({condition}) or id in ({ids})"
+    return condition
+
+
 def plan_extraction(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
-                    pipeline: str) -> ExtractPlan:
-    expected = client.count(entity.unposted_path, cfg.conditions)
+                    pipeline: str, cursor: str | None = None,
+                    recheck: list[Any] | None = None) -> ExtractPlan:
+    conditions = list_conditions(cfg, cursor, recheck or []) if entity.kind == "list" \
+        else cfg.conditions
+    expected = client.count(entity.unposted_path, conditions)
     params = {"fields": entity.list_id_field, "orderBy": f"{entity.list_id_field} asc",
               "pageSize": cfg.page_size}
-    if cfg.conditions:
-        params["conditions"] = cfg.conditions
+    if conditions:
+        params["conditions"] = conditions
     ids: list[Any] = []
     for page in client.pages(entity.unposted_path, params):
         ids.extend(row[entity.list_id_field] for row in page)
@@ -109,6 +145,8 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     its parties go beside it (``*.companies.json``). ``read_chunk`` reads both back. Returns
     the parsed export with its ``companies``.
     """
+    if entity.kind == "list":
+        return _list_chunk(client, entity, cfg, ids, out)
     export, raw = client.post_keep_bytes("/finance/accounting/export",
                                          export_request(entity, cfg, ids, batch_identifier))
     _check_complete(entity, pipeline, ids, export.get(entity.documents) or [])
@@ -118,6 +156,36 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     _atomic_write(out, raw)
     export["companies"] = companies
     return export
+
+
+def _list_chunk(client: ConnectWiseClient, entity, cfg: ExtractConfig, ids: list[Any],
+                out: Path) -> dict:
+    """A chunk of a list endpoint: the records with these ids, as ``{"records": [...]}``."""
+    params = {"conditions": f"id in ({','.join(str(int(i)) for i in ids)})",
+              "orderBy": "id asc", "pageSize": 1000}
+    if cfg.fields:
+        params["fields"] = ",".join(dict.fromkeys(["id", *cfg.fields.split(","),
+                                                   *([cfg.cursor] if cfg.cursor else [])]))
+    records = [r for page in client.pages(entity.unposted_path, params) for r in page]
+    got = {int(r["id"]) for r in records}
+    missing = [i for i in ids if int(i) not in got]
+    if missing:
+        raise RetriableError(f"{entity.unposted_path}: records {missing[:10]} were listed but "
+                             "could not be read; nothing from this chunk was loaded")
+    export = {"records": records}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(out, json.dumps(export, default=str).encode())
+    return export
+
+
+def cursor_value(record: dict, field: str) -> str | None:
+    """A record's cursor value (``lastUpdated`` is read from ``_info`` as ConnectWise keeps it)."""
+    value = record
+    for part in field.split("/"):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None and field == "lastUpdated":
+        value = (record.get("_info") or {}).get("lastUpdated")
+    return str(value) if value is not None else None
 
 
 def read_chunk(path: Path) -> dict:
@@ -210,7 +278,8 @@ def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
     for doc in export.get(entity.documents) or []:
         net, tax, gross = entity.totals(doc)
         currency = doc.get("currency") if isinstance(doc.get("currency"), dict) else {}
-        account = doc.get("companyAccountNumber") or doc.get("vendorNumber")
+        account = (doc.get("companyAccountNumber") or doc.get("vendorNumber")
+                   or doc.get("vendorAccountNumber") or doc.get("accountNumber"))
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
         records.append(DocRecord(
             key=entity.key(doc), cw_id=str(entity.source_id(doc)),
@@ -223,7 +292,12 @@ def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
 
 @task(name="plan", task_run_name="{ctx.pipeline}-plan", cache_policy=NO_CACHE)
 def plan_task(ctx) -> ExtractPlan:
-    return plan_extraction(ctx.client, ctx.entity, ctx.pipeline_spec.extract, ctx.pipeline)
+    cfg = ctx.pipeline_spec.extract
+    cursor = ctx.journal.cursor(ctx.pipeline) if cfg.cursor else None
+    recheck = [int(r["cw_id"]) for r in ctx.journal.documents(ctx.pipeline,
+                                                               states=["quarantined"])] \
+        if cfg.cursor else []
+    return plan_extraction(ctx.client, ctx.entity, cfg, ctx.pipeline, cursor, recheck)
 
 
 @task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_policy=NO_CACHE)
@@ -234,6 +308,10 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
                                           ctx.pipeline, ids, identifier, path))
     records = doc_records(ctx.entity, export)
     ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
+    if ctx.pipeline_spec.extract.cursor:
+        values = [cursor_value(d, ctx.pipeline_spec.extract.cursor)
+                  for d in export.get(ctx.entity.documents) or []]
+        ctx.seen_cursor = max([v for v in values if v] + [ctx.seen_cursor or ""]) or None
     lines = sum(len(d.get("detail") or d.get("purchaseDetail") or [])
                 for d in export.get(ctx.entity.documents) or [])
     log.info("[%s] extract: chunk %d: %d documents, %d lines", ctx.pipeline, number,

@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS batches (
   batch_identifier TEXT PRIMARY KEY, pipeline TEXT NOT NULL, state TEXT NOT NULL,
   cw_batch_id INTEGER, record_ids TEXT NOT NULL, keys TEXT NOT NULL,
   run_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (
+  pipeline TEXT PRIMARY KEY, value TEXT NOT NULL, run_id TEXT, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT, status TEXT, counts TEXT);
@@ -214,6 +216,18 @@ class Journal:
     def open_batches(self, pipeline: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM batches WHERE pipeline=? AND state='intent' "
                                "ORDER BY created_at", (pipeline,)).fetchall()
+
+    # -- incremental cursors ------------------------------------------------------------
+    def cursor(self, pipeline: str) -> str | None:
+        row = self.db.execute("SELECT value FROM cursors WHERE pipeline=?", (pipeline,)).fetchone()
+        return row["value"] if row else None
+
+    def set_cursor(self, pipeline: str, value: str, run_id: str) -> None:
+        with self._tx():
+            self.db.execute("INSERT INTO cursors (pipeline, value, run_id, updated_at) VALUES "
+                            "(?,?,?,?) ON CONFLICT(pipeline) DO UPDATE SET value=excluded.value,"
+                            " run_id=excluded.run_id, updated_at=excluded.updated_at",
+                            (pipeline, value, run_id, now()))
 
     # -- queries ------------------------------------------------------------------------
     def keys_in(self, pipeline: str, state: str) -> list[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SAGE_NOMINAL = re.compile(r"^[0-9A-Z]{1,8}$")
@@ -33,8 +35,11 @@ class MappingsConfig(BaseModel):
     """Sage nominal code for lines whose ConnectWise GL account is empty."""
     currencies: list[str] = Field(default_factory=lambda: ["GBP"])
     """ISO currency codes set up in the Sage company; others are quarantined."""
-    supplier_accounts: dict[str, str] = Field(default_factory=dict)
-    """Named Sage supplier accounts used by purchase-side pipelines (e.g. company_card)."""
+    non_reimbursable: Literal["hold", "employee"] = "hold"
+    """Expenses: what to do with a bill holding non-reimbursable (company-paid) lines.
+    ``hold`` (the default) keeps the whole bill unposted and in quarantine, so nothing the
+    company paid is ever posted as owed to an employee; ``employee`` posts every line to the
+    member's supplier account, for businesses that settle company-card spend through it."""
 
     @field_validator("tax_codes")
     @classmethod

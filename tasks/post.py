@@ -87,6 +87,6 @@ def settle_open_batch(ctx, identifier: str) -> None:
 
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
 def post_task(ctx, sequence: int) -> dict | None:
-    if not ctx.pipeline_spec.post.enabled:
+    if not ctx.pipeline_spec.post.enabled or not ctx.entity.postable:
         return None
     return post_loaded(ctx, sequence)

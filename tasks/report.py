@@ -15,6 +15,8 @@ log = logging.getLogger("cwsage.report")
 
 
 def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
+    if not ctx.entity.postable:            # list records (customers) carry no money
+        return Reconciliation([], [], [])
     rows = [r for r in ctx.journal.documents(ctx.pipeline, states=["loaded", "posted"])
             if not run_only or r["last_run"] == ctx.run_id]
     totals = ctx.writer.totals([r["key"] for r in rows]) if rows else {}
@@ -48,8 +50,17 @@ def summary_markdown(pipeline: str, counts: dict, rec: Reconciliation) -> str:
     return "\n".join(lines)
 
 
+def advance_cursor(ctx) -> None:
+    """Move an incremental cursor only now: every chunk of the run has been loaded."""
+    if ctx.pipeline_spec.extract.cursor and ctx.seen_cursor:
+        ctx.journal.set_cursor(ctx.pipeline, ctx.seen_cursor, ctx.run_id)
+        log.info("[%s] report: cursor %s moved to %s", ctx.pipeline,
+                 ctx.pipeline_spec.extract.cursor, ctx.seen_cursor)
+
+
 @task(name="report", task_run_name="{ctx.pipeline}-report", cache_policy=NO_CACHE)
 def report_task(ctx, stats: dict) -> dict:
+    advance_cursor(ctx)
     rec = reconcile_run(ctx)
     counts = ctx.journal.counts(ctx.pipeline)
     publish_table(ctx.pipeline, "reconciliation", [
@@ -60,4 +71,4 @@ def report_task(ctx, stats: dict) -> dict:
     if not rec.agrees:
         log.error("[%s] report: reconciliation has unexplained differences", ctx.pipeline)
     return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, **stats, "states": counts,
-            "reconciliation": rec}
+            "postable": ctx.entity.postable, "reconciliation": rec}

@@ -182,11 +182,14 @@ def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -
     """Canonical XML → stylesheet → Sage XML for ``keys``. A stylesheet error is pinned to the
     documents that cause it (each is retried alone) and those are reported as failures; a
     document the stylesheet silently drops is a failure too — nothing is lost quietly."""
-    from tasks.entities import get_entity
-    entity = get_entity(pipeline_spec.extract.entity)
+    from tasks.entities import entity_for
+    entity = entity_for(pipeline_spec.extract)
     sheet = compile_stylesheet(pipeline_spec.stylesheet_path)
     failures: dict[str, str] = {}
     wanted = list(keys)
+    if entity.prepare:
+        for doc in export.get(entity.documents) or []:
+            entity.prepare(doc)
 
     def run(subset: list[str]) -> bytes:
         doc = canonical_xml(pipeline_spec.name, entity.name, chunk, export,

@@ -259,7 +259,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from tasks.artifacts import publish_table  # noqa: E402
 from tasks.extract import ChunkRef, chunk_export  # noqa: E402
-from tasks.views import VIEWS  # noqa: E402
+from tasks.views import view_for  # noqa: E402
 
 _SUITES: dict[tuple[str, float], Suite] = {}
 
@@ -283,11 +283,12 @@ class CheckedChunk:
 
 def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) -> ValidationOutcome:
     """Build the view of a chunk and run the pipeline's suite on it (no journal, no Prefect)."""
-    from tasks.entities import get_entity
-    entity = get_entity(pipeline_spec.extract.entity)
-    build, columns = VIEWS[entity.name]
+    from tasks.entities import entity_for
+    entity = entity_for(pipeline_spec.extract)
+    build, columns = view_for(entity)
     suite = suite_for(pipeline_spec.suite_path)
-    check_columns(suite, columns)
+    if columns is not None:
+        check_columns(suite, columns)
     view = build(export, entity, pipeline_spec.mappings, control_accounts)
     return run_suite(suite, view)
 

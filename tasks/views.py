@@ -94,3 +94,134 @@ def _line_columns(line: dict, doc: dict, mappings: MappingsConfig, control: set[
 VIEWS: dict[str, tuple[Callable[..., pd.DataFrame], list[str]]] = {
     "invoices": (invoice_view, INVOICE_COLUMNS),
 }
+
+
+# -- purchase side ------------------------------------------------------------------------
+EXPENSE_COLUMNS = [
+    "doc_key", "document_number", "document_date", "currency", "currency_supported",
+    "member_name", "account_ref", "item_line_count", "lines_difference", "line_id",
+    "line_description", "gl_account", "nominal_code", "nominal_is_control", "tax_xref",
+    "tax_code", "tax_within_total", "non_reimbursable_held",
+]
+
+
+def _code(currency: Any) -> str | None:
+    currency = currency if isinstance(currency, dict) else {}
+    return _text(currency.get("currencyCode") or currency.get("isoCode"))
+
+
+def expense_view(export: dict, entity: AccountingEntity, mappings: MappingsConfig,
+                 control_accounts: list[str]) -> pd.DataFrame:
+    rows: list[dict] = []
+    control = set(control_accounts)
+    for bill in export.get(entity.documents) or []:
+        lines = [d for d in bill.get("detail") or [] if isinstance(d, dict)]
+        member = bill.get("member") if isinstance(bill.get("member"), dict) else {}
+        vendor = _text(bill.get("vendorNumber"))
+        code = _code(bill.get("currency"))
+        base = {"doc_key": entity.key(bill), "document_number": _text(bill.get("documentNumber")),
+                "document_date": _text(bill.get("documentDate")), "currency": code,
+                "currency_supported": code in mappings.currencies,
+                "member_name": _text(member.get("name")) or _text(member.get("identifier")),
+                "account_ref": vendor.upper() if vendor else None,
+                "item_line_count": len(lines),
+                "lines_difference": float(abs(sum((_dec(d.get("total")) for d in lines),
+                                                  Decimal("0")) - _dec(bill.get("total"))))}
+        rows += [dict(base, **_expense_line(d, mappings, control)) for d in lines] or [base]
+    return pd.DataFrame(rows, columns=EXPENSE_COLUMNS).reset_index(drop=True)
+
+
+def _expense_line(line: dict, mappings: MappingsConfig, control: set[str]) -> dict:
+    gl, xref = _text(line.get("accountNumber")), _text(line.get("taxCodeXref"))
+    nominal = mappings.nominal(gl)
+    held = mappings.non_reimbursable == "hold" and line.get("reimbursable") is False
+    return {"line_id": str(line.get("id")), "line_description": _text(line.get("memo")),
+            "gl_account": gl, "nominal_code": nominal,
+            "nominal_is_control": bool(nominal and nominal in control), "tax_xref": xref,
+            "tax_code": mappings.tax_code(xref),
+            "tax_within_total": 0 <= _dec(line.get("taxAmount")) <= _dec(line.get("total")),
+            "non_reimbursable_held": held}
+
+
+PURCHASE_COLUMNS = [
+    "doc_key", "document_number", "reference", "document_date", "currency",
+    "currency_supported", "vendor_name", "account_ref", "item_line_count", "lines_difference",
+    "line_id", "line_description", "gl_account", "nominal_code", "nominal_is_control",
+    "tax_xref", "tax_code",
+]
+
+
+def purchase_account(doc: dict, companies: dict) -> str | None:
+    """The supplier A/C: vendor account number, else Vendor Nbr, else the company's Vendor ID."""
+    company = doc.get("company") if isinstance(doc.get("company"), dict) else {}
+    record = companies.get(company.get("id"), {})
+    account = (_text(doc.get("vendorAccountNumber")) or _text(doc.get("vendorNumber"))
+               or _text(record.get("vendorIdentifier")))
+    return account.upper() if account else None
+
+
+def purchase_view(export: dict, entity: AccountingEntity, mappings: MappingsConfig,
+                  control_accounts: list[str]) -> pd.DataFrame:
+    companies = {c.get("id"): c for c in export.get("companies") or [] if isinstance(c, dict)}
+    rows: list[dict] = []
+    control = set(control_accounts)
+    for doc in export.get(entity.documents) or []:
+        lines = [d for d in doc.get("purchaseDetail") or [] if isinstance(d, dict)]
+        taxes = [d for d in doc.get("purchaseDetailTax") or [] if isinstance(d, dict)]
+        company = doc.get("company") if isinstance(doc.get("company"), dict) else {}
+        code = _code(doc.get("currency"))
+        signed = sum((_dec(d.get("total")) for d in lines + taxes), Decimal("0"))
+        base = {"doc_key": entity.key(doc), "document_number": _text(doc.get("documentNumber")),
+                "reference": _text(doc.get("vendorInvoiceNumber"))
+                or _text(doc.get("documentNumber")),
+                "document_date": _text(doc.get("documentDate")), "currency": code,
+                "currency_supported": code in mappings.currencies,
+                "vendor_name": _text(company.get("name")),
+                "account_ref": purchase_account(doc, companies),
+                "item_line_count": len([d for d in lines if _dec(d.get("total")) != 0]),
+                "lines_difference": float(abs(signed + _dec(doc.get("total"))))}
+        rows += [dict(base, **_purchase_line(d, doc, mappings, control)) for d in lines] or [base]
+    return pd.DataFrame(rows, columns=PURCHASE_COLUMNS).reset_index(drop=True)
+
+
+def _purchase_line(line: dict, doc: dict, mappings: MappingsConfig, control: set[str]) -> dict:
+    gl = _text(line.get("accountNumber"))
+    xref = _text(line.get("taxCodeXref")) or _text(doc.get("stateTaxXref"))
+    nominal = mappings.nominal(gl)
+    return {"line_id": str(line.get("id")),
+            "line_description": _text(line.get("itemDescription")) or _text(line.get("description")),
+            "gl_account": gl, "nominal_code": nominal,
+            "nominal_is_control": bool(nominal and nominal in control), "tax_xref": xref,
+            "tax_code": mappings.tax_code(xref)}
+
+
+# -- list endpoints -----------------------------------------------------------------------
+def record_view(export: dict, entity, mappings: MappingsConfig,
+                control_accounts: list[str]) -> pd.DataFrame:
+    """One row per record, nested fields flattened with ``_`` (``currency_currencyCode``)."""
+    rows = [dict(_flatten(r), doc_key=entity.key(r)) for r in export.get(entity.documents) or []]
+    return pd.DataFrame(rows).reset_index(drop=True)
+
+
+def _flatten(record: dict, prefix: str = "") -> dict:
+    out: dict = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{name}_"))
+        elif not isinstance(value, list):
+            out[name] = value.strip() or None if isinstance(value, str) else value
+    return out
+
+
+VIEWS.update({
+    "expenses": (expense_view, EXPENSE_COLUMNS),
+    "procurement": (purchase_view, PURCHASE_COLUMNS),
+})
+
+
+def view_for(entity) -> tuple[Callable[..., pd.DataFrame], list[str] | None]:
+    """The view builder and its fixed columns (None: columns follow the records)."""
+    if entity.kind == "list":
+        return record_view, None
+    return VIEWS[entity.name]

@@ -23,6 +23,8 @@ def test_demo_twice_adds_nothing_the_second_time(prefect_harness, home, capsys):
     assert run_demo(str(ROOT / "pipelines.yaml"), seed=3, invoices=30, out=out) == 0
     first = out.getvalue()
     assert "invoices: 30 unposted in ConnectWise" in first
+    for pipeline in ("customers", "expenses", "procurement"):
+        assert f"\n{pipeline}: " in first
     assert "every difference explained" in first or "agrees to the penny" in first
     assert "(balanced)" in first
     out = io.StringIO()
@@ -30,7 +32,7 @@ def test_demo_twice_adds_nothing_the_second_time(prefect_harness, home, capsys):
     second = out.getvalue()
     held = first.count("\n    CW-INV-")
     assert f"invoices: {held} unposted in ConnectWise → 0 loaded" in second
-    assert "0 batch(es) posted" in second
+    assert "1 batch(es)" not in second and "→ 0 loaded" in second.split("\nexpenses: ")[1]
     import sqlite3
     db = sqlite3.connect(home / "sage50.db")
     assert db.execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0] == 30 - held
@@ -43,11 +45,13 @@ def test_status_and_quarantine_commands(prefect_harness, home, capsys):
     capsys.readouterr()
     spec = ["--spec", str(ROOT / "pipelines.yaml")]
     assert main(spec + ["status", "--json"]) == 0
-    [row] = json.loads(capsys.readouterr().out)
-    assert row["pipeline"] == "invoices" and row["posted"] + row["quarantined"] == 20
+    rows = {r["pipeline"]: r for r in json.loads(capsys.readouterr().out)}
+    assert list(rows) == ["customers", "invoices", "expenses", "procurement"]
+    assert rows["invoices"]["posted"] + rows["invoices"]["quarantined"] == 20
     assert main(spec + ["quarantine", "list", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)
-    assert len(items) == row["quarantined"] and all(i["reasons"][0]["fix"] for i in items)
+    assert len(items) == sum(r["quarantined"] for r in rows.values())
+    assert all(i["reasons"][0]["fix"] for i in items)
     assert main(spec + ["quarantine", "show", items[0]["key"]]) == 0
     shown = capsys.readouterr().out
     assert "fix:" in shown and "stays unposted in ConnectWise" in shown

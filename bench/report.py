@@ -1,0 +1,150 @@
+"""What a benchmark reports: one record per measured child, medians per (part, chunk size),
+the full/baseline ratio, the product's targets, as JSON and as a markdown table.
+
+Definitions (the same for both parts):
+
+* ``wall_s``: from just before the child process is started to the end of its measured call —
+  interpreter start, imports, the run; not the post-run reading of task runs or counts.
+* ``run_s``: the measured call alone (the flow run; the baseline's loop).
+* ``startup_s`` = ``wall_s`` − ``run_s`` (interpreter, imports, set-up).
+* ``documents`` / ``lines``: invoices and invoice items that reached the target database
+  (the Sage 50 replica's INVOICE / INVOICE_ITEM; the baseline's own tables).
+* ``docs_per_s`` / ``lines_per_s``: per ``wall_s``; ``*_run`` variants per ``run_s``.
+* ``peak_rss_mb``: VmHWM read by the child itself at the end of its measured call.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+TARGETS = {"ratio_max": 1.3, "lines_per_s_min": 10_000, "peak_rss_mb_max": 1024}
+FULL_STAGES = ("recover", "post", "plan", "extract", "validate", "transform", "load", "report",
+               "flow_overhead")
+BASE_STAGES = ("list", "export", "companies", "transform", "load", "post")
+NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
+           "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
+           "sandbox_startup_s", "sandbox_peak_rss_mb")
+
+
+def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -> dict:
+    """One measured child, flattened."""
+    wall = child["ended_at"] - finished.spawned_at
+    counts = child.get("counts") or {}
+    docs, lines = counts.get("documents", 0), counts.get("lines", 0)
+    if part == "full":
+        stages = dict(child["stages"]["seconds"])
+        stages["flow_overhead"] = round(child["run_s"] - sum(stages.values()), 3)
+    else:
+        stages = dict(child["steps"])
+    return {"part": part, "chunk_size": chunk, "repeat": repeat, "wall_s": round(wall, 3),
+            "run_s": child["run_s"], "startup_s": round(wall - child["run_s"], 3),
+            "documents": docs, "lines": lines, "docs_per_s": round(docs / wall, 1),
+            "lines_per_s": round(lines / wall, 1),
+            "lines_per_s_run": round(lines / child["run_s"], 1) if child["run_s"] else None,
+            "peak_rss_mb": child["peak_rss_mb"], "maxrss_wait4_mb": round(finished.maxrss_mb, 1),
+            "rss_after_import_mb": child["rss_after_import_mb"],
+            "sandbox_startup_s": round(sandbox.startup_s, 3),
+            "sandbox_peak_rss_mb": round(sandbox.maxrss_mb, 1), "stages": stages,
+            "detail": {k: v for k, v in child.items()
+                       if k in ("flow", "counts", "stages", "rss_samples", "import_s")}}
+
+
+def median_of(records: list[dict]) -> dict:
+    """Medians of every number, and of every stage, over repeated runs."""
+    out: dict[str, Any] = {"runs": len(records)}
+    for name in NUMBERS:
+        values = [r[name] for r in records if r.get(name) is not None]
+        out[name] = round(statistics.median(values), 3) if values else None
+    stages = sorted({s for r in records for s in r["stages"]})
+    out["stages"] = {s: round(statistics.median([r["stages"].get(s, 0.0) for r in records]), 3)
+                     for s in stages}
+    return out
+
+
+def summarise(records: list[dict]) -> dict:
+    """Per chunk size: the medians of each part, the full/baseline ratios, the targets."""
+    summary: dict[str, Any] = {}
+    for chunk in sorted({r["chunk_size"] for r in records}):
+        entry: dict[str, Any] = {}
+        for part in ("full", "baseline"):
+            mine = [r for r in records if r["chunk_size"] == chunk and r["part"] == part]
+            if mine:
+                entry[part] = median_of(mine)
+        if "full" in entry and "baseline" in entry:
+            entry["ratio_wall"] = round(entry["full"]["wall_s"] / entry["baseline"]["wall_s"], 2)
+            entry["ratio_run"] = round(entry["full"]["run_s"] / entry["baseline"]["run_s"], 2)
+        entry["targets"] = targets(entry)
+        summary[str(chunk)] = entry
+    return summary
+
+
+def targets(entry: dict) -> dict:
+    full = entry.get("full")
+    if not full:
+        return {}
+    met = {"lines_per_s": full["lines_per_s"] >= TARGETS["lines_per_s_min"],
+           "peak_rss": full["peak_rss_mb"] < TARGETS["peak_rss_mb_max"]}
+    if "ratio_wall" in entry:
+        met["ratio"] = entry["ratio_wall"] <= TARGETS["ratio_max"]
+    return met
+
+
+def _n(value: Any, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def markdown(report: dict) -> str:
+    p, summary = report["parameters"], report["summary"]
+    out = [f"## cwsage benchmark: {p['invoices']:,} invoices × ~{p['lines']} lines, "
+           f"{report['machine']['cpu_count']} cores, "
+           f"{'median of ' + str(p['repeat']) if p['repeat'] > 1 else 'one run'}", "",
+           "| part | chunk | wall s | run s | start-up s | documents | lines | docs/s | lines/s "
+           "| peak RSS MiB | full/baseline (wall / run) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for chunk, entry in summary.items():
+        for part in ("full", "baseline"):
+            if part not in entry:
+                continue
+            m = entry[part]
+            ratio = (f"{entry['ratio_wall']:.2f} / {entry['ratio_run']:.2f}"
+                     if part == "full" and "ratio_wall" in entry else "")
+            out.append(f"| {part} | {chunk} | {_n(m['wall_s'], 2)} | {_n(m['run_s'], 2)} | "
+                       f"{_n(m['startup_s'], 2)} | {m['documents']:,.0f} | {m['lines']:,.0f} | "
+                       f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
+                       f"{_n(m['peak_rss_mb'], 0)} | {ratio} |")
+    out += _stage_tables(summary) + _targets(summary) + _setup(report)
+    return "\n".join(out) + "\n"
+
+
+def _stage_tables(summary: dict) -> list[str]:
+    out = []
+    for part, names in (("full", FULL_STAGES), ("baseline", BASE_STAGES)):
+        rows = [(chunk, e[part]["stages"]) for chunk, e in summary.items() if part in e]
+        if not rows:
+            continue
+        out += ["", f"Time per stage, {part} (s{', Prefect task runs' if part == 'full' else ''})",
+                "", "| chunk | " + " | ".join(names) + " |",
+                "|---:|" + "---:|" * len(names)]
+        out += [f"| {chunk} | " + " | ".join(_n(st.get(n), 2) for n in names) + " |"
+                for chunk, st in rows]
+    return out
+
+
+def _targets(summary: dict) -> list[str]:
+    out = ["", f"Targets: full/baseline ≤ {TARGETS['ratio_max']}, ≥ "
+           f"{TARGETS['lines_per_s_min']:,} lines/s end to end, peak RSS < 1 GiB", ""]
+    for chunk, entry in summary.items():
+        if entry.get("targets"):
+            met = ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in entry["targets"].items())
+            out.append(f"- chunk {chunk}: {met}")
+    return out
+
+
+def _setup(report: dict) -> list[str]:
+    s = report["setup"]
+    prefect = (f"{s['prefect_server_startup_s']:.1f} s" if s.get("prefect_server_startup_s")
+               is not None else f"not started (using {s.get('prefect_api_url')})")
+    return ["", f"Not counted: Prefect server start-up {prefect}; sandbox start-up median "
+            f"{_n(s.get('sandbox_startup_s_median'), 2)} s. "
+            f"Results: {report.get('result_file', '')}"]

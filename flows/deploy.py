@@ -1,0 +1,136 @@
+"""Deployments: one Prefect deployment of ``cwsage-pipeline`` per pipeline of the spec.
+
+``cwsage serve`` registers a deployment per pipeline — named after it, with the YAML's
+schedule (cron and time zone, or an interval), its tags and description, one run at a time —
+then runs their flow runs in this process's children until stopped. Before that it deletes
+the deployments of pipelines no longer in the YAML, so the server lists what the spec says.
+The flow re-reads the spec at the start of every run: mapping edits apply on the next run;
+schedule edits apply when ``serve`` is restarted.
+
+``cwsage serve --work-pool NAME`` registers the same deployments on a work pool and returns;
+``prefect worker start --pool NAME`` on any machine with cwsage installed runs them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from uuid import UUID
+
+from tasks.context import cwsage_home
+from tasks.errors import ConfigError
+
+log = logging.getLogger("cwsage.deploy")
+FLOW_NAME = "cwsage-pipeline"
+
+
+def schedules_for(pipeline) -> list:
+    """The YAML's schedule as Prefect schedules (a cron keeps its time zone)."""
+    from prefect.schedules import Cron, Interval
+    s = pipeline.schedule
+    if s is None:
+        return []
+    if s.cron:
+        return [Cron(s.cron, timezone=s.timezone)]
+    return [Interval(timedelta(seconds=s.interval_seconds), timezone=s.timezone)]
+
+
+def build_deployments(spec) -> list:
+    """One ``RunnerDeployment`` per pipeline; nothing is sent to the server.
+
+    The entrypoint is the module path ``flows.pipeline.run_pipeline``: a worker needs cwsage
+    installed and the spec at the same path, not a checkout in a particular folder."""
+    from prefect.flows import EntrypointType
+    from flows.pipeline import run_pipeline
+    return [run_pipeline.to_deployment(
+        name=name, parameters={"pipeline": name, "spec_path": str(spec.path)},
+        schedules=schedules_for(p), paused=False, tags=["cwsage", *p.tags],
+        description=p.description or f"cwsage pipeline {name}", concurrency_limit=1,
+        entrypoint_type=EntrypointType.MODULE_PATH) for name, p in spec.pipelines.items()]
+
+
+def reconcile_deployments(spec) -> list[str]:
+    """Delete the deployments of ``cwsage-pipeline`` whose pipeline is not in the spec."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    removed = []
+    with get_client(sync_client=True) as client:
+        found = client.read_deployments(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])))
+        for deployment in found:
+            if deployment.name not in spec.pipelines:
+                client.delete_deployment(deployment.id)
+                removed.append(deployment.name)
+    return sorted(removed)
+
+
+def register(spec, work_pool: str | None = None, reconcile: bool = True) -> dict[str, UUID]:
+    """Reconcile, then create or update every deployment without serving them.
+
+    With ``work_pool`` the deployments are bound to that pool (created as a ``process`` pool
+    when missing) and any worker polling the pool runs them."""
+    if reconcile:
+        reconcile_deployments(spec)
+    if work_pool:
+        ensure_process_pool(work_pool)
+    return {d.name: d.apply(work_pool_name=work_pool) for d in build_deployments(spec)}
+
+
+def ensure_process_pool(name: str) -> None:
+    from prefect import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound:
+            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+            log.info("work pool %s created (type process)", name)
+
+
+def serve(spec, limit: int | None = None, pause_on_shutdown: bool = True,
+          reconcile: bool = True) -> None:
+    """Reconcile, register and serve every pipeline's deployment; blocks until stopped."""
+    import prefect
+    os.environ["CWSAGE_HOME"] = str(cwsage_home())     # flow runs share this process's home
+    if reconcile:
+        reconcile_deployments(spec)
+    prefect.serve(*build_deployments(spec), limit=limit, pause_on_shutdown=pause_on_shutdown)
+
+
+def check_api() -> str:
+    """The Prefect API URL, or a ConfigError saying how to start one."""
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise ConfigError("cwsage serve: PREFECT_API_URL is not set — start a server with "
+                          "`prefect server start` and export "
+                          "PREFECT_API_URL=http://127.0.0.1:4200/api")
+    with get_client(sync_client=True) as client:
+        problem = client.api_healthcheck()
+    if problem is not None:
+        raise ConfigError(f"cwsage serve: the Prefect API at {url} does not answer "
+                          f"({type(problem).__name__}) — is `prefect server start` running?")
+    return url
+
+
+def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
+                  work_pool: str | None, out=None) -> int:
+    from flows.spec import load_spec
+    spec = load_spec(spec_path, need_connection=work_pool is None)
+    url = check_api()
+    for name in reconcile_deployments(spec):
+        print(f"{FLOW_NAME}/{name}: deleted — pipeline '{name}' is no longer in "
+              f"{spec.path.name}", file=out)
+    if work_pool is None:
+        print(f"serving {len(spec.pipelines)} deployment(s) of {FLOW_NAME} at {url} "
+              f"({', '.join(spec.pipelines)}); Ctrl+C stops", file=out, flush=True)
+        serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False)
+        return 0
+    for name in register(spec, work_pool=work_pool, reconcile=False):
+        print(f"{FLOW_NAME}/{name} → work pool {work_pool}", file=out)
+    print(f"start a worker on each machine that runs them: prefect worker start --pool "
+          f"{work_pool}", file=out)
+    return 0

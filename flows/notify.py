@@ -1,0 +1,379 @@
+"""Alerts: a webhook (JSON POST) and/or an e-mail (SMTP) when a person is needed.
+
+Three events, each checked by the flow's state hooks (``flows/pipeline.py``):
+
+- a run **failed** — the message names the pipeline, the run, the error and what to do;
+- a run completed but its **reconciliation** has unexplained differences;
+- the **quarantine** holds more documents than ``quarantine_over``, or a document has waited
+  unposted longer than ``quarantine_older_than_days`` (age from when it was first extracted).
+  The same quarantine alert is not sent again within ``repeat_hours`` unless new documents
+  join it.
+
+Every message lists the quarantine's oldest documents with their fixes and the commands to
+inspect them. Secrets (the SMTP login, the webhook URL, the ConnectWise keys) never appear in a
+message or a log line: deliveries are logged by channel and host only, and every text sent is
+scrubbed of the secret values first. A failed delivery is logged, never raised: an alert must
+not change a run's outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import ssl
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+log = logging.getLogger("cwsage.notify")
+STATE_FILE = "notify-state.json"
+NEXT_STEPS = {
+    "ConfigError": "fix pipelines.yaml (or the file it names) as the error says, check it with "
+                   "`cwsage check`, then retry the run",
+    "RetriableError": "ConnectWise or Sage did not answer after the retries; the next "
+                      "scheduled run tries again, or retry the run once the service is back",
+    "FatalError": "ConnectWise refused the request: check the API member's keys and "
+                  "permissions (CW_* variables), then retry the run",
+    "LoadError": "the Sage side refused the load as a whole: check the writer's target "
+                 "(the replica file or the outbox folder), then retry the run",
+}
+DEFAULT_STEP = "read the run's logs, fix the cause, then retry the run"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WebhookConfig(_Frozen):
+    url: SecretStr                       # chat webhooks carry a token: write ${CWSAGE_WEBHOOK}
+    timeout_seconds: float = Field(10.0, gt=0, le=120)
+
+
+class EmailConfig(_Frozen):
+    host: str
+    port: int = Field(587, ge=1, le=65535)
+    from_address: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    username: SecretStr | None = None    # ${ENV} references only (checked by flows/spec.py)
+    password: SecretStr | None = None
+    timeout_seconds: float = Field(30.0, gt=0, le=300)
+
+
+class NotifyConfig(_Frozen):
+    webhook: WebhookConfig | None = None
+    email: EmailConfig | None = None
+    on_failure: bool = True
+    on_unreconciled: bool = True
+    quarantine_over: int | None = Field(None, ge=0)
+    quarantine_older_than_days: float | None = Field(None, gt=0)
+    repeat_hours: float = Field(24.0, ge=0)
+    oldest: int = Field(5, ge=1, le=50)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> "NotifyConfig":
+        if self.webhook is None and self.email is None:
+            raise ValueError("give a webhook: or an email: block — where alerts are sent")
+        return self
+
+
+@dataclass
+class Alert:
+    event: str                      # run_failed | unreconciled | quarantine
+    pipeline: str
+    subject: str
+    lines: list[str]
+    details: dict = field(default_factory=dict)
+    delivered: list[str] = field(default_factory=list)     # the channels that took it
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+# -- the flow's state hooks -------------------------------------------------------------------
+def on_flow_failure(flow, flow_run, state) -> None:
+    _guarded(lambda: run_failed(*_context(flow_run), flow_run, state))
+
+
+def on_flow_completion(flow, flow_run, state) -> None:
+    _guarded(lambda: run_completed(*_context(flow_run), flow_run, state))
+
+
+def _guarded(action) -> None:
+    from tasks.errors import ConfigError
+    try:
+        action()
+    except ConfigError as exc:      # the spec names no secret values in its problems
+        log.warning("notify: no alert sent — the spec does not load: %s", "; ".join(exc.problems))
+    except Exception as exc:        # an alert never changes the run's outcome
+        log.warning("notify: no alert sent — %s", type(exc).__name__)
+
+
+def _context(flow_run):
+    from flows.spec import load_spec
+    from tasks.context import cwsage_home
+    params = flow_run.parameters or {}
+    spec = load_spec(params.get("spec_path", "pipelines.yaml"), need_connection=False,
+                     check_files=False)
+    return spec, params["pipeline"], cwsage_home()
+
+
+# -- events -----------------------------------------------------------------------------------
+def run_failed(spec, pipeline: str, home: Path, flow_run, state) -> Alert | None:
+    cfg = spec.notify
+    if cfg is None or not cfg.on_failure:
+        return None
+    kind, error = _error(state)
+    details = {"error": error, "error_type": kind}
+    alert = Alert("run_failed", pipeline, f"[cwsage] {pipeline}: run failed",
+                  [f"The cwsage pipeline '{pipeline}' failed.", "",
+                   *_run_lines(flow_run, details), f"  error:  {error}", "", "What to do:",
+                   f"  {NEXT_STEPS.get(kind, DEFAULT_STEP)}.", _retry_line(pipeline)], details)
+    return send(spec, _with_quarantine(alert, cfg, home))
+
+
+def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Alert]:
+    cfg = spec.notify
+    if cfg is None:
+        return []
+    sent = []
+    rec = _reconciliation(state)
+    if cfg.on_unreconciled and rec is not None and not rec.agrees:
+        items = [f"  {d.document or d.key} {d.what}: ConnectWise {d.connectwise}, Sage "
+                 f"{d.sage} — {d.explanation}" for d in rec.differences if not d.explained]
+        items += [f"  {key}: loaded but missing from Sage's totals" for key in rec.missing]
+        details: dict = {"differences": len(items)}
+        alert = Alert("unreconciled", pipeline, f"[cwsage] {pipeline}: totals do not agree",
+                      [f"The cwsage pipeline '{pipeline}' loaded documents whose totals do "
+                       "not agree with ConnectWise.", "", *_run_lines(flow_run, details),
+                       "Unexplained differences:", *items[:cfg.oldest], "", "What to do:",
+                       "  compare these documents in Sage with ConnectWise before more are "
+                       f"posted; the run's artifact {pipeline}-reconciliation has the "
+                       "breakdown."], details)
+        sent.append(send(spec, _with_quarantine(alert, cfg, home)))
+    quarantine = quarantine_alert(spec, pipeline, home, flow_run)
+    if quarantine is not None:
+        sent.append(quarantine)
+    return [a for a in sent if a is not None]
+
+
+def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
+                     now: datetime | None = None) -> Alert | None:
+    """Alert when the quarantine passes a threshold and the alert is news."""
+    cfg = spec.notify
+    if cfg is None or (cfg.quarantine_over is None and cfg.quarantine_older_than_days is None):
+        return None
+    now = now or datetime.now(timezone.utc)
+    docs = quarantined(home, pipeline)
+    aged = [] if cfg.quarantine_older_than_days is None else [
+        d for d in docs if now - d["since"] > timedelta(days=cfg.quarantine_older_than_days)]
+    too_many = cfg.quarantine_over is not None and len(docs) > cfg.quarantine_over
+    if not too_many and not aged:
+        return None
+    offending = {d["key"] for d in (docs if too_many else aged)}
+    if not _is_news(home, pipeline, offending, now, cfg.repeat_hours):
+        return None
+    details: dict = {"aged": len(aged)}
+    why = []
+    if too_many:
+        why.append(f"{len(docs)} documents are quarantined (alert above {cfg.quarantine_over})")
+    if aged:
+        why.append(f"{len(aged)} have waited more than {cfg.quarantine_older_than_days:g} days")
+    alert = Alert("quarantine", pipeline, f"[cwsage] {pipeline}: {len(docs)} documents held "
+                  "back", [f"The cwsage pipeline '{pipeline}' is holding documents back: "
+                           f"{'; '.join(why)}.", "", *_run_lines(flow_run, details),
+                           "What to do:", "  fix each document as its fix says (in ConnectWise "
+                           "or in the mappings of pipelines.yaml); it flows on the next run."],
+                  details)
+    alert = send(spec, _with_quarantine(alert, cfg, home, now))
+    if alert.delivered:
+        _remember(home, pipeline, offending, now)
+    return alert
+
+
+# -- message parts ----------------------------------------------------------------------------
+def quarantined(home: Path, pipeline: str) -> list[dict]:
+    """The pipeline's quarantined documents, oldest first, each with its reasons."""
+    if not (home / "journal.db").exists():
+        return []
+    from tasks.journal import Journal
+    journal = Journal(home / "journal.db")
+    try:
+        rows = journal.documents(pipeline, states=["quarantined"])
+    finally:
+        journal.close()
+    docs = [{"key": r["key"], "number": r["doc_number"], "since": _when(r["first_seen"]),
+             "reasons": json.loads(r["reasons"] or "[]")} for r in rows]
+    return sorted(docs, key=lambda d: (d["since"], d["key"]))
+
+
+def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
+                     now: datetime | None = None) -> Alert:
+    now = now or datetime.now(timezone.utc)
+    docs = quarantined(home, alert.pipeline)
+    oldest = docs[:cfg.oldest]
+    lines = ["", f"Quarantine: {len(docs)} document(s) held back, unposted in ConnectWise."]
+    if docs:
+        lines.append(f"Oldest {len(oldest)}:")
+    for d in oldest:
+        days = (now - d["since"]).days
+        lines.append(f"  {d['key']} ({d['number'] or '-'}), first seen "
+                     f"{d['since']:%Y-%m-%d} ({days} days)")
+        lines += [f"    - {r.get('reason')}\n      fix: {r.get('fix')}" for r in d["reasons"]]
+    lines += ["", "Inspect: cwsage quarantine list", "         cwsage quarantine show KEY"]
+    alert.lines += lines
+    alert.details["quarantine"] = {
+        "count": len(docs), "oldest": [
+            {"key": d["key"], "document": d["number"], "first_seen": d["since"].isoformat(),
+             "reasons": [{"reason": r.get("reason"), "fix": r.get("fix")} for r in d["reasons"]]}
+            for d in oldest]}
+    alert.details["commands"] = ["cwsage quarantine list", "cwsage quarantine show KEY"]
+    return alert
+
+
+def _run_lines(flow_run, details: dict) -> list[str]:
+    if flow_run is None:
+        return []
+    from prefect.utilities.urls import url_for
+    link = url_for("flow-run", obj_id=flow_run.id)
+    details["run"] = {"id": str(flow_run.id), "name": flow_run.name, "url": link}
+    return [f"  run:    {flow_run.name} (flow run {flow_run.id})",
+            *([f"  view:   {link}"] if link else []), ""]
+
+
+def _retry_line(pipeline: str) -> str:
+    return (f"  Retry: the Retry button on the run in the Prefect UI, `prefect deployment run "
+            f"cwsage-pipeline/{pipeline}`, or `cwsage run {pipeline}`. Nothing is loaded twice.")
+
+
+def _error(state) -> tuple[str, str]:
+    try:
+        exc = state.result(raise_on_failure=False)
+    except Exception as inner:
+        exc = inner
+    if isinstance(exc, BaseException):
+        return type(exc).__name__, f"{type(exc).__name__}: {exc}"
+    return "", state.message or "the run failed without a message"
+
+
+def _reconciliation(state):
+    try:
+        result = state.result(raise_on_failure=False)
+    except Exception:
+        return None
+    return result.get("reconciliation") if isinstance(result, dict) else None
+
+
+def _when(stamp: str) -> datetime:
+    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def _is_news(home: Path, pipeline: str, keys: set[str], now: datetime, hours: float) -> bool:
+    """False when the same documents (or some of them) were alerted within ``hours``."""
+    path = home / STATE_FILE
+    last = (json.loads(path.read_text()) if path.exists() else {}).get(f"{pipeline}:quarantine")
+    return not (last and keys <= set(last["keys"]) and
+                now - datetime.fromisoformat(last["sent_at"]) < timedelta(hours=hours))
+
+
+def _remember(home: Path, pipeline: str, keys: set[str], now: datetime) -> None:
+    path = home / STATE_FILE
+    state = json.loads(path.read_text()) if path.exists() else {}
+    state[f"{pipeline}:quarantine"] = {"sent_at": now.isoformat(), "keys": sorted(keys)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=1))
+
+
+# -- delivery ---------------------------------------------------------------------------------
+def send(spec, alert: Alert) -> Alert:
+    """Deliver on every configured channel; scrub secrets first; log, never raise."""
+    cfg = spec.notify
+    scrub = _scrubber(spec)
+    alert.lines = [scrub(line) for line in alert.lines]
+    alert.details = _scrub_all(json.loads(json.dumps(alert.details, default=str)), scrub)
+    for name, channel, deliver in (("webhook", cfg.webhook, _post),
+                                   ("email", cfg.email, _mail)):
+        if channel is None:
+            continue
+        try:
+            deliver(channel, alert)
+            alert.delivered.append(name)
+            log.info("[%s] notify: %s alert sent by %s to %s", alert.pipeline, alert.event,
+                     name, _where(channel))
+        except Exception as exc:
+            log.warning("[%s] notify: %s alert NOT sent by %s to %s: %s", alert.pipeline,
+                        alert.event, name, _where(channel), scrub(_describe(exc)))
+    return alert
+
+
+def _post(cfg: WebhookConfig, alert: Alert) -> None:
+    body = json.dumps({"text": f"{alert.subject}\n\n{alert.text}", "event": alert.event,
+                       "pipeline": alert.pipeline, "subject": alert.subject,
+                       **alert.details}).encode()
+    request = urllib.request.Request(cfg.url.get_secret_value(), data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=cfg.timeout_seconds) as response:
+        response.read()
+
+
+def _mail(cfg: EmailConfig, alert: Alert) -> None:
+    message = EmailMessage()
+    message["Subject"], message["From"] = alert.subject, cfg.from_address
+    message["To"] = ", ".join(cfg.to)
+    message.set_content(alert.text + "\n")
+    with smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds) as smtp:
+        smtp.ehlo()
+        if cfg.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if cfg.username is not None and cfg.password is not None:
+            smtp.login(cfg.username.get_secret_value(), cfg.password.get_secret_value())
+        smtp.send_message(message)
+
+
+def _where(channel) -> str:
+    if isinstance(channel, WebhookConfig):
+        return urlsplit(channel.url.get_secret_value()).hostname or "?"
+    return f"{channel.host}:{channel.port}"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "the SMTP server does not offer STARTTLS — set starttls: false only for a " \
+               "server on this machine"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "the SMTP server refused the login — check the username and password variables"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _scrub_all(node, scrub):
+    if isinstance(node, dict):
+        return {k: _scrub_all(v, scrub) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_scrub_all(v, scrub) for v in node]
+    return scrub(node) if isinstance(node, str) else node
+
+
+def _scrubber(spec):
+    secrets = []
+    for holder, names in ((spec.connectwise, ("private_key", "client_id")),
+                          (spec.notify.email, ("username", "password")),
+                          (spec.notify.webhook, ("url",))):
+        for name in names if holder is not None else ():
+            value = getattr(holder, name)
+            if value is not None and len(value.get_secret_value()) >= 4:
+                secrets.append(value.get_secret_value())
+    secrets.sort(key=len, reverse=True)
+
+    def scrub(text: str) -> str:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+    return scrub
