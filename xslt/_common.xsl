@@ -94,6 +94,12 @@
     <xsl:value-of select="translate(normalize-space($value), '-', '')"/>
   </xsl:template>
 
+  <!-- A money amount as Sage wants it: positive, two decimals (the input has at most two) -->
+  <xsl:template name="amount">
+    <xsl:param name="value"/>
+    <xsl:value-of select="format-number(translate(normalize-space($value), '-', ''), '0.00')"/>
+  </xsl:template>
+
   <xsl:template name="upper">
     <xsl:param name="value"/>
     <xsl:value-of select="translate(normalize-space($value), $lower, $upper)"/>

@@ -54,7 +54,7 @@
       <NominalCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'nominal_codes'"/><xsl:with-param name="code" select="accountNumber"/></xsl:call-template></NominalCode>
       <Details>
         <xsl:call-template name="text">
-          <xsl:with-param name="value" select="concat(memo, ' - ', company/name, ' (', $bill/memo, ')')"/>
+          <xsl:with-param name="value" select="concat(memo, ' - ', company/name)"/>
         </xsl:call-template>
       </Details>
       <NetAmount><xsl:value-of select="format-number(number(total) - number(taxAmount), '0.00')"/></NetAmount>

@@ -116,9 +116,9 @@
           <xsl:with-param name="value" select="concat('PO ', $doc/documentNumber, ': ', (itemDescription | description)[normalize-space(.) != ''][1])"/>
         </xsl:call-template>
       </Details>
-      <NetAmount><xsl:call-template name="abs"><xsl:with-param name="value" select="total"/></xsl:call-template></NetAmount>
+      <NetAmount><xsl:call-template name="amount"><xsl:with-param name="value" select="total"/></xsl:call-template></NetAmount>
       <TaxCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'tax_codes'"/><xsl:with-param name="code" select="$xref"/></xsl:call-template></TaxCode>
-      <TaxAmount><xsl:call-template name="abs"><xsl:with-param name="value" select="cwsageTaxAmount"/></xsl:call-template></TaxAmount>
+      <TaxAmount><xsl:call-template name="amount"><xsl:with-param name="value" select="cwsageTaxAmount"/></xsl:call-template></TaxAmount>
       <Currency><xsl:value-of select="($doc/currency/currencyCode | $doc/currency/isoCode)[1]"/></Currency>
     </Transaction>
   </xsl:template>
