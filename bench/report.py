@@ -21,7 +21,7 @@ from typing import Any
 TARGETS = {"ratio_max": 1.3, "lines_per_s_min": 10_000, "peak_rss_mb_max": 1024}
 FULL_STAGES = ("recover", "post", "plan", "extract", "validate", "transform", "load", "report",
                "flow_overhead")
-BASE_STAGES = ("list", "export", "companies", "transform", "load", "post")
+BASE_STAGES = ("list", "export", "companies", "canonical", "xslt", "load", "post")
 NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
            "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
            "sandbox_startup_s", "sandbox_peak_rss_mb")

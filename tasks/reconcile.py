@@ -4,6 +4,9 @@ For every document loaded, ConnectWise's net, VAT and gross (kept in the journal
 are compared with the target's (``Writer.totals``). A difference is either explained line by
 line — ConnectWise rounds VAT once on the document, Sage rounds it on each line (R-TAX-1), so
 pennies can move — or reported as unexplained, which is a defect to investigate.
+
+The target's side is also broken down by document type, currency, nominal code and tax code
+(``Reconciliation.lines``): the figures to tie to Sage's Nominal Activity and VAT Return.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class Difference:
     explained: bool
     explanation: str
     lines: list[str] = field(default_factory=list)
+    doc_type: str = ""
+    currency: str = ""
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Reconciliation:
     groups: list[dict]
     differences: list[Difference]
     missing: list[str]
+    lines: list[dict] = field(default_factory=list)     # per type, currency, nominal, tax code
 
     @property
     def agrees(self) -> bool:
@@ -46,6 +52,7 @@ class Reconciliation:
 def reconcile(rows, totals: dict) -> Reconciliation:
     """``rows``: journal rows of loaded documents; ``totals``: key → DocumentTotals."""
     groups: dict[tuple, dict] = {}
+    lines: dict[tuple, dict] = {}
     differences: list[Difference] = []
     missing = [r["key"] for r in rows if r["key"] not in totals]
     for row in rows:
@@ -55,9 +62,24 @@ def reconcile(rows, totals: dict) -> Reconciliation:
         cw = {k: money(row[k]) for k in ("net", "tax", "gross")}
         ours = {"net": sage.net, "tax": sage.tax, "gross": sage.gross}
         _add(groups, (sage.doc_type, sage.currency), cw, ours)
+        _add_lines(lines, sage)
         differences += _differences(row, cw, ours, sage)
     ordered = [dict(doc_type=k[0], currency=k[1], **v) for k, v in sorted(groups.items())]
-    return Reconciliation(ordered, differences, missing)
+    by_line = [dict(doc_type=k[0], currency=k[1], nominal_code=k[2], tax_code=k[3], rate=k[4],
+                    documents=len(v["documents"]), lines=v["lines"], net=v["net"], tax=v["tax"])
+               for k, v in sorted(lines.items())]
+    return Reconciliation(ordered, differences, missing, by_line)
+
+
+def _add_lines(lines, sage) -> None:
+    for line in sage.lines:
+        key = (sage.doc_type, sage.currency, line.nominal_code, line.tax_code, line.rate)
+        entry = lines.setdefault(key, {"documents": set(), "lines": 0, "net": ZERO,
+                                       "tax": ZERO})
+        entry["documents"].add(sage.key)
+        entry["lines"] += 1
+        entry["net"] += line.net
+        entry["tax"] += line.tax
 
 
 def _add(groups, key, cw, ours) -> None:
@@ -76,7 +98,7 @@ def _differences(row, cw, ours, sage) -> list[Difference]:
             continue
         explained, text, lines = _explain(what, cw, ours, sage)
         out.append(Difference(row["key"], row["doc_number"], what, cw[what], ours[what],
-                              explained, text, lines))
+                              explained, text, lines, sage.doc_type, sage.currency))
     return out
 
 
@@ -104,3 +126,94 @@ def _explain(what: str, cw: dict, ours: dict, sage) -> tuple[bool, str, list[str
 def _plain(value: Decimal) -> str:
     text = format(value.normalize(), "f")
     return text
+
+
+# -- the reconciliation as tables and markdown (the run's artifacts) --------------------------
+DOC_TYPES = {"SI": "sales invoice", "SC": "sales credit", "PI": "purchase invoice",
+             "PC": "purchase credit"}
+
+
+def group_status(rec: Reconciliation, doc_type: str, currency: str) -> str:
+    found = [d for d in rec.differences if (d.doc_type, d.currency) == (doc_type, currency)]
+    if not found:
+        return "agrees"
+    if all(d.explained for d in found):
+        return f"explained: VAT rounding on {len({d.key for d in found})} document(s)"
+    return "UNEXPLAINED"
+
+
+def group_rows(rec: Reconciliation) -> list[dict]:
+    """ConnectWise against Sage per document type and currency, with the differences."""
+    rows = []
+    for g in rec.groups:
+        row = {"type": f"{g['doc_type']} ({DOC_TYPES.get(g['doc_type'], '?')})",
+               "currency": g["currency"], "documents": g["documents"]}
+        for what, label in (("net", "net"), ("tax", "VAT"), ("gross", "gross")):
+            row[f"CW {label}"] = f"{g[f'cw_{what}']:.2f}"
+            row[f"Sage {label}"] = f"{g[f'sage_{what}']:.2f}"
+            row[f"{label} difference"] = f"{g[f'sage_{what}'] - g[f'cw_{what}']:.2f}"
+        row["status"] = group_status(rec, g["doc_type"], g["currency"])
+        rows.append(row)
+    return rows
+
+
+def line_rows(rec: Reconciliation) -> list[dict]:
+    """What Sage holds per document type, currency, nominal code and tax code."""
+    return [{"type": l["doc_type"], "currency": l["currency"], "nominal": l["nominal_code"],
+             "tax code": f"T{l['tax_code']} ({_plain(l['rate'])}%)", "documents": l["documents"],
+             "lines": l["lines"], "net": f"{l['net']:.2f}", "VAT": f"{l['tax']:.2f}",
+             "gross": f"{l['net'] + l['tax']:.2f}"} for l in rec.lines]
+
+
+def difference_rows(rec: Reconciliation) -> list[dict]:
+    """Every difference with its explanation and the line-by-line working."""
+    rows = [{"document": d.document or d.key, "key": d.key, "amount": d.what,
+             "ConnectWise": f"{d.connectwise:.2f}", "Sage": f"{d.sage:.2f}",
+             "difference": f"{d.sage - d.connectwise:.2f}",
+             "explained": "yes" if d.explained else "NO", "explanation": d.explanation,
+             "working": "; ".join(d.lines)} for d in rec.differences]
+    rows += [{"document": key, "key": key, "amount": "all", "explained": "NO",
+              "explanation": "loaded, but Sage's totals do not include it"}
+             for key in rec.missing]
+    return rows
+
+
+def verdict(rec: Reconciliation) -> str:
+    if not rec.groups and not rec.missing:
+        return "nothing loaded in this run"
+    if not rec.differences and not rec.missing:
+        return "agrees to the penny"
+    return "every difference explained" if rec.agrees else "DOES NOT AGREE"
+
+
+def reconciliation_markdown(rec: Reconciliation) -> str:
+    """The reconciliation section of the run summary."""
+    out = [f"**{verdict(rec)}**"]
+    if rec.groups:
+        out += ["", "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | "
+                "CW gross | Sage gross | status |", "|---|---|--:|--:|--:|--:|--:|--:|--:|---|"]
+        out += [f"| {g['doc_type']} | {g['currency']} | {g['documents']} | {_m(g['cw_net'])} | "
+                f"{_m(g['sage_net'])} | {_m(g['cw_tax'])} | {_m(g['sage_tax'])} | "
+                f"{_m(g['cw_gross'])} | {_m(g['sage_gross'])} | "
+                f"{group_status(rec, g['doc_type'], g['currency'])} |" for g in rec.groups]
+    if rec.lines:
+        out += ["", "By nominal and tax code (what Sage holds):", "",
+                "| type | currency | nominal | tax code | lines | net | VAT |",
+                "|---|---|---|---|--:|--:|--:|"]
+        out += [f"| {l['doc_type']} | {l['currency']} | {l['nominal_code']} | "
+                f"T{l['tax_code']} ({_plain(l['rate'])}%) | {l['lines']} | {_m(l['net'])} | "
+                f"{_m(l['tax'])} |" for l in rec.lines]
+    if rec.differences or rec.missing:
+        out += ["", "Differences:", ""]
+    for d in rec.differences:
+        flag = "explained" if d.explained else "**UNEXPLAINED**"
+        out.append(f"- {d.document or d.key} {d.what}: ConnectWise {_m(d.connectwise)}, Sage "
+                   f"{_m(d.sage)} ({flag}) — {d.explanation}")
+        out += [f"  - {line}" for line in d.lines]
+    out += [f"- {key}: **missing** from Sage's totals" for key in rec.missing]
+    return "\n".join(out)
+
+
+def _m(value: Decimal) -> str:
+    return f"{value:,.2f}"
+

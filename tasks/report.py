@@ -9,7 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.reconcile import Reconciliation, reconcile
+from tasks.reconcile import (Reconciliation, difference_rows, group_rows, line_rows, reconcile,
+                             reconciliation_markdown, verdict)
 
 log = logging.getLogger("cwsage.report")
 
@@ -33,26 +34,68 @@ def quarantine_rows(journal, pipeline: str) -> list[dict]:
     return rows
 
 
-def summary_markdown(pipeline: str, counts: dict, rec: Reconciliation) -> str:
-    lines = [f"# {pipeline}: run summary", "", "| state | documents |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in counts.items()]
-    lines += ["", "## Reconciliation (documents loaded in this run)", "",
-              "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | CW gross | "
-              "Sage gross |", "|---|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {g['doc_type']} | {g['currency']} | {g['documents']} | {g['cw_net']} | "
-              f"{g['sage_net']} | {g['cw_tax']} | {g['sage_tax']} | {g['cw_gross']} | "
-              f"{g['sage_gross']} |" for g in rec.groups]
-    verdict = "agrees to the penny" if not rec.differences else (
-        "differences all explained" if rec.agrees else "UNEXPLAINED differences")
-    lines += ["", f"**{verdict}**"]
-    lines += [f"- {d.document or d.key} {d.what}: CW {d.connectwise} vs Sage {d.sage} — "
-              f"{d.explanation}" for d in rec.differences]
+STATS = (("unposted", "unposted in ConnectWise at the start"),
+         ("loaded", "loaded into Sage"), ("already_present", "already in Sage (not loaded again)"),
+         ("rejected", "rejected by Sage"), ("quarantined", "quarantined (held back)"))
+SHOWN = 10
+
+
+def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
+                     rec: Reconciliation, held: list) -> str:
+    """The run's story: what moved, whether it reconciles, what is held back and why."""
+    batches = stats.get("batches") or []
+    lines = [f"# {pipeline}: run {run_id}", "",
+             f"Reconciliation: **{verdict(rec)}**. Quarantine: **{len(held)}** document(s) "
+             "held back.", "", "## This run", "", "| | documents |", "|---|--:|"]
+    lines += [f"| {label} | {stats[key]} |" for key, label in STATS if key in stats]
+    lines.append(f"| posted in ConnectWise batches | {sum(b['documents'] for b in batches)} "
+                 f"({', '.join(b['batch'] for b in batches) or 'none'}) |")
+    lines += ["", "## Journal (all runs)", "", "| " + " | ".join(counts) + " |",
+              "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |",
+              "", "## Reconciliation (documents loaded in this run)", "",
+              reconciliation_markdown(rec), "", "## Quarantine", ""]
+    if not held:
+        lines.append("Nothing held back.")
+    else:
+        lines += [f"Oldest first ({min(SHOWN, len(held))} of {len(held)}); each flows on the "
+                  "next run once fixed:", ""]
+        for doc in held[:SHOWN]:
+            reasons = json.loads(doc["reasons"] or "[]")
+            lines.append(f"- **{doc['key']}** ({doc['doc_number'] or '-'}), first seen "
+                         f"{doc['first_seen'][:10]}")
+            lines += [f"  - {r.get('reason')} — fix: {r.get('fix')}" for r in reasons]
+        lines += ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
+    lines += ["", "## Artifacts", "", ", ".join(
+        f"`{pipeline}-{what}`" for what in ARTIFACTS)]
     return "\n".join(lines)
 
 
+ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", "reconciliation",
+             "reconciliation-by-nominal", "rounding-differences", "run-summary")
+
+
+def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation) -> None:
+    """The report's artifacts: the reconciliation three ways, and the run summary."""
+    publish_table(ctx.pipeline, "reconciliation", group_rows(rec),
+                  f"ConnectWise vs Sage per document type and currency, run {ctx.run_id}: "
+                  f"{verdict(rec)}")
+    publish_table(ctx.pipeline, "reconciliation-by-nominal", line_rows(rec),
+                  f"What Sage holds per nominal and tax code, run {ctx.run_id}")
+    publish_table(ctx.pipeline, "rounding-differences", difference_rows(rec) or [
+        {"difference": "none: every document agrees to the penny"}],
+        f"Differences and their explanation, run {ctx.run_id}")
+    held = sorted(ctx.journal.documents(ctx.pipeline, states=["quarantined"]),
+                  key=lambda d: (d["first_seen"], d["key"]))
+    publish_markdown(ctx.pipeline, "run-summary", summary_markdown(
+        ctx.pipeline, ctx.run_id, stats, counts, rec, held), f"Run {ctx.run_id}")
+
+
 def advance_cursor(ctx) -> None:
-    """Move an incremental cursor only now: every chunk of the run has been loaded."""
-    if ctx.pipeline_spec.extract.cursor and ctx.seen_cursor:
+    """Move an incremental cursor only now, when every chunk of the run has been loaded, and
+    only forwards (re-checked quarantined records can be older than the cursor)."""
+    previous = ctx.journal.cursor(ctx.pipeline)
+    if ctx.pipeline_spec.extract.cursor and ctx.seen_cursor and \
+            (previous is None or ctx.seen_cursor > previous):
         ctx.journal.set_cursor(ctx.pipeline, ctx.seen_cursor, ctx.run_id)
         log.info("[%s] report: cursor %s moved to %s", ctx.pipeline,
                  ctx.pipeline_spec.extract.cursor, ctx.seen_cursor)
@@ -63,11 +106,7 @@ def report_task(ctx, stats: dict) -> dict:
     advance_cursor(ctx)
     rec = reconcile_run(ctx)
     counts = ctx.journal.counts(ctx.pipeline)
-    publish_table(ctx.pipeline, "reconciliation", [
-        {k: str(v) for k, v in g.items()} for g in rec.groups],
-        f"ConnectWise vs Sage totals for run {ctx.run_id}")
-    publish_markdown(ctx.pipeline, "run-summary", summary_markdown(ctx.pipeline, counts, rec),
-                     f"Run {ctx.run_id}")
+    publish_report(ctx, stats, counts, rec)
     if not rec.agrees:
         log.error("[%s] report: reconciliation has unexplained differences", ctx.pipeline)
     return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, **stats, "states": counts,

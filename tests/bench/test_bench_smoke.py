@@ -38,7 +38,8 @@ def test_bench_small_run_reports_both_parts(prefect_harness, tmp_path, capsys):
     assert full["lines"] == base["lines"] >= INVOICES
     assert set(full["stages"]) >= {"extract", "validate", "transform", "load", "post",
                                    "flow_overhead"}
-    assert set(base["stages"]) == {"list", "export", "companies", "transform", "load", "post"}
+    assert set(base["stages"]) == {"list", "export", "companies", "canonical", "xslt",
+                                   "load", "post"}
     assert entry["ratio_wall"] > 0
 
     [full_run] = [r for r in report["runs"] if r["part"] == "full"]
