@@ -31,6 +31,7 @@ from tasks.journal import DocRecord
 from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity
 from tasks.errors import RetriableError, stage_message
+from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.extract")
 
@@ -308,6 +309,7 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
                                           ctx.pipeline, ids, identifier, path))
     records = doc_records(ctx.entity, export)
     ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
+    crash_point("after-extract")
     if ctx.pipeline_spec.extract.cursor:
         values = [cursor_value(d, ctx.pipeline_spec.extract.cursor)
                   for d in export.get(ctx.entity.documents) or []]

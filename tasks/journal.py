@@ -213,6 +213,10 @@ class Journal:
                                batch_id=cw_batch_id)
             return keys
 
+    def batches_of_run(self, run_id: str) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM batches WHERE run_id=?",
+                               (run_id,)).fetchone()[0]
+
     def open_batches(self, pipeline: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM batches WHERE pipeline=? AND state='intent' "
                                "ORDER BY created_at", (pipeline,)).fetchall()

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from tasks.artifacts import publish_table  # noqa: E402
 from tasks.errors import LoadError, stage_message  # noqa: E402
+from tasks.faults import crash_point  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
     """Intent first (``loading``), then the writer, then the outcome per document."""
     journal, pipeline = ctx.journal, ctx.pipeline
     journal.mark(pipeline, ctx.run_id, keys, "loading", source)
+    crash_point("before-writer")
     receipt = ctx.writer.load(xml, source=source)
+    crash_point("after-writer")
     results = {r.key: r for r in receipt.results if r.key in set(keys)}
     silent = [k for k in keys if k not in results]
     if silent:
@@ -53,6 +56,7 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
                      "fix": "see the reason; correct the data or the mapping and run again"}]
                 for k, r in results.items() if r.status == "rejected"}
     journal.quarantine(pipeline, ctx.run_id, rejected, stage="load")
+    crash_point("after-load")
     by = lambda status: tuple(k for k, r in results.items() if r.status == status)  # noqa: E731
     return LoadSummary(number, by("loaded"), by("already_present"), tuple(rejected),
                        tuple(receipt.accounts_created))

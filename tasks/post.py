@@ -33,13 +33,16 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from tasks.entities import ALL_FLAGS  # noqa: E402
 from tasks.errors import CwsageError, stage_message  # noqa: E402
+from tasks.faults import crash_point  # noqa: E402
 
 _ABBREVIATION = {"invoices": "INV", "expenses": "EXP", "procurement": "PRO"}
 
 
-def batch_identifier(ctx, sequence: int) -> str:
-    """``CWSAGE-INV-20261125T171500-ab12cd-003``: unique, ≤ 50 characters."""
+def batch_identifier(ctx) -> str:
+    """``CWSAGE-INV-20261125T171500-ab12cd-003``: unique, ≤ 50 characters. The number counts
+    every batch this run has attempted, so a retried post never reuses an identifier."""
     kind = _ABBREVIATION.get(ctx.entity.name, ctx.entity.name[:3].upper())
+    sequence = ctx.journal.batches_of_run(ctx.run_id) + 1
     return f"{ctx.pipeline_spec.post.batch_prefix}-{kind}-{ctx.run_id}-{sequence:03d}"[:50]
 
 
@@ -50,7 +53,7 @@ def find_batch(client, identifier: str) -> dict | None:
     return found[0] if found else None
 
 
-def post_loaded(ctx, sequence: int) -> dict | None:
+def post_loaded(ctx) -> dict | None:
     """Batch every document the journal holds as loaded; return the batch, or None."""
     journal, pipeline = ctx.journal, ctx.pipeline
     rows = journal.documents(pipeline, states=["loaded"])
@@ -61,19 +64,22 @@ def post_loaded(ctx, sequence: int) -> dict | None:
     if not ids:
         raise CwsageError(stage_message(pipeline, "post", f"documents {keys[:5]} carry no GL "
                                         "entry ids; refusing to create an empty batch"))
-    identifier = batch_identifier(ctx, sequence)
+    identifier = batch_identifier(ctx)
     journal.begin_batch(pipeline, ctx.run_id, identifier, keys, ids)
     body = {flag: flag == ctx.entity.export_flag for flag in ALL_FLAGS}
     body.update(batchIdentifier=identifier, processedRecordIds=ids)
+    crash_point("before-batch")
     try:
         created = ctx.client.post("/finance/accounting/batches", body, retry=False)
     except CwsageError:
         settle_open_batch(ctx, identifier)
         raise
+    crash_point("after-batch")
     batch_id = (created or {}).get("id") if isinstance(created, dict) else None
     if batch_id is None:
         batch_id = (find_batch(ctx.client, identifier) or {}).get("id")
     journal.settle_batch(identifier, batch_id, ctx.run_id)
+    crash_point("after-post")
     log.info("[%s] post: batch %s (id %s): %d documents, %d GL entries", pipeline, identifier,
              batch_id, len(keys), len(ids))
     return {"batch": identifier, "id": batch_id, "documents": len(keys), "gl_entries": len(ids)}
@@ -86,7 +92,8 @@ def settle_open_batch(ctx, identifier: str) -> None:
 
 
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
-def post_task(ctx, sequence: int) -> dict | None:
+def post_task(ctx, chunk: int) -> dict | None:
+    """Batch what is loaded (``chunk`` 0: what an earlier run loaded but did not post)."""
     if not ctx.pipeline_spec.post.enabled or not ctx.entity.postable:
         return None
-    return post_loaded(ctx, sequence)
+    return post_loaded(ctx)

@@ -169,6 +169,7 @@ from prefect import task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from tasks.canonical import canonical_xml  # noqa: E402
+from tasks.faults import crash_point  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ def transform_task(ctx, checked) -> SageChunk:
         return SageChunk(checked.number, None, ())
     path = checked.path.with_name(checked.path.name.replace(".json", ".sage.xml"))
     path.write_bytes(outcome.xml)
+    crash_point("after-transform")
     log.info("[%s] transform: chunk %d: %d documents", ctx.pipeline, checked.number,
              len(outcome.keys))
     return SageChunk(checked.number, path, outcome.keys)

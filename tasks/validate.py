@@ -258,6 +258,7 @@ from prefect import task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from tasks.artifacts import publish_table  # noqa: E402
+from tasks.faults import crash_point  # noqa: E402
 from tasks.extract import ChunkRef, chunk_export  # noqa: E402
 from tasks.views import view_for  # noqa: E402
 
@@ -301,6 +302,7 @@ def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
     for finding in outcome.findings:
         grouped.setdefault(finding.key, []).append(finding.as_dict())
     ctx.journal.quarantine(ctx.pipeline, ctx.run_id, grouped, stage="validate")
+    crash_point("after-validate")
     log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
              len(outcome.valid), len(grouped))
     publish_table(ctx.pipeline, "validation", outcome.table,

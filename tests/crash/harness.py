@@ -1,0 +1,212 @@
+"""Kill ``cwsage run`` anywhere, run it again, and check that nothing was posted twice or lost.
+
+Each trial: a fresh $CWSAGE_HOME and a fresh ConnectWise sandbox (in this process, so it
+outlives the killed run); ``cwsage run invoices`` in a child process that is killed — either by
+itself at a deterministic crash point (``CWSAGE_CRASH_AT``, see tasks/faults.py) or by SIGKILL
+from here after a random delay; then plain runs until one succeeds. Then the invariants:
+
+* every valid ConnectWise invoice is in Sage exactly once (INVOICE.EXTERNAL_ID), and nothing else;
+* every GL entry of a loaded invoice is in exactly one ConnectWise batch, and no other GL entry is;
+* the quarantined (broken) invoices are still unposted in ConnectWise, and only they;
+* the journal holds nothing in flight, and ConnectWise and Sage totals reconcile.
+
+``python -m tests.crash.harness --trials 50`` runs a longer soak of random kills.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[2]
+INVOICES, CHUNK = 24, 8
+
+
+@dataclass
+class Trial:
+    name: str
+    runs: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def project(folder: Path) -> Path:
+    """A copy of the real spec with small chunks and no retry delays."""
+    for name in ("xslt", "expectations"):
+        shutil.copytree(ROOT / name, folder / name)
+    text = (ROOT / "pipelines.yaml").read_text()
+    text = text.replace("    chunk_size: 500", f"    chunk_size: {CHUNK}")
+    text = text.replace("  retry_delay_seconds: 10", "  retry_delay_seconds: 0")
+    (folder / "pipelines.yaml").write_text(text)
+    return folder / "pipelines.yaml"
+
+
+def child_env(server: SandboxServer, home: Path, api_url: str | None, crash: str | None) -> dict:
+    creds = server.credentials
+    env = dict(os.environ, CWSAGE_HOME=str(home), CW_BASE_URL=server.base_url,
+               CW_COMPANY=creds["company"], CW_PUBLIC_KEY=creds["public_key"],
+               CW_PRIVATE_KEY=creds["private_key"], CW_CLIENT_ID=creds["client_id"],
+               PREFECT_LOGGING_LEVEL="ERROR", PYTHONPATH=str(ROOT))
+    env.pop("CWSAGE_CRASH_AT", None)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    if crash:
+        env["CWSAGE_CRASH_AT"] = crash
+    return env
+
+
+def run_once(spec: Path, env: dict, kill_after: float | None = None) -> int:
+    cmd = [sys.executable, "-m", "flows.cli", "--spec", str(spec), "run", "invoices"]
+    child = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, start_new_session=True)
+    if kill_after is not None:
+        try:
+            child.wait(timeout=kill_after)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+    _, err = child.communicate(timeout=300)
+    if child.returncode not in (0, -signal.SIGKILL):
+        sys.stderr.write(err.decode(errors="replace")[-2000:])
+    return child.returncode
+
+
+def trial(name: str, workdir: Path, api_url: str | None, *, crash: str | None = None,
+          kill_after: float | None = None, seed: int = 3) -> Trial:
+    result = Trial(name)
+    folder = Path(tempfile.mkdtemp(dir=workdir))
+    spec, home = project(folder), folder / "home"
+    server = SandboxServer(port=0, seed=seed, invoices=INVOICES, expenses=0, procurement=0,
+                           broken_share=0.125).start()
+    try:
+        result.runs.append(run_once(spec, child_env(server, home, api_url, crash), kill_after))
+        for _ in range(3):
+            code = run_once(spec, child_env(server, home, api_url, None))
+            result.runs.append(code)
+            if code == 0:
+                break
+        result.problems = invariants(server, home) if result.runs[-1] == 0 else \
+            [f"the runs after the crash did not succeed: exit codes {result.runs}"]
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def invariants(server: SandboxServer, home: Path) -> list[str]:
+    problems = []
+    broken = {b.id for b in server.data.broken_documents() if b.kind == "invoice"}
+    valid = {5001 + i for i in range(INVOICES)} - broken
+    db = sqlite3.connect(home / "sage50.db")
+    ids = [row[0] for row in db.execute("SELECT EXTERNAL_ID FROM INVOICE")]
+    if len(ids) != len(set(ids)):
+        problems.append(f"an invoice is in Sage twice: {sorted(ids)}")
+    if {int(i.removeprefix("CW-INV-")) for i in ids} != valid:
+        problems.append(f"Sage holds {sorted(ids)}, expected the {len(valid)} valid invoices")
+    problems += _batches(server, valid)
+    problems += _journal(home)
+    return problems
+
+
+def _session(server: SandboxServer) -> requests.Session:
+    c = server.credentials
+    s = requests.Session()
+    s.auth = (f"{c['company']}+{c['public_key']}", c["private_key"])
+    s.headers["clientId"] = c["client_id"]
+    return s
+
+
+def _batches(server: SandboxServer, valid: set[int]) -> list[str]:
+    s, base = _session(server), server.base_url
+    entries: list[int] = []
+    invoices: set[int] = set()
+    for batch in s.get(f"{base}/finance/accounting/batches", params={"pageSize": 1000}).json():
+        rows = s.get(f"{base}/finance/accounting/batches/{batch['id']}/entries",
+                     params={"pageSize": 1000}).json()
+        entries += [r["id"] for r in rows]
+        invoices |= {r["invoice"]["id"] for r in rows if r.get("invoice")}
+    problems = []
+    if len(entries) != len(set(entries)):
+        problems.append("a GL entry is in more than one batch")
+    if invoices != valid:
+        problems.append(f"batched invoices {sorted(invoices)} differ from the valid ones")
+    unposted = {r["id"] for r in s.get(f"{base}/finance/accounting/unpostedinvoices",
+                                       params={"pageSize": 1000}).json()}
+    if unposted & valid or len(unposted) != 24 - len(valid):
+        problems.append(f"ConnectWise still lists {sorted(unposted)} as unposted")
+    return problems
+
+
+def _journal(home: Path) -> list[str]:
+    db = sqlite3.connect(home / "journal.db")
+    states = dict(db.execute("SELECT state, COUNT(*) FROM documents GROUP BY state").fetchall())
+    problems = []
+    if states.get("loading") or states.get("posting") or states.get("loaded"):
+        problems.append(f"the journal still has work in flight: {states}")
+    open_batches = db.execute("SELECT COUNT(*) FROM batches WHERE state='intent'").fetchone()[0]
+    if open_batches:
+        problems.append(f"{open_batches} batch intents were never settled")
+    return problems
+
+
+def _prefect_server(workdir: Path) -> tuple[subprocess.Popen, str]:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PREFECT_HOME=str(workdir / "prefect"),
+               PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host",
+                               "127.0.0.1", "--port", str(port), "--no-ui"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(120):
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                return server, url
+        except requests.RequestException:
+            time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the Prefect server did not start")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.crash.harness")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-delay", type=float, default=12.0)
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    workdir = Path(tempfile.mkdtemp(prefix="cwsage-soak-"))
+    prefect, url = _prefect_server(workdir)
+    passed = failed = 0
+    try:
+        for n in range(args.trials):
+            delay = rng.uniform(1.0, args.max_delay)
+            result = trial(f"random kill after {delay:.2f}s", workdir, url, kill_after=delay,
+                           seed=rng.randint(1, 10_000))
+            ok = not result.problems
+            passed, failed = passed + ok, failed + (not ok)
+            print(f"trial {n + 1}: {result.name}: runs {result.runs}: "
+                  f"{'ok' if ok else '; '.join(result.problems)}", flush=True)
+    finally:
+        prefect.terminate()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""The crash suite: SIGKILL at every stage boundary and at random moments, then run again.
+
+Marked slow; it runs in CI with a bounded number of trials. A longer soak:
+``python -m tests.crash.harness --trials 50``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tasks.faults import POINTS
+from tests.crash.harness import trial
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def api_url(prefect_harness):
+    from prefect.settings import PREFECT_API_URL
+    return PREFECT_API_URL.value()
+
+
+@pytest.mark.parametrize("point", [f"{p}:{n}" for p in POINTS for n in (1, 2)
+                                   if not (p == "after-post" and n == 2)])
+def test_killed_at_a_crash_point_then_rerun(point, api_url, tmp_path):
+    result = trial(point, tmp_path, api_url, crash=point)
+    assert result.runs[0] == -9, f"the run was not killed at {point}: {result.runs}"
+    assert result.problems == []
+
+
+@pytest.mark.parametrize("n", range(3))
+def test_killed_at_a_random_moment_then_rerun(n, api_url, tmp_path):
+    delay = random.Random(n).uniform(2.0, 9.0)
+    result = trial(f"random kill after {delay:.1f}s", tmp_path, api_url, kill_after=delay,
+                   seed=100 + n)
+    assert result.problems == []

@@ -1,0 +1,240 @@
+"""Deployments against a real ``prefect server start``: schedules from the YAML, reconciliation
+of removed pipelines, and ``cwsage serve`` running a deployment against the sandbox.
+
+The server runs in a subprocess with its own PREFECT_HOME; this process talks to it only inside
+``temporary_settings`` blocks, so the session's test harness is left as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from flows import deploy
+from flows.spec import load_spec
+from sandbox.server import SandboxServer
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+HOURLY = {"description": "The same invoices, every hour", "extract": {"entity": "invoices"},
+          "transform": {"stylesheet": "xslt/invoices.xsl"},
+          "validate": {"suite": "expectations/invoices.json"},
+          "schedule": {"interval_seconds": 3600}, "tags": ["hourly"]}
+STAGES = {"invoices-recover", "invoices-plan", "invoices-extract", "invoices-validate",
+          "invoices-transform", "invoices-load", "invoices-post", "invoices-report"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prefect_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM to the process group this test started (the process and its children)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory):
+    home = tmp_path_factory.mktemp("prefect-server")
+    port = free_port()
+    log = open(home / "server.log", "w")
+    process = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port),
+         "--no-ui"], env=prefect_env(PREFECT_HOME=str(home)), stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if requests.get(f"{url}/health", timeout=1).json() is True:
+                break
+        except requests.RequestException:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()}")
+        time.sleep(0.3)
+    yield url
+    stop(process)
+    log.close()
+
+
+@contextmanager
+def api(url: str):
+    """This process's Prefect client pointed at the test server, for the block only."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    with temporary_settings({PREFECT_API_URL: url}):
+        from prefect import get_client
+        with get_client(sync_client=True) as client:
+            yield client
+
+
+def deployments(client) -> dict:
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    return {d.name: d for d in client.read_deployments(
+        flow_filter=FlowFilter(name=FlowFilterName(any_=["cwsage-pipeline"])))}
+
+
+@pytest.fixture
+def project(tmp_path):
+    for folder in ("xslt", "expectations"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "pipelines.yaml", tmp_path / "pipelines.yaml")
+    return tmp_path / "pipelines.yaml"
+
+
+def edit(path: Path, change) -> None:
+    """Apply ``change`` to the spec's ``pipelines`` mapping (a copy of the real YAML)."""
+    raw = yaml.safe_load(path.read_text())
+    change(raw["pipelines"])
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_deleted(
+        prefect_server, project, cw_env):
+    edit(project, lambda pipelines: pipelines.update(invoices_hourly=HOURLY))
+    spec = load_spec(project)
+    with api(prefect_server) as client:
+        ids = deploy.register(spec)
+        found = deployments(client)
+    assert set(ids) == set(found) == set(spec.pipelines) >= {"invoices", "invoices_hourly"}
+    invoices, hourly = found["invoices"], found["invoices_hourly"]
+    [cron] = invoices.schedules
+    assert (cron.schedule.cron, cron.schedule.timezone) == ("*/30 7-19 * * 1-5", "Europe/London")
+    assert cron.active and not invoices.paused
+    assert hourly.schedules[0].schedule.interval == timedelta(hours=1)
+    assert invoices.parameters == {"pipeline": "invoices", "spec_path": str(project)}
+    assert invoices.tags == ["cwsage", "sales"] and hourly.tags == ["cwsage", "hourly"]
+    assert hourly.description == "The same invoices, every hour"
+    assert invoices.global_concurrency_limit.limit == 1
+    assert invoices.entrypoint == "flows.pipeline.run_pipeline"
+
+    def drop_hourly_and_move_invoices(pipelines):
+        del pipelines["invoices_hourly"]
+        pipelines["invoices"]["schedule"] = {"cron": "15 6 * * 1-5",
+                                             "timezone": "America/New_York"}
+    edit(project, drop_hourly_and_move_invoices)
+    edited = load_spec(project)
+    with api(prefect_server) as client:
+        assert deploy.reconcile_deployments(edited) == ["invoices_hourly"]
+        deploy.register(edited)
+        found = deployments(client)
+        assert deploy.reconcile_deployments(edited) == []
+    assert set(found) == set(edited.pipelines) and "invoices_hourly" not in found
+    [cron] = found["invoices"].schedules
+    assert (cron.schedule.cron, cron.schedule.timezone) == ("15 6 * * 1-5", "America/New_York")
+
+
+def test_serve_refuses_without_a_server(project, cw_env, capsys):
+    from flows.cli import main
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
+        assert main(["--spec", str(project), "serve"]) == 2
+    assert "does not answer" in capsys.readouterr().err
+
+
+@pytest.fixture
+def sandbox():
+    server = SandboxServer(host="127.0.0.1", port=0, seed=11, invoices=24, broken_share=0.15)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def served(prefect_server, project, sandbox, tmp_path):
+    """``cwsage serve`` in a subprocess with the sandbox's CW_* and its own CWSAGE_HOME,
+    serving the invoices pipeline without its schedule (so only the test starts runs)."""
+    def invoices_on_demand(pipelines):
+        for name in [n for n in pipelines if n != "invoices"]:
+            del pipelines[name]
+        del pipelines["invoices"]["schedule"]
+    edit(project, invoices_on_demand)
+    creds = sandbox.credentials
+    env = prefect_env(
+        PREFECT_API_URL=prefect_server, PREFECT_HOME=str(tmp_path / "prefect-client"),
+        PREFECT_RUNNER_POLL_FREQUENCY="1", CWSAGE_HOME=str(tmp_path / "cwsage-home"),
+        CW_BASE_URL=sandbox.base_url, CW_COMPANY=creds["company"],
+        CW_PUBLIC_KEY=creds["public_key"], CW_PRIVATE_KEY=creds["private_key"],
+        CW_CLIENT_ID=creds["client_id"])
+    log = open(tmp_path / "serve.log", "w")
+    process = subprocess.Popen(
+        [str(BIN / "cwsage"), "--spec", str(project), "serve", "--limit", "2",
+         "--no-pause-on-shutdown"], cwd=tmp_path, env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    yield process, tmp_path / "cwsage-home", tmp_path / "serve.log"
+    stop(process)
+    log.close()
+
+
+def wait_for(check, timeout: float, what: str, log: Path):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}; serve log:\n{log.read_text()[-3000:]}")
+
+
+def test_a_served_deployment_runs_against_the_sandbox(prefect_server, served):
+    process, home, log = served
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    with api(prefect_server) as client:
+        wait_for(lambda: "invoices" in deployments(client) and "serving" in log.read_text(),
+                 30, "the deployment", log)
+        deployment = deployments(client)["invoices"]
+        run = client.create_flow_run_from_deployment(deployment.id)
+        state = wait_for(lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
+                         60, "the flow run", log)
+        assert state.is_completed(), log.read_text()[-3000:]
+        only_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        names = wait_for(lambda: STAGES <= (n := {t.name for t in client.read_task_runs(
+            flow_run_filter=only_run)}) and n, 15, "the task runs", log)
+        artifacts = {a.key: a for a in client.read_artifacts(flow_run_filter=only_run)}
+    assert process.poll() is None and names == STAGES
+    assert {"invoices-extraction", "invoices-validation", "invoices-quarantine",
+            "invoices-load-receipt", "invoices-reconciliation",
+            "invoices-reconciliation-by-nominal", "invoices-rounding-differences",
+            "invoices-run-summary"} <= set(artifacts)
+    by_type = json.loads(artifacts["invoices-reconciliation"].data)
+    by_nominal = json.loads(artifacts["invoices-reconciliation-by-nominal"].data)
+    assert sum(Decimal(r["Sage net"]) for r in by_type) == \
+        sum(Decimal(r["net"]) for r in by_nominal) > 0
+    assert all(r["status"] != "UNEXPLAINED" for r in by_type)
+    assert {r["nominal"] for r in by_nominal} <= {"4000", "4001", "4002", "4900"}
+    summary = artifacts["invoices-run-summary"].data
+    assert summary.startswith("# invoices: run ") and "## Quarantine" in summary
+    assert "cwsage quarantine list" in summary
+    from tasks.journal import Journal
+    journal = Journal(home / "journal.db")
+    counts = journal.counts("invoices")
+    journal.close()
+    assert counts["posted"] > 0 and counts["posted"] + counts["quarantined"] == 24
