@@ -194,11 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     with profiled(args.profile), traced(args.tracemalloc):
         run(base, args.chunk_size, watch)
-    run_s, ended_at = time.perf_counter() - began, time.time()
+    run_s, ended_at, cpu_s = time.perf_counter() - began, time.time(), time.process_time()
     peak = proc_status_mb("VmHWM")
     base.db.close()
     write_result(args.result, {"part": "baseline", "import_s": round(imported, 3),
                                "run_s": round(run_s, 3), "ended_at": ended_at,
+                               "cpu_s": round(cpu_s, 2),
                                "steps": watch.rounded(), "counts": base.counts,
                                **rss_fields(sampler, after_import, peak)})
     return 0

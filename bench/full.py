@@ -108,14 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     with profiled(args.profile), traced(args.tracemalloc):
         state = run_pipeline(args.pipeline, str(args.spec), return_state=True)
-    run_s, ended_at = time.perf_counter() - began, time.time()
+    run_s, ended_at, cpu_s = time.perf_counter() - began, time.time(), time.process_time()
     peak = proc_status_mb("VmHWM")
     outcome = summarise(state.result())
     home = Path(os.environ["CWSAGE_HOME"])
     stages = stage_times(state.state_details.flow_run_id, args.pipeline,
                          4 + 5 * (outcome["chunks"] or 0))
     write_result(args.result, {"part": "full", "import_s": round(imported, 3),
-                               "run_s": round(run_s, 3), "ended_at": ended_at, "flow": outcome,
+                               "run_s": round(run_s, 3), "ended_at": ended_at,
+                               "cpu_s": round(cpu_s, 2), "flow": outcome,
                                "stages": stages, "counts": replica_counts(home),
                                "flow_run_id": str(state.state_details.flow_run_id),
                                **rss_fields(sampler, after_import, peak)})

@@ -36,46 +36,49 @@ class Finished:
     wall_s: float
     maxrss_mb: float
     spawned_at: float          # time.time() just before the process was started
+    cpu_s: float = 0.0         # user + system CPU seconds of the process
+    loadavg: float = 0.0       # the machine's 1-minute load average when it was started
 
 
-def wait_rusage(proc: subprocess.Popen, timeout: float | None = None) -> tuple[int, float]:
-    """Reap ``proc`` with ``wait4``; return (exit status, its peak RSS in MiB)."""
+def wait_rusage(proc: subprocess.Popen, timeout: float | None = None
+                ) -> tuple[int, float, float]:
+    """Reap ``proc`` with ``wait4``; return (exit status, peak RSS in MiB, CPU seconds)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG if deadline else 0)
         if pid:
             proc.returncode = os.waitstatus_to_exitcode(status)
-            return proc.returncode, usage.ru_maxrss / 1024
+            return proc.returncode, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
         if deadline and time.monotonic() > deadline:
             raise subprocess.TimeoutExpired(proc.args, timeout)
         time.sleep(0.05)
 
 
-def stop(proc: subprocess.Popen, grace: float = 10.0) -> float:
-    """SIGTERM, then SIGKILL after ``grace`` seconds; return the process's peak RSS (MiB)."""
+def stop(proc: subprocess.Popen, grace: float = 10.0) -> tuple[float, float]:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; return (peak RSS MiB, CPU seconds)."""
     if proc.returncode is not None:
-        return 0.0
+        return 0.0, 0.0
     proc.send_signal(signal.SIGTERM)
     try:
-        return wait_rusage(proc, grace)[1]
+        return wait_rusage(proc, grace)[1:]
     except subprocess.TimeoutExpired:
         proc.kill()
-        return wait_rusage(proc)[1]
+        return wait_rusage(proc)[1:]
 
 
 def run_child(args: list[str], env: dict[str, str], log: Path, timeout: float) -> Finished:
     """Run ``python -m …`` in its own process; its output goes to ``log``."""
-    start, spawned_at = time.perf_counter(), time.time()
+    start, spawned_at, load = time.perf_counter(), time.time(), os.getloadavg()[0]
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
         try:
-            code, rss = wait_rusage(proc, timeout)
+            code, rss, cpu = wait_rusage(proc, timeout)
         except subprocess.TimeoutExpired:
             stop(proc, 5)
             raise BenchError(f"{' '.join(args[:2])} did not finish within {timeout:g}s "
                              f"— see {log}") from None
-    return Finished(code, time.perf_counter() - start, rss, spawned_at)
+    return Finished(code, time.perf_counter() - start, rss, spawned_at, cpu, load)
 
 
 def free_port() -> int:
@@ -98,6 +101,7 @@ class Sandbox:
     env: dict[str, str] = field(default_factory=dict)
     startup_s: float = 0.0
     maxrss_mb: float = 0.0
+    cpu_s: float = 0.0
 
     def start(self, timeout: float = 60.0) -> "Sandbox":
         self.state_file.unlink(missing_ok=True)
@@ -140,7 +144,7 @@ class Sandbox:
         if self.proc is not None:
             if self.proc.stdout:
                 self.proc.stdout.close()
-            self.maxrss_mb = stop(self.proc)
+            self.maxrss_mb, self.cpu_s = stop(self.proc)
             self.proc = None
 
     def __enter__(self) -> "Sandbox":

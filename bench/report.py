@@ -11,6 +11,10 @@ Definitions (the same for both parts):
   (the Sage 50 replica's INVOICE / INVOICE_ITEM; the baseline's own tables).
 * ``docs_per_s`` / ``lines_per_s``: per ``wall_s``; ``*_run`` variants per ``run_s``.
 * ``peak_rss_mb``: VmHWM read by the child itself at the end of its measured call.
+* ``cpu_s``: user + system CPU seconds of the child (all its threads) up to the end of its
+  measured call; ``sandbox_cpu_s`` the same for the whole life of the sandbox serving it. Less
+  sensitive than wall time to other work on the machine; ``loadavg`` is the 1-minute load
+  average when the child started — compare runs only at a similar load.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ FULL_STAGES = ("recover", "post", "plan", "extract", "validate", "transform", "l
 BASE_STAGES = ("list", "export", "companies", "canonical", "xslt", "load", "post")
 NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
            "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
-           "sandbox_startup_s", "sandbox_peak_rss_mb")
+           "sandbox_startup_s", "sandbox_peak_rss_mb", "cpu_s", "sandbox_cpu_s", "loadavg")
 
 
 def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -> dict:
@@ -45,7 +49,9 @@ def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -
             "peak_rss_mb": child["peak_rss_mb"], "maxrss_wait4_mb": round(finished.maxrss_mb, 1),
             "rss_after_import_mb": child["rss_after_import_mb"],
             "sandbox_startup_s": round(sandbox.startup_s, 3),
-            "sandbox_peak_rss_mb": round(sandbox.maxrss_mb, 1), "stages": stages,
+            "sandbox_peak_rss_mb": round(sandbox.maxrss_mb, 1),
+            "cpu_s": child.get("cpu_s"), "sandbox_cpu_s": round(sandbox.cpu_s, 2),
+            "loadavg": round(finished.loadavg, 2), "stages": stages,
             "detail": {k: v for k, v in child.items()
                        if k in ("flow", "counts", "stages", "rss_samples", "import_s")}}
 
@@ -100,8 +106,8 @@ def markdown(report: dict) -> str:
            f"{report['machine']['cpu_count']} cores, "
            f"{'median of ' + str(p['repeat']) if p['repeat'] > 1 else 'one run'}", "",
            "| part | chunk | wall s | run s | start-up s | documents | lines | docs/s | lines/s "
-           "| peak RSS MiB | full/baseline (wall / run) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| peak RSS MiB | CPU s (child / sandbox) | load | full/baseline (wall / run) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for chunk, entry in summary.items():
         for part in ("full", "baseline"):
             if part not in entry:
@@ -112,7 +118,8 @@ def markdown(report: dict) -> str:
             out.append(f"| {part} | {chunk} | {_n(m['wall_s'], 2)} | {_n(m['run_s'], 2)} | "
                        f"{_n(m['startup_s'], 2)} | {m['documents']:,.0f} | {m['lines']:,.0f} | "
                        f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
-                       f"{_n(m['peak_rss_mb'], 0)} | {ratio} |")
+                       f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])} | "
+                       f"{_n(m['loadavg'], 2)} | {ratio} |")
     out += _stage_tables(summary) + _targets(summary) + _setup(report)
     return "\n".join(out) + "\n"
 

@@ -150,6 +150,9 @@ class ConnectWiseClient:
             raise _Transient(f"no answer within {self.timeout:g}s") from exc
         except requests.ConnectionError as exc:
             raise _Transient(f"connection failed ({type(exc).__name__})") from exc
+        except (requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            raise _Transient("the response was cut off") from exc
         if response.status_code in RETRY_STATUSES:
             wait = _retry_after(response, 5.0) if response.status_code == 429 else None
             raise _Transient(f"HTTP {response.status_code} {_error_text(response)}", wait)

@@ -168,27 +168,33 @@ def sandbox():
     server.stop()
 
 
-@pytest.fixture
-def served(prefect_server, project, sandbox, tmp_path):
-    """``cwsage serve`` in a subprocess with the sandbox's CW_* and its own CWSAGE_HOME,
-    serving the invoices pipeline without its schedule (so only the test starts runs)."""
-    def invoices_on_demand(pipelines):
-        for name in [n for n in pipelines if n != "invoices"]:
-            del pipelines[name]
-        del pipelines["invoices"]["schedule"]
-    edit(project, invoices_on_demand)
+def invoices_on_demand(pipelines: dict) -> None:
+    for name in [n for n in pipelines if n != "invoices"]:
+        del pipelines[name]
+    del pipelines["invoices"]["schedule"]
+
+
+def run_env(prefect_server: str, sandbox, tmp_path: Path) -> dict[str, str]:
+    """What a serve process or a worker needs: the API, the sandbox's CW_*, a CWSAGE_HOME."""
     creds = sandbox.credentials
-    env = prefect_env(
+    return prefect_env(
         PREFECT_API_URL=prefect_server, PREFECT_HOME=str(tmp_path / "prefect-client"),
         PREFECT_RUNNER_POLL_FREQUENCY="1", CWSAGE_HOME=str(tmp_path / "cwsage-home"),
         CW_BASE_URL=sandbox.base_url, CW_COMPANY=creds["company"],
         CW_PUBLIC_KEY=creds["public_key"], CW_PRIVATE_KEY=creds["private_key"],
         CW_CLIENT_ID=creds["client_id"])
+
+
+@pytest.fixture
+def served(prefect_server, project, sandbox, tmp_path):
+    """``cwsage serve`` in a subprocess with the sandbox's CW_* and its own CWSAGE_HOME,
+    serving the invoices pipeline without its schedule (so only the test starts runs)."""
+    edit(project, invoices_on_demand)
     log = open(tmp_path / "serve.log", "w")
     process = subprocess.Popen(
         [str(BIN / "cwsage"), "--spec", str(project), "serve", "--limit", "2",
-         "--no-pause-on-shutdown"], cwd=tmp_path, env=env, stdout=log,
-        stderr=subprocess.STDOUT, start_new_session=True)
+         "--no-pause-on-shutdown"], cwd=tmp_path, env=run_env(prefect_server, sandbox, tmp_path),
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     yield process, tmp_path / "cwsage-home", tmp_path / "serve.log"
     stop(process)
     log.close()
@@ -238,3 +244,34 @@ def test_a_served_deployment_runs_against_the_sandbox(prefect_server, served):
     counts = journal.counts("invoices")
     journal.close()
     assert counts["posted"] > 0 and counts["posted"] + counts["quarantined"] == 24
+
+
+def test_a_work_pool_deployment_runs_on_a_process_worker(prefect_server, project, sandbox,
+                                                         tmp_path):
+    """The path to more machines: deployments bound to a process pool, run by a worker
+    started in an unrelated folder (it needs cwsage installed and the spec's path)."""
+    edit(project, invoices_on_demand)
+    env = run_env(prefect_server, sandbox, tmp_path)
+    registered = subprocess.run(
+        [str(BIN / "cwsage"), "--spec", str(project), "serve", "--work-pool", "cwsage-test"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert registered.returncode == 0, registered.stderr
+    assert "cwsage-pipeline/invoices → work pool cwsage-test" in registered.stdout
+    assert "prefect worker start --pool cwsage-test" in registered.stdout
+    with api(prefect_server) as client:
+        deployment = deployments(client)["invoices"]
+        assert deployment.work_pool_name == "cwsage-test"
+        assert client.read_work_pool("cwsage-test").type == "process"
+        run = client.create_flow_run_from_deployment(deployment.id)
+    elsewhere = tmp_path / "worker"
+    elsewhere.mkdir()
+    worker = subprocess.run(
+        [str(BIN / "prefect"), "worker", "start", "--pool", "cwsage-test", "--run-once"],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=90)
+    with api(prefect_server) as client:
+        state = client.read_flow_run(run.id).state
+    assert state.is_completed(), worker.stdout[-3000:] + worker.stderr[-3000:]
+    from tasks.journal import Journal
+    journal = Journal(tmp_path / "cwsage-home" / "journal.db")
+    assert journal.counts("invoices")["posted"] > 0
+    journal.close()

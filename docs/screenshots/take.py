@@ -1,0 +1,138 @@
+"""Take the README's screenshots of the Prefect UI with headless Chromium.
+
+    .venv/bin/python docs/screenshots/take.py          # writes docs/screenshots/*.png
+
+Everything runs on free ports under a temporary folder and is stopped at the end: a Prefect
+server with its UI, the ConnectWise sandbox, and ``cwsage serve`` for the real pipelines.yaml.
+Each pipeline runs once; then the deployments page, a finished run's artifacts and the
+invoices run summary are captured. Needs /usr/bin/chromium (Debian: apt-get install chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--hide-scrollbars", "--virtual-time-budget=15000")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(args: list[str], env: dict, log: Path, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(args, env=env, cwd=cwd, stdout=open(log, "w"),
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def shoot(url: str, name: str, work: Path, height: int = 1000) -> Path:
+    out = HERE / name
+    profile = tempfile.mkdtemp(dir=work, prefix="chromium-")
+    subprocess.run(["chromium", *CHROMIUM, f"--user-data-dir={profile}",
+                    f"--window-size=1400,{height}", f"--screenshot={out}", url],
+                   check=True, capture_output=True, timeout=120)
+    print(f"{out.relative_to(ROOT)}  ←  {url}")
+    return out
+
+
+def run_every_pipeline(api: str) -> dict:
+    """One run of each deployment, to completion; returns {pipeline: flow run id}."""
+    from prefect import get_client
+    with get_client(sync_client=True) as client:
+        found = wait_until(lambda: {d.name: d for d in client.read_deployments()
+                                    if d.name in ("invoices", "expenses", "procurement",
+                                                  "customers")}, 60, "the deployments")
+        runs = {name: client.create_flow_run_from_deployment(d.id).id
+                for name, d in found.items()}
+        wait_until(lambda: all(client.read_flow_run(i).state.is_final() for i in runs.values()),
+                   240, "the flow runs")
+        from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+        artifact = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=["invoices-run-summary"])))
+        return {"runs": runs, "summary": artifact[0].id if artifact else None}
+
+
+def main() -> int:
+    from sandbox.server import SandboxServer
+    work = Path(tempfile.mkdtemp(prefix="cwsage-screens-"))
+    port = free_port()
+    ui, api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}/api"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    server = start([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port",
+                    str(port)], {**base, "PREFECT_HOME": str(work / "prefect"),
+                                 "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                                 "PREFECT_SERVER_UI_API_URL": api,
+                                 "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false"},
+                   work / "server.log", work)
+    sandbox = SandboxServer(host="127.0.0.1", port=0, seed=7, invoices=60)
+    serve = None
+    try:
+        wait_until(lambda: requests.get(f"{api}/health", timeout=1).json() is True, 90,
+                   "the Prefect server")
+        sandbox.start()
+        creds = sandbox.credentials
+        env = {**base, "PREFECT_API_URL": api, "PREFECT_HOME": str(work / "client"),
+               "PREFECT_RUNNER_POLL_FREQUENCY": "1", "CWSAGE_HOME": str(work / "cwsage"),
+               "CW_BASE_URL": sandbox.base_url, "CW_COMPANY": creds["company"],
+               "CW_PUBLIC_KEY": creds["public_key"], "CW_PRIVATE_KEY": creds["private_key"],
+               "CW_CLIENT_ID": creds["client_id"]}
+        serve = start([str(BIN / "cwsage"), "--spec", str(ROOT / "pipelines.yaml"), "serve",
+                       "--limit", "4"], env, work / "serve.log", work)
+        os.environ["PREFECT_API_URL"] = api
+        done = run_every_pipeline(api)
+        invoices = done["runs"]["invoices"]
+        shoot(f"{ui}/deployments", "deployments.png", work)
+        shoot(f"{ui}/runs/flow-run/{invoices}?tab=Artifacts", "run-artifacts.png", work)
+        shoot(f"{ui}/runs/flow-run/{invoices}", "run-graph.png", work)
+        if done["summary"]:
+            shoot(f"{ui}/artifacts/artifact/{done['summary']}", "run-summary.png", work, 1800)
+        shoot(f"{ui}/artifacts", "artifacts.png", work)
+    finally:
+        if serve is not None:
+            stop(serve)
+        sandbox.stop()
+        stop(server)
+    print(f"logs under {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
