@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "and keep <stamp>-<part>-c<C>-r<K>.prof/.txt in --out (slows it down)")
     parser.add_argument("--tracemalloc", action="store_true", help="trace Python allocations "
                         "in each child; keep where the memory held at the end came from")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="set an environment variable in both measured children "
+                        "(repeatable), e.g. MALLOC_ARENA_MAX=2")
     parser.add_argument("--seed", type=int, default=7, help="sandbox seed (default %(default)s)")
     parser.add_argument("--timeout", type=float, default=7200, metavar="S",
                         help="give up on a child after S seconds (default %(default)s)")
@@ -106,6 +109,7 @@ def child_command(bench: Bench, part: str, tag: str, folder: Path, spec: Path,
 def child_env(bench: Bench, part: str, folder: Path, sandbox: Sandbox) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CW_", "CWSAGE_"))}
     env.update(sandbox.env, CW_BASE_URL=sandbox.base_url, PYTHONUNBUFFERED="1")
+    env.update(item.split("=", 1) for item in bench.args.env)
     if part == "full":
         env.update(CWSAGE_HOME=str(folder / "home"), PREFECT_API_URL=bench.api_url or "",
                    PREFECT_HOME=str(folder / "prefect-client"))
@@ -177,7 +181,7 @@ def run(bench: Bench) -> dict:
     return {"created": bench.stamp, "parameters": {
         "invoices": args.invoices, "lines": args.lines, "chunk_sizes": args.chunk_size,
         "repeat": args.repeat, "seed": args.seed, "parts": bench.parts,
-        "profile": args.profile, "tracemalloc": args.tracemalloc,
+        "profile": args.profile, "tracemalloc": args.tracemalloc, "env": args.env,
         "command": "python -m bench " + " ".join(sys.argv[1:])},
         "machine": machine(), "setup": setup, "summary": summarise(records), "runs": records}
 
@@ -188,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             any(not 1 <= c <= 1000 for c in args.chunk_size):
         print("python -m bench: --invoices, --lines and --repeat must be at least 1, and "
               "--chunk-size 1-1000", file=sys.stderr)
+        return 2
+    if any("=" not in item for item in args.env):
+        print("python -m bench: --env takes KEY=VALUE", file=sys.stderr)
         return 2
     if args.skip_full and args.skip_baseline:
         print("python -m bench: nothing to measure (both parts skipped)", file=sys.stderr)

@@ -36,14 +36,16 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
                      retry_condition_fn=_retriable)
         recover_task(ctx)
         leftover = post_task.with_options(**retry)(ctx, 0)
-        plan = plan_task.with_options(**retry)(ctx)
+        plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
                  "already_present": 0, "rejected": 0, "quarantined": 0,
                  "batches": [leftover] if leftover else []}
         for number, ids in enumerate(plan.chunks, 1):
-            chunk = extract_task.with_options(**retry)(ctx, number, ids)
-            checked = validate_task(ctx, chunk)
-            loaded = load_task(ctx, transform_task(ctx, checked))
+            chunk = extract_task.with_options(**retry, result_storage=ctx.results)(ctx, number,
+                                                                                  ids)
+            checked = validate_task.with_options(result_storage=ctx.results)(ctx, chunk)
+            sage = transform_task.with_options(result_storage=ctx.results)(ctx, checked)
+            loaded = load_task(ctx, checked, sage)
             batch = post_task.with_options(**retry)(ctx, number)
             stats["loaded"] += len(loaded.loaded)
             stats["already_present"] += len(loaded.already_present)

@@ -48,6 +48,13 @@ class RunContext:
         return self.home / "runs" / self.pipeline / self.run_id
 
     @property
+    def results(self) -> Path:
+        """Where Prefect persists the reusable stage results (see tasks.caching)."""
+        path = self.home / "results"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
     def journal(self) -> Journal:
         if self._journal is None:
             self._journal = Journal(self.home / "journal.db")

@@ -22,10 +22,10 @@ from threading import Lock
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tasks.artifacts import publish_table
+from tasks.caching import extract_key, plan_key
 from tasks.journal import DocRecord
 
 from tasks.connectwise import ConnectWiseClient
@@ -291,7 +291,8 @@ def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
     return records
 
 
-@task(name="plan", task_run_name="{ctx.pipeline}-plan", cache_policy=NO_CACHE)
+@task(name="plan", task_run_name="{ctx.pipeline}-plan", cache_key_fn=plan_key,
+      persist_result=True, cache_result_in_memory=False)
 def plan_task(ctx) -> ExtractPlan:
     cfg = ctx.pipeline_spec.extract
     cursor = ctx.journal.cursor(ctx.pipeline) if cfg.cursor else None
@@ -301,7 +302,8 @@ def plan_task(ctx) -> ExtractPlan:
     return plan_extraction(ctx.client, ctx.entity, cfg, ctx.pipeline, cursor, recheck)
 
 
-@task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_policy=NO_CACHE)
+@task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_key_fn=extract_key,
+      persist_result=True, cache_result_in_memory=False)
 def extract_task(ctx, number: int, ids: list) -> ChunkRef:
     path = ctx.run_dir / f"chunk-{number:04d}.json"
     identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]

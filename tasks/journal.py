@@ -98,11 +98,14 @@ class Journal:
         return _Transaction(self.db, self._lock)
 
     # -- runs ---------------------------------------------------------------------------
-    def begin_run(self, pipeline: str) -> str:
-        run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    def begin_run(self, pipeline: str, run_id: str | None = None) -> str:
+        """Record a run's start; a retry of the same run (same id) is recorded again."""
+        run_id = run_id or (datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-"
+                            + uuid.uuid4().hex[:6])
         with self._tx():
-            self.db.execute("INSERT INTO runs (run_id, pipeline, started_at) VALUES (?,?,?)",
-                            (run_id, pipeline, now()))
+            self.db.execute("INSERT INTO runs (run_id, pipeline, started_at) VALUES (?,?,?) "
+                            "ON CONFLICT(run_id) DO UPDATE SET started_at=excluded.started_at,"
+                            " finished_at=NULL, status=NULL", (run_id, pipeline, now()))
         return run_id
 
     def finish_run(self, run_id: str, status: str, counts: dict) -> None:

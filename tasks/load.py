@@ -62,13 +62,28 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
                        tuple(receipt.accounts_created))
 
 
+def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:
+    """Validation findings and stylesheet failures, into the journal. This stage writes them,
+    so a cached validate/transform result has exactly the effect of a computed one."""
+    held = {k: v for k, v in checked.reasons().items() if k in open_keys}
+    ctx.journal.quarantine(ctx.pipeline, ctx.run_id, held, stage="validate")
+    ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
+        key: [{"expectation": "stylesheet", "reason": message,
+               "fix": "correct the stylesheet (or the document in ConnectWise) and run again"}]
+        for key, message in sage_chunk.failures if key in open_keys}, stage="transform")
+
+
 @task(name="load", task_run_name="{ctx.pipeline}-load", cache_policy=NO_CACHE)
-def load_task(ctx, sage_chunk) -> LoadSummary:
-    if sage_chunk.path is None or not sage_chunk.keys:
+def load_task(ctx, checked, sage_chunk) -> LoadSummary:
+    journal, pipeline = ctx.journal, ctx.pipeline
+    pending = set(journal.keys_in(pipeline, "extracted"))
+    record_quarantine(ctx, checked, sage_chunk,
+                      pending | set(journal.keys_in(pipeline, "quarantined")))
+    keys = tuple(k for k in sage_chunk.keys if k in pending)   # a retry skips what is done
+    if sage_chunk.packed is None or not keys:
         return LoadSummary(sage_chunk.number, (), (), (), ())
     source = f"{ctx.pipeline} chunk {sage_chunk.number}"
-    summary = load_documents(ctx, sage_chunk.path.read_bytes(), sage_chunk.keys, source,
-                             sage_chunk.number)
+    summary = load_documents(ctx, sage_chunk.xml, keys, source, sage_chunk.number)
     log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
              ctx.pipeline, sage_chunk.number, len(summary.loaded),
              len(summary.already_present), len(summary.rejected))

@@ -138,7 +138,8 @@ def group_status(rec: Reconciliation, doc_type: str, currency: str) -> str:
     if not found:
         return "agrees"
     if all(d.explained for d in found):
-        return f"explained: VAT rounding on {len({d.key for d in found})} document(s)"
+        count = len({d.key for d in found})
+        return f"VAT rounding ({count} doc{'s' if count > 1 else ''})"
     return "UNEXPLAINED"
 
 
@@ -190,11 +191,10 @@ def reconciliation_markdown(rec: Reconciliation) -> str:
     """The reconciliation section of the run summary."""
     out = [f"**{verdict(rec)}**"]
     if rec.groups:
-        out += ["", "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | "
-                "CW gross | Sage gross | status |", "|---|---|--:|--:|--:|--:|--:|--:|--:|---|"]
+        out += ["", "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | status |",
+                "|---|---|--:|--:|--:|--:|--:|---|"]
         out += [f"| {g['doc_type']} | {g['currency']} | {g['documents']} | {_m(g['cw_net'])} | "
                 f"{_m(g['sage_net'])} | {_m(g['cw_tax'])} | {_m(g['sage_tax'])} | "
-                f"{_m(g['cw_gross'])} | {_m(g['sage_gross'])} | "
                 f"{group_status(rec, g['doc_type'], g['currency'])} |" for g in rec.groups]
     if rec.lines:
         out += ["", "By nominal and tax code (what Sage holds):", "",

@@ -41,19 +41,23 @@ SHOWN = 10
 
 
 def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
-                     rec: Reconciliation, held: list) -> str:
-    """The run's story: what moved, whether it reconciles, what is held back and why."""
+                     rec: Reconciliation | None, held: list) -> str:
+    """The run's story: what moved, whether it reconciles, what is held back and why.
+    ``rec`` is None for records that carry no money (customers)."""
     batches = stats.get("batches") or []
+    headline = f"Reconciliation: **{verdict(rec)}**. " if rec is not None else ""
     lines = [f"# {pipeline}: run {run_id}", "",
-             f"Reconciliation: **{verdict(rec)}**. Quarantine: **{len(held)}** document(s) "
-             "held back.", "", "## This run", "", "| | documents |", "|---|--:|"]
+             f"{headline}Quarantine: **{len(held)}** document(s) held back.", "",
+             "## This run", "", "| | documents |", "|---|--:|"]
     lines += [f"| {label} | {stats[key]} |" for key, label in STATS if key in stats]
     lines.append(f"| posted in ConnectWise batches | {sum(b['documents'] for b in batches)} "
                  f"({', '.join(b['batch'] for b in batches) or 'none'}) |")
     lines += ["", "## Journal (all runs)", "", "| " + " | ".join(counts) + " |",
-              "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |",
-              "", "## Reconciliation (documents loaded in this run)", "",
-              reconciliation_markdown(rec), "", "## Quarantine", ""]
+              "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |"]
+    if rec is not None:
+        lines += ["", "## Reconciliation (documents loaded in this run)", "",
+                  reconciliation_markdown(rec)]
+    lines += ["", "## Quarantine", ""]
     if not held:
         lines.append("Nothing held back.")
     else:
@@ -65,29 +69,32 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
                          f"{doc['first_seen'][:10]}")
             lines += [f"  - {r.get('reason')} — fix: {r.get('fix')}" for r in reasons]
         lines += ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
-    lines += ["", "## Artifacts", "", ", ".join(
-        f"`{pipeline}-{what}`" for what in ARTIFACTS)]
+    kinds = ARTIFACTS if rec is not None else [a for a in ARTIFACTS if a not in MONEY]
+    lines += ["", "## Artifact keys", "", ", ".join(f"`{pipeline}-{what}`" for what in kinds)]
     return "\n".join(lines)
 
 
-ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", "reconciliation",
-             "reconciliation-by-nominal", "rounding-differences", "run-summary")
+MONEY = ("reconciliation", "reconciliation-by-nominal", "rounding-differences")
+ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", *MONEY, "run-summary")
 
 
 def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation) -> None:
     """The report's artifacts: the reconciliation three ways, and the run summary."""
-    publish_table(ctx.pipeline, "reconciliation", group_rows(rec),
-                  f"ConnectWise vs Sage per document type and currency, run {ctx.run_id}: "
-                  f"{verdict(rec)}")
-    publish_table(ctx.pipeline, "reconciliation-by-nominal", line_rows(rec),
-                  f"What Sage holds per nominal and tax code, run {ctx.run_id}")
-    publish_table(ctx.pipeline, "rounding-differences", difference_rows(rec) or [
-        {"difference": "none: every document agrees to the penny"}],
-        f"Differences and their explanation, run {ctx.run_id}")
+    money = getattr(ctx.entity, "postable", True)
+    if money:
+        publish_table(ctx.pipeline, "reconciliation", group_rows(rec),
+                      f"ConnectWise vs Sage per document type and currency, run "
+                      f"{ctx.run_id}: {verdict(rec)}")
+        publish_table(ctx.pipeline, "reconciliation-by-nominal", line_rows(rec),
+                      f"What Sage holds per nominal and tax code, run {ctx.run_id}")
+        publish_table(ctx.pipeline, "rounding-differences", difference_rows(rec) or [
+            {"difference": "none: every document agrees to the penny"}],
+            f"Differences and their explanation, run {ctx.run_id}")
     held = sorted(ctx.journal.documents(ctx.pipeline, states=["quarantined"]),
                   key=lambda d: (d["first_seen"], d["key"]))
     publish_markdown(ctx.pipeline, "run-summary", summary_markdown(
-        ctx.pipeline, ctx.run_id, stats, counts, rec, held), f"Run {ctx.run_id}")
+        ctx.pipeline, ctx.run_id, stats, counts, rec if money else None, held),
+        f"Run {ctx.run_id}")
 
 
 def advance_cursor(ctx) -> None:

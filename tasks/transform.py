@@ -166,8 +166,9 @@ def document_keys(sage_xml: bytes) -> list[str]:
 
 # -- transforming a chunk -----------------------------------------------------------------
 from prefect import task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
+import zlib  # noqa: E402
 
+from tasks.caching import transform_key  # noqa: E402
 from tasks.canonical import canonical_xml  # noqa: E402
 from tasks.faults import crash_point  # noqa: E402
 
@@ -220,28 +221,31 @@ def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -
 
 @dataclass(frozen=True)
 class SageChunk:
+    """A chunk's Sage XML (zlib-compressed), the keys it carries, and the documents the
+    stylesheet failed on (key → message)."""
+
     number: int
-    path: Path | None
+    packed: bytes | None
     keys: tuple[str, ...]
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def xml(self) -> bytes | None:
+        return zlib.decompress(self.packed) if self.packed else None
 
 
-@task(name="transform", task_run_name="{ctx.pipeline}-transform", cache_policy=NO_CACHE)
+@task(name="transform", task_run_name="{ctx.pipeline}-transform", cache_key_fn=transform_key,
+      persist_result=True, cache_result_in_memory=False)
 def transform_task(ctx, checked) -> SageChunk:
+    """Pure: stylesheet failures are recorded in the journal by the load stage."""
     from tasks.extract import chunk_export
     outcome = transform_export(chunk_export(checked.path), ctx.pipeline_spec,
                                list(checked.valid), checked.number)
     if outcome.failures:
-        ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
-            key: [{"expectation": "stylesheet", "reason": message,
-                   "fix": "correct the stylesheet (or the document in ConnectWise) and run again"}]
-            for key, message in outcome.failures.items()}, stage="transform")
         log.warning("[%s] transform: chunk %d: %d documents failed in the stylesheet",
                     ctx.pipeline, checked.number, len(outcome.failures))
-    if outcome.xml is None:
-        return SageChunk(checked.number, None, ())
-    path = checked.path.with_name(checked.path.name.replace(".json", ".sage.xml"))
-    path.write_bytes(outcome.xml)
-    crash_point("after-transform")
     log.info("[%s] transform: chunk %d: %d documents", ctx.pipeline, checked.number,
              len(outcome.keys))
-    return SageChunk(checked.number, path, outcome.keys)
+    crash_point("after-transform")
+    packed = zlib.compress(outcome.xml, 6) if outcome.xml else None
+    return SageChunk(checked.number, packed, outcome.keys, tuple(outcome.failures.items()))

@@ -255,7 +255,7 @@ def _plain(value: Any) -> Any:
 
 # -- the Prefect task ---------------------------------------------------------------------
 from prefect import task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
+from tasks.caching import validate_key  # noqa: E402
 
 from tasks.artifacts import publish_table  # noqa: E402
 from tasks.faults import crash_point  # noqa: E402
@@ -279,7 +279,17 @@ class CheckedChunk:
     number: int
     path: Path
     valid: tuple[str, ...]
-    quarantined: tuple[str, ...]
+    findings: tuple[dict, ...]
+
+    @property
+    def quarantined(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(f["key"] for f in self.findings))
+
+    def reasons(self) -> dict[str, list[dict]]:
+        grouped: dict[str, list[dict]] = {}
+        for finding in self.findings:
+            grouped.setdefault(finding["key"], []).append(finding)
+        return grouped
 
 
 def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) -> ValidationOutcome:
@@ -294,20 +304,20 @@ def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) ->
     return run_suite(suite, view)
 
 
-@task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_policy=NO_CACHE)
+@task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_key_fn=validate_key,
+      persist_result=True, cache_result_in_memory=False)
 def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
+    """Pure: the findings are recorded in the journal by the load stage, so a cached result
+    and a computed one have the same effect."""
     outcome = validate_export(chunk_export(chunk.path), ctx.pipeline_spec,
                               ctx.spec.sage.control_accounts)
-    grouped: dict[str, list[dict]] = {}
-    for finding in outcome.findings:
-        grouped.setdefault(finding.key, []).append(finding.as_dict())
-    ctx.journal.quarantine(ctx.pipeline, ctx.run_id, grouped, stage="validate")
-    crash_point("after-validate")
     log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
-             len(outcome.valid), len(grouped))
+             len(outcome.valid), len(outcome.quarantined))
     publish_table(ctx.pipeline, "validation", outcome.table,
                   f"Expectations on chunk {chunk.number} of run {ctx.run_id}")
     if outcome.findings:
         publish_table(ctx.pipeline, "quarantine", [f.as_dict() for f in outcome.findings],
                       f"Documents held back in chunk {chunk.number}: reason and fix")
-    return CheckedChunk(chunk.number, chunk.path, tuple(outcome.valid), tuple(grouped))
+    crash_point("after-validate")
+    return CheckedChunk(chunk.number, chunk.path, tuple(outcome.valid),
+                        tuple(f.as_dict() for f in outcome.findings))

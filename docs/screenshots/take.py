@@ -72,13 +72,59 @@ def shoot(url: str, name: str, work: Path, height: int = 1000) -> Path:
     return out
 
 
+CLICK = """(() => {
+  const tab = [...document.querySelectorAll('button, [role=tab], li, a')].find(
+    e => e.textContent.trim() === %r && e.offsetParent !== null);
+  if (tab) { tab.click(); return true; }
+  return false;
+})()"""
+
+
+def shoot_tab(url: str, tab: str, name: str, work: Path, height: int = 1000) -> Path:
+    """Open ``url``, click the tab labelled ``tab`` (a ``?tab=`` query is reset while the page
+    loads), and capture it through the DevTools protocol."""
+    import base64
+    import json
+    from websockets.sync.client import connect
+    out = HERE / name
+    profile = Path(tempfile.mkdtemp(dir=work, prefix="chromium-"))
+    browser = subprocess.Popen(
+        ["chromium", *CHROMIUM[:-1], f"--user-data-dir={profile}", "--remote-debugging-port=0",
+         f"--window-size=1400,{height}", url], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        port = wait_until(lambda: (profile / "DevToolsActivePort").exists() and (
+            profile / "DevToolsActivePort").read_text().split()[0], 30, "chromium")
+        page = wait_until(lambda: [t for t in requests.get(
+            f"http://127.0.0.1:{port}/json/list", timeout=2).json() if t["type"] == "page"],
+            30, "the page")[0]
+        with connect(page["webSocketDebuggerUrl"], max_size=None) as ws:
+            def call(method: str, **params):
+                call.n += 1
+                ws.send(json.dumps({"id": call.n, "method": method, "params": params}))
+                while (reply := json.loads(ws.recv())).get("id") != call.n:
+                    pass
+                return reply.get("result", {})
+            call.n = 0
+            wait_until(lambda: call("Runtime.evaluate", expression=CLICK % tab,
+                                    returnByValue=True)["result"].get("value"), 60, tab)
+            time.sleep(4)
+            data = call("Page.captureScreenshot", format="png")["data"]
+        out.write_bytes(base64.b64decode(data))
+    finally:
+        stop(browser)
+    print(f"{out.relative_to(ROOT)}  ←  {url} ({tab} tab)")
+    return out
+
+
 def run_every_pipeline(api: str) -> dict:
     """One run of each deployment, to completion; returns {pipeline: flow run id}."""
+    import yaml
     from prefect import get_client
+    names = set(yaml.safe_load((ROOT / "pipelines.yaml").read_text())["pipelines"])
     with get_client(sync_client=True) as client:
-        found = wait_until(lambda: {d.name: d for d in client.read_deployments()
-                                    if d.name in ("invoices", "expenses", "procurement",
-                                                  "customers")}, 60, "the deployments")
+        found = wait_until(lambda: names <= set(d.name for d in client.read_deployments()) and {
+            d.name: d for d in client.read_deployments()}, 60, "the deployments")
         runs = {name: client.create_flow_run_from_deployment(d.id).id
                 for name, d in found.items()}
         wait_until(lambda: all(client.read_flow_run(i).state.is_final() for i in runs.values()),
@@ -119,11 +165,13 @@ def main() -> int:
         done = run_every_pipeline(api)
         invoices = done["runs"]["invoices"]
         shoot(f"{ui}/deployments", "deployments.png", work)
-        shoot(f"{ui}/runs/flow-run/{invoices}?tab=Artifacts", "run-artifacts.png", work)
+        shoot_tab(f"{ui}/runs/flow-run/{invoices}", "Artifacts", "run-artifacts.png", work, 1300)
         shoot(f"{ui}/runs/flow-run/{invoices}", "run-graph.png", work)
         if done["summary"]:
-            shoot(f"{ui}/artifacts/artifact/{done['summary']}", "run-summary.png", work, 1800)
+            shoot(f"{ui}/artifacts/artifact/{done['summary']}", "run-summary.png", work, 2700)
         shoot(f"{ui}/artifacts", "artifacts.png", work)
+        shoot(f"{ui}/artifacts/key/invoices-rounding-differences", "rounding-differences.png",
+              work)
     finally:
         if serve is not None:
             stop(serve)

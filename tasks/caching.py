@@ -1,0 +1,66 @@
+"""Cache keys for the stages whose results may be reused, and only those.
+
+* ``plan`` and ``extract`` are keyed on the run: a *retry of the same flow run* (the Prefect
+  UI's Retry, ``prefect flow-run retry``) reuses the snapshot of unposted ids and the chunks
+  already exported and spilled, so it resumes without extracting again. A new run extracts.
+* ``validate`` and ``transform`` are keyed on content: the chunk's sha256, the suite's or
+  stylesheet's version (sha256 of the files) and the pipeline's spec version (mappings and
+  settings). An edited stylesheet, suite or mapping table never meets a stale result.
+* ``recover``, ``load``, ``post`` and ``report`` have side effects and are never cached.
+
+Results are persisted as Prefect result files under ``$CWSAGE_HOME/results``: the plan (the
+ids), chunk handles (path and keys; the chunk itself stays in the run folder), validation
+findings, and the transformed Sage XML (zlib-compressed). They are not kept in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _sha(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def chunk_digest(path: Path) -> str:
+    """sha256 of a spilled chunk (the export and its company records)."""
+    companies = path.with_name(path.name.replace(".json", "") + ".companies.json")
+    data = [path.read_bytes()] + ([companies.read_bytes()] if companies.exists() else [])
+    return _sha(*data)
+
+
+def spec_version(ctx) -> str:
+    """The pipeline's own settings and the Sage settings that change what a stage produces."""
+    return _sha(ctx.pipeline_spec.model_dump_json(), ",".join(ctx.spec.sage.control_accounts))
+
+
+def plan_key(_context, parameters: dict) -> str:
+    ctx = parameters["ctx"]
+    return f"plan-{ctx.pipeline}-{ctx.run_id}"
+
+
+def extract_key(_context, parameters: dict) -> str:
+    ctx = parameters["ctx"]
+    ids = ",".join(map(str, parameters["ids"]))
+    return f"extract-{ctx.pipeline}-{ctx.run_id}-{parameters['number']}-{_sha(ids)}"
+
+
+def validate_key(_context, parameters: dict) -> str:
+    from tasks.validate import suite_for
+    ctx, chunk = parameters["ctx"], parameters["chunk"]
+    suite = suite_for(ctx.pipeline_spec.suite_path)
+    return (f"validate-{ctx.pipeline}-{chunk_digest(chunk.path)}-{suite.version}-"
+            f"{spec_version(ctx)}")
+
+
+def transform_key(_context, parameters: dict) -> str:
+    from tasks.transform import stylesheet_version
+    ctx, checked = parameters["ctx"], parameters["checked"]
+    sheet = stylesheet_version(ctx.pipeline_spec.stylesheet_path)
+    return (f"transform-{ctx.pipeline}-{chunk_digest(checked.path)}-"
+            f"{_sha(','.join(checked.valid))}-{sheet}-{spec_version(ctx)}")
