@@ -39,10 +39,10 @@ class LoadSummary:
 def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
                    number: int = 0) -> LoadSummary:
     """Intent first (``loading``), then the writer, then the outcome per document."""
-    journal, pipeline = ctx.journal, ctx.pipeline
+    journal, pipeline, writer = ctx.journal, ctx.pipeline, ctx.writer   # open it first
     journal.mark(pipeline, ctx.run_id, keys, "loading", source)
     crash_point("before-writer")
-    receipt = ctx.writer.load(xml, source=source)
+    receipt = writer.load(xml, source=source)
     crash_point("after-writer")
     results = {r.key: r for r in receipt.results if r.key in set(keys)}
     silent = [k for k in keys if k not in results]

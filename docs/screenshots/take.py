@@ -130,9 +130,9 @@ def run_every_pipeline(api: str) -> dict:
         wait_until(lambda: all(client.read_flow_run(i).state.is_final() for i in runs.values()),
                    240, "the flow runs")
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-        artifact = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=["invoices-run-summary"])))
-        return {"runs": runs, "summary": artifact[0].id if artifact else None}
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(
+            any_=["invoices-run-summary", "invoices-rounding-differences"])))
+        return {"runs": runs, **{a.key: a.id for a in artifacts}}
 
 
 def main() -> int:
@@ -167,11 +167,12 @@ def main() -> int:
         shoot(f"{ui}/deployments", "deployments.png", work)
         shoot_tab(f"{ui}/runs/flow-run/{invoices}", "Artifacts", "run-artifacts.png", work, 1300)
         shoot(f"{ui}/runs/flow-run/{invoices}", "run-graph.png", work)
-        if done["summary"]:
-            shoot(f"{ui}/artifacts/artifact/{done['summary']}", "run-summary.png", work, 2700)
+        for key, name, height in (("invoices-run-summary", "run-summary.png", 2700),
+                                  ("invoices-rounding-differences", "rounding-differences.png",
+                                   1000)):
+            if key in done:
+                shoot(f"{ui}/artifacts/artifact/{done[key]}", name, work, height)
         shoot(f"{ui}/artifacts", "artifacts.png", work)
-        shoot(f"{ui}/artifacts/key/invoices-rounding-differences", "rounding-differences.png",
-              work)
     finally:
         if serve is not None:
             stop(serve)

@@ -1,0 +1,64 @@
+"""Re-running a failed flow run from Prefect resumes without extracting again; edited
+stylesheets, suites and mappings never meet a stale cached result."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.flows.test_pipeline_e2e import CW, replica, run, sandbox, spec  # noqa: F401
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def extracted_events(home: Path) -> dict[str, int]:
+    import sqlite3
+    db = sqlite3.connect(home / "journal.db")       # extractions, not recoveries
+    return dict(db.execute("SELECT key, COUNT(*) FROM events WHERE to_state='extracted' AND "
+                           "from_state IS NOT 'loading' GROUP BY key").fetchall())
+
+
+def test_a_failed_run_retried_from_prefect_resumes_without_extracting_again(
+        prefect_harness, sandbox, spec, home):
+    good = spec.read_text()
+    (spec.parent / "blocker").write_text("a file where the replica's folder should be")
+    spec.write_text(good.replace("  sage50_replica: {}", "  sage50_replica: {path: blocker/x.db}"))
+    from flows.pipeline import run_pipeline
+    state = run_pipeline(pipeline="invoices", spec_path=str(spec), return_state=True)
+    assert state.is_failed()
+    flow_run_id = state.state_details.flow_run_id
+    before = extracted_events(home)
+    assert len(before) == 40 and set(before.values()) == {1}
+    spec.write_text(good)                                      # the fix, then Retry
+    from prefect.settings import PREFECT_API_URL
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "retry",
+                           str(flow_run_id), "--entrypoint", "flows/pipeline.py:run_pipeline"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert extracted_events(home) == before                    # nothing extracted again
+    assert replica(home).execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0] > 0
+    loaded = replica(home).execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0]
+    assert CW(sandbox).unposted() == len(before) - loaded
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[flow_run_id])))
+    cached = [r.name for r in runs if r.state and r.state.name == "Cached"]
+    assert any(name == "invoices-extract" for name in cached)
+
+
+def test_an_edited_mapping_is_never_served_from_cache(prefect_harness, sandbox, spec, home):
+    first = run(spec)
+    held = first["quarantined"]
+    spec.write_text(spec.read_text().replace('"4900": "4900"', '"4900": "4900"\n'
+                                             '        "4070": "4000"')
+                    .replace("T9: 9", "T9: 9\n        RC20: 20"))
+    second = run(spec)
+    assert second["loaded"] > 0 and second["quarantined"] < held
