@@ -31,6 +31,7 @@ def open_run(spec_path: str, pipeline: str) -> Iterator[RunContext]:
     try:
         yield ctx
         status = "completed"
+        ctx.tidy()
     finally:
         try:
             ctx.journal.finish_run(ctx.run_id, status, ctx.journal.counts(pipeline))

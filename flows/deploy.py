@@ -13,7 +13,6 @@ schedule edits apply when ``serve`` is restarted.
 
 from __future__ import annotations
 
-import logging
 import os
 from datetime import timedelta
 from uuid import UUID
@@ -21,7 +20,6 @@ from uuid import UUID
 from tasks.context import cwsage_home
 from tasks.errors import ConfigError
 
-log = logging.getLogger("cwsage.deploy")
 FLOW_NAME = "cwsage-pipeline"
 
 
@@ -77,16 +75,18 @@ def register(spec, work_pool: str | None = None, reconcile: bool = True) -> dict
     return {d.name: d.apply(work_pool_name=work_pool) for d in build_deployments(spec)}
 
 
-def ensure_process_pool(name: str) -> None:
+def ensure_process_pool(name: str) -> bool:
+    """Create the work pool as a ``process`` pool unless it exists; True when created."""
     from prefect import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.exceptions import ObjectNotFound
     with get_client(sync_client=True) as client:
         try:
             client.read_work_pool(name)
+            return False
         except ObjectNotFound:
             client.create_work_pool(WorkPoolCreate(name=name, type="process"))
-            log.info("work pool %s created (type process)", name)
+            return True
 
 
 def serve(spec, limit: int | None = None, pause_on_shutdown: bool = True,
@@ -129,6 +129,8 @@ def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
               f"({', '.join(spec.pipelines)}); Ctrl+C stops", file=out, flush=True)
         serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False)
         return 0
+    if ensure_process_pool(work_pool):
+        print(f"work pool {work_pool} created (type process)", file=out)
     for name in register(spec, work_pool=work_pool, reconcile=False):
         print(f"{FLOW_NAME}/{name} → work pool {work_pool}", file=out)
     print(f"start a worker on each machine that runs them: prefect worker start --pool "

@@ -2,7 +2,8 @@
 
 Three events, each checked by the flow's state hooks (``flows/pipeline.py``):
 
-- a run **failed** — the message names the pipeline, the run, the error and what to do;
+- a run **failed** — the message names the pipeline, the run, the error and what to do
+  (the same error again within ``repeat_hours`` is not sent twice; a completed run resets it);
 - a run completed but its **reconciliation** has unexplained differences;
 - the **quarantine** holds more documents than ``quarantine_over``, or a document has waited
   unposted longer than ``quarantine_older_than_days`` (age from when it was first extracted).
@@ -111,7 +112,8 @@ def _guarded(action) -> None:
     try:
         action()
     except ConfigError as exc:      # the spec names no secret values in its problems
-        log.warning("notify: no alert sent — the spec does not load: %s", "; ".join(exc.problems))
+        log.warning("notify: no alert sent — the spec does not load: %s",
+                    "; ".join(exc.problems))
     except Exception as exc:        # an alert never changes the run's outcome
         log.warning("notify: no alert sent — %s", type(exc).__name__)
 
@@ -131,18 +133,26 @@ def run_failed(spec, pipeline: str, home: Path, flow_run, state) -> Alert | None
     if cfg is None or not cfg.on_failure:
         return None
     kind, error = _error(state)
+    if not _is_news(home, f"{pipeline}:failure", {error}, _now(), cfg.repeat_hours):
+        log.info("[%s] notify: the same failure was alerted within %g hours; not sent again",
+                 pipeline, cfg.repeat_hours)
+        return None
     details = {"error": error, "error_type": kind}
     alert = Alert("run_failed", pipeline, f"[cwsage] {pipeline}: run failed",
                   [f"The cwsage pipeline '{pipeline}' failed.", "",
                    *_run_lines(flow_run, details), f"  error:  {error}", "", "What to do:",
                    f"  {NEXT_STEPS.get(kind, DEFAULT_STEP)}.", _retry_line(pipeline)], details)
-    return send(spec, _with_quarantine(alert, cfg, home))
+    alert = send(spec, _with_quarantine(alert, cfg, home))
+    if alert.delivered:
+        _remember(home, f"{pipeline}:failure", {error}, _now())
+    return alert
 
 
 def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Alert]:
     cfg = spec.notify
     if cfg is None:
         return []
+    _remember(home, f"{pipeline}:failure", set(), None)          # the failure is over
     sent = []
     rec = _reconciliation(state)
     if cfg.on_unreconciled and rec is not None and not rec.agrees:
@@ -170,7 +180,7 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
     cfg = spec.notify
     if cfg is None or (cfg.quarantine_over is None and cfg.quarantine_older_than_days is None):
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or _now()
     docs = quarantined(home, pipeline)
     aged = [] if cfg.quarantine_older_than_days is None else [
         d for d in docs if now - d["since"] > timedelta(days=cfg.quarantine_older_than_days)]
@@ -178,7 +188,7 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
     if not too_many and not aged:
         return None
     offending = {d["key"] for d in (docs if too_many else aged)}
-    if not _is_news(home, pipeline, offending, now, cfg.repeat_hours):
+    if not _is_news(home, f"{pipeline}:quarantine", offending, now, cfg.repeat_hours):
         return None
     details: dict = {"aged": len(aged)}
     why = []
@@ -194,7 +204,7 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
                   details)
     alert = send(spec, _with_quarantine(alert, cfg, home, now))
     if alert.delivered:
-        _remember(home, pipeline, offending, now)
+        _remember(home, f"{pipeline}:quarantine", offending, now)
     return alert
 
 
@@ -216,7 +226,7 @@ def quarantined(home: Path, pipeline: str) -> list[dict]:
 
 def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
                      now: datetime | None = None) -> Alert:
-    now = now or datetime.now(timezone.utc)
+    now = now or _now()
     docs = quarantined(home, alert.pipeline)
     oldest = docs[:cfg.oldest]
     lines = ["", f"Quarantine: {len(docs)} document(s) held back, unposted in ConnectWise."]
@@ -225,7 +235,7 @@ def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
     for d in oldest:
         days = (now - d["since"]).days
         lines.append(f"  {d['key']} ({d['number'] or '-'}), first seen "
-                     f"{d['since']:%Y-%m-%d} ({days} days)")
+                     f"{d['since']:%Y-%m-%d} ({days} day{'' if days == 1 else 's'})")
         lines += [f"    - {r.get('reason')}\n      fix: {r.get('fix')}" for r in d["reasons"]]
     lines += ["", "Inspect: cwsage quarantine list", "         cwsage quarantine show KEY"]
     alert.lines += lines
@@ -253,40 +263,50 @@ def _retry_line(pipeline: str) -> str:
             f"cwsage-pipeline/{pipeline}`, or `cwsage run {pipeline}`. Nothing is loaded twice.")
 
 
-def _error(state) -> tuple[str, str]:
+def _result(state):
     try:
-        exc = state.result(raise_on_failure=False)
-    except Exception as inner:
-        exc = inner
+        return state.result(raise_on_failure=False)
+    except Exception as exc:
+        return exc
+
+
+def _error(state) -> tuple[str, str]:
+    exc = _result(state)
     if isinstance(exc, BaseException):
         return type(exc).__name__, f"{type(exc).__name__}: {exc}"
     return "", state.message or "the run failed without a message"
 
 
 def _reconciliation(state):
-    try:
-        result = state.result(raise_on_failure=False)
-    except Exception:
-        return None
+    result = _result(state)
     return result.get("reconciliation") if isinstance(result, dict) else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def _when(stamp: str) -> datetime:
     return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
-def _is_news(home: Path, pipeline: str, keys: set[str], now: datetime, hours: float) -> bool:
-    """False when the same documents (or some of them) were alerted within ``hours``."""
+def _is_news(home: Path, topic: str, keys: set[str], now: datetime, hours: float) -> bool:
+    """False when the same keys (or some of them) were alerted on ``topic`` within ``hours``."""
     path = home / STATE_FILE
-    last = (json.loads(path.read_text()) if path.exists() else {}).get(f"{pipeline}:quarantine")
+    last = (json.loads(path.read_text()) if path.exists() else {}).get(topic)
     return not (last and keys <= set(last["keys"]) and
                 now - datetime.fromisoformat(last["sent_at"]) < timedelta(hours=hours))
 
 
-def _remember(home: Path, pipeline: str, keys: set[str], now: datetime) -> None:
+def _remember(home: Path, topic: str, keys: set[str], now: datetime | None) -> None:
+    """Record what was alerted on ``topic``; ``now=None`` forgets it."""
     path = home / STATE_FILE
     state = json.loads(path.read_text()) if path.exists() else {}
-    state[f"{pipeline}:quarantine"] = {"sent_at": now.isoformat(), "keys": sorted(keys)}
+    if now is None and topic not in state:
+        return
+    state.pop(topic, None)
+    if now is not None:
+        state[topic] = {"sent_at": now.isoformat(), "keys": sorted(keys)}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(state, indent=1))
 
@@ -370,6 +390,9 @@ def _scrubber(spec):
             value = getattr(holder, name)
             if value is not None and len(value.get_secret_value()) >= 4:
                 secrets.append(value.get_secret_value())
+    if spec.notify.webhook is not None:                 # the token part of a webhook URL
+        parts = urlsplit(spec.notify.webhook.url.get_secret_value())
+        secrets += [t for t in (parts.path, parts.query) if len(t) >= 8]
     secrets.sort(key=len, reverse=True)
 
     def scrub(text: str) -> str:

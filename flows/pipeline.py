@@ -44,7 +44,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
             chunk = extract_task.with_options(**retry, result_storage=ctx.results)(ctx, number,
                                                                                   ids)
             checked = validate_task.with_options(result_storage=ctx.results)(ctx, chunk)
-            sage = transform_task.with_options(result_storage=ctx.results)(ctx, checked)
+            sage = transform_task.with_options(result_storage=ctx.results)(ctx, chunk, checked)
             loaded = load_task(ctx, checked, sage)
             batch = post_task.with_options(**retry)(ctx, number)
             stats["loaded"] += len(loaded.loaded)

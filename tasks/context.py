@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +94,15 @@ class RunContext:
         handle.write(f"pid {os.getpid()}")
         handle.flush()
         self._lock = handle
+
+    def tidy(self, keep_days: int = 7) -> None:
+        """After a completed run: its spilled chunks go (a failed run keeps them, so a Retry
+        resumes), and cached stage results unused for ``keep_days`` are pruned."""
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+        cutoff = time.time() - keep_days * 86400
+        for path in (self.home / "results").glob("*"):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
 
     def close(self) -> None:
         for thing in (self._client, self._writer, self._journal):

@@ -236,10 +236,10 @@ class SageChunk:
 
 @task(name="transform", task_run_name="{ctx.pipeline}-transform", cache_key_fn=transform_key,
       persist_result=True, cache_result_in_memory=False)
-def transform_task(ctx, checked) -> SageChunk:
+def transform_task(ctx, chunk, checked) -> SageChunk:
     """Pure: stylesheet failures are recorded in the journal by the load stage."""
     from tasks.extract import chunk_export
-    outcome = transform_export(chunk_export(checked.path), ctx.pipeline_spec,
+    outcome = transform_export(chunk_export(chunk.path), ctx.pipeline_spec,
                                list(checked.valid), checked.number)
     if outcome.failures:
         log.warning("[%s] transform: chunk %d: %d documents failed in the stylesheet",

@@ -277,7 +277,6 @@ def suite_for(path: Path) -> Suite:
 @dataclass(frozen=True)
 class CheckedChunk:
     number: int
-    path: Path
     valid: tuple[str, ...]
     findings: tuple[dict, ...]
 
@@ -319,5 +318,5 @@ def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
         publish_table(ctx.pipeline, "quarantine", [f.as_dict() for f in outcome.findings],
                       f"Documents held back in chunk {chunk.number}: reason and fix")
     crash_point("after-validate")
-    return CheckedChunk(chunk.number, chunk.path, tuple(outcome.valid),
+    return CheckedChunk(chunk.number, tuple(outcome.valid),
                         tuple(f.as_dict() for f in outcome.findings))

@@ -322,3 +322,18 @@ def test_the_flow_hook_alerts_when_a_run_fails(prefect_harness, make_spec, webho
     assert body["run"]["name"] == "invoices" and body["error"].startswith("RetriableError")
     assert "the next scheduled run tries again" in body["text"]
     assert "cw-private-key-value" not in json.dumps(body)
+
+
+def test_the_same_failure_is_not_sent_twice_until_a_run_completes(make_spec, webhook, home):
+    spec = make_spec(notify_block(webhook.url, None), webhook.url)
+    run, down = flow_run(spec.path), FatalError("[invoices] plan: 401 Unauthorized")
+    assert notify.run_failed(spec, "invoices", home, run, Failed(data=down)).delivered
+    assert notify.run_failed(spec, "invoices", home, run, Failed(data=down)) is None
+    other = FatalError("[invoices] plan: 403 Forbidden")
+    assert notify.run_failed(spec, "invoices", home, run, Failed(data=other)).delivered
+    notify.run_completed(spec, "invoices", home, run, Completed(data={}))
+    assert notify.run_failed(spec, "invoices", home, run, Failed(data=down)).delivered
+    assert [r["json"]["error"] for r in webhook.received] == [
+        "FatalError: [invoices] plan: 401 Unauthorized",
+        "FatalError: [invoices] plan: 403 Forbidden",
+        "FatalError: [invoices] plan: 401 Unauthorized"]
