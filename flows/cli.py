@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check", help="check the spec, every stylesheet and every suite")
     run = sub.add_parser("run", help="run pipelines (all when none are named)")
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE")
+    run.add_argument("--dry-run", action="store_true", help=(
+        "extract, validate, transform and load into a throwaway copy of the replica; report "
+        "ready / blocked / warning and the postings; touch neither Sage nor ConnectWise"))
     status = sub.add_parser("status", help="documents per state, per pipeline")
     status.add_argument("--json", action="store_true")
     tr = sub.add_parser("transform", help="validate + transform a saved GLExport JSON offline")
@@ -96,7 +99,7 @@ def cmd_check(args) -> int:
 def cmd_run(args) -> int:
     _prefect_defaults()
     from flows.runner import run_pipelines
-    results = run_pipelines(args.spec, args.pipelines)
+    results = run_pipelines(args.spec, args.pipelines, dry_run=args.dry_run)
     from flows.summary import print_run_results
     print_run_results(results)
     return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED

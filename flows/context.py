@@ -21,11 +21,14 @@ def _flow_run_id() -> str | None:
 
 
 @contextmanager
-def open_run(spec_path: str, pipeline: str) -> Iterator[RunContext]:
-    """The spec is re-read on every run, so mapping edits apply on the next run."""
+def open_run(spec_path: str, pipeline: str, dry_run: bool = False) -> Iterator[RunContext]:
+    """The spec is re-read on every run, so mapping edits apply on the next run. A dry run
+    works on throwaway copies of the journal and the replica, so it takes no lock."""
     spec = load_spec(spec_path)
-    ctx = RunContext(spec=spec, pipeline_spec=spec.pipeline(pipeline), home=cwsage_home())
-    ctx.acquire()
+    ctx = RunContext(spec=spec, pipeline_spec=spec.pipeline(pipeline), home=cwsage_home(),
+                     dry_run=dry_run)
+    if not dry_run:
+        ctx.acquire()
     ctx.run_id = ctx.journal.begin_run(pipeline, _flow_run_id())
     status = "failed"
     try:

@@ -10,6 +10,7 @@ from tasks.errors import RetriableError
 from tasks.extract import extract_task, plan_task
 from tasks.load import load_task
 from tasks.post import post_task
+from tasks.readiness import readiness_task
 from tasks.recover import recover_task
 from tasks.report import report_task
 from tasks.transform import transform_task
@@ -28,9 +29,9 @@ def _retriable(task, task_run, state) -> bool:
 
 @flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False,
       on_failure=[on_flow_failure], on_completion=[on_flow_completion])
-def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
+def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool = False) -> dict:
     """Recover → plan → per chunk: extract, validate, transform, load, post → report."""
-    with open_run(spec_path, pipeline) as ctx:
+    with open_run(spec_path, pipeline, dry_run) as ctx:
         p = ctx.pipeline_spec
         retry = dict(retries=p.retries, retry_delay_seconds=p.retry_delay_seconds,
                      retry_condition_fn=_retriable)
@@ -52,4 +53,6 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml") -> dict:
             stats["rejected"] += len(loaded.rejected)
             stats["quarantined"] += len(checked.quarantined)
             stats["batches"] += [batch] if batch else []
+        if ctx.dry_run:
+            return readiness_task(ctx, stats)
         return report_task(ctx, stats)

@@ -10,7 +10,8 @@ from tasks.errors import ConfigError, CwsageError
 log = logging.getLogger("cwsage.runner")
 
 
-def run_pipelines(spec_path: str, names: list[str] | None = None) -> list[dict]:
+def run_pipelines(spec_path: str, names: list[str] | None = None,
+                  dry_run: bool = False) -> list[dict]:
     """Run the named pipelines (all when none), each as its own flow run; never stop at the
     first failure — every pipeline gets its turn and its own result."""
     spec = load_spec(spec_path)
@@ -21,8 +22,9 @@ def run_pipelines(spec_path: str, names: list[str] | None = None) -> list[dict]:
     results = []
     for name in selected:
         try:
-            result = run_pipeline(name, str(spec.path))
-            results.append(dict(result, ok=result["reconciliation"].agrees))
+            result = run_pipeline(name, str(spec.path), dry_run)
+            ok = True if dry_run else result["reconciliation"].agrees
+            results.append(dict(result, ok=ok))
         except ConfigError:
             raise
         except CwsageError as exc:

@@ -18,6 +18,9 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
         if not r.get("ok") and "error" in r:
             print(f"{r['pipeline']}: FAILED — {r['error']}", file=out)
             continue
+        if r.get("dry_run"):
+            print_readiness(r, out)
+            continue
         batches = r.get("batches") or []
         if r.get("postable", True):
             source = f"{r['unposted']} unposted in ConnectWise"
@@ -61,6 +64,18 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
     verdict = ("agrees to the penny" if not rec.differences and not rec.missing else
                "every difference explained" if rec.agrees else "DOES NOT AGREE")
     print(f"    → {verdict}", file=out)
+
+
+def print_readiness(r: dict, out=sys.stdout) -> None:
+    """A dry run: what would be posted, what is blocked and why, and where the report is."""
+    print(f"{r['pipeline']} (dry run): {r['unposted']} unposted in ConnectWise → {r['ready']} "
+          f"ready, {r['warnings']} with warnings, {r['blocked']} blocked; nothing was written "
+          "to Sage and no batch was created", file=out)
+    for row in r["rows"]:
+        if row["status"] == "blocked":
+            print(f"    blocked {row['document']} ({row['number']}): {row['reason']}\n"
+                  f"        fix: {row['fix']}", file=out)
+    print(f"  report: {r['report_html']}\n          {r['report_csv']}", file=out)
 
 
 def print_quarantine(name: str, rows: list[dict], out=sys.stdout) -> None:

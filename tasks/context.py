@@ -31,6 +31,7 @@ class RunContext:
     pipeline_spec: Any        # flows.spec.PipelineSpec
     home: Path
     run_id: str = ""
+    dry_run: bool = False
     seen_cursor: str | None = None
     _client: ConnectWiseClient | None = field(default=None, repr=False)
     _writer: Any = field(default=None, repr=False)
@@ -58,8 +59,12 @@ class RunContext:
 
     @property
     def journal(self) -> Journal:
+        """The journal; in a dry run, a throwaway copy of it."""
         if self._journal is None:
-            self._journal = Journal(self.home / "journal.db")
+            path = self.home / "journal.db"
+            if self.dry_run:
+                path = _sqlite_copy(path, self.home / "dry-runs" / self.pipeline / "journal.db")
+            self._journal = Journal(path)
         return self._journal
 
     @property
@@ -70,9 +75,17 @@ class RunContext:
 
     @property
     def writer(self):
+        """The Sage-side writer; in a dry run, a throwaway copy of the replica (a fresh
+        replica when the target is the outbox) — the real target is never touched."""
         if self._writer is None:
             from tasks.sage50 import get_writer
             name, settings = self.spec.writer_for(self.pipeline_spec)
+            if self.dry_run:
+                real = Path(settings.get("path") or self.home / "sage50.db") \
+                    if name == "sage50_replica" else None
+                copy = self.home / "dry-runs" / self.pipeline / "sage50.db"
+                _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)
+                name, settings = "sage50_replica", {"path": str(copy)}
             self._writer = get_writer(name, settings, self.home)
         return self._writer
 
@@ -112,6 +125,23 @@ class RunContext:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
         self._client = self._writer = self._journal = self._lock = None
+
+
+def _sqlite_copy(source: Path, target: Path) -> Path:
+    """A consistent copy of an SQLite database (the backup API), replacing ``target``."""
+    import sqlite3
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (target, target.with_name(target.name + "-wal"),
+                     target.with_name(target.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    if source.exists():
+        src, dst = sqlite3.connect(source), sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+    return target
 
 
 def make_client(cfg) -> ConnectWiseClient:

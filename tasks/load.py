@@ -50,7 +50,8 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
         raise LoadError(stage_message(pipeline, "load", f"the writer did not report on "
                                       f"{len(silent)} documents ({', '.join(silent[:5])}); "
                                       "they stay 'loading' and are checked on the next run"))
-    done = {k: r.sage_ref for k, r in results.items() if r.status != "rejected"}
+    done = {k: r.sage_ref if r.status == "loaded" else f"already in Sage: {r.sage_ref}"
+            for k, r in results.items() if r.status != "rejected"}
     journal.mark_loaded(pipeline, ctx.run_id, done)
     rejected = {k: [{"expectation": "sage import", "reason": r.reason,
                      "fix": "see the reason; correct the data or the mapping and run again"}]

@@ -94,6 +94,6 @@ def settle_open_batch(ctx, identifier: str) -> None:
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
 def post_task(ctx, chunk: int) -> dict | None:
     """Batch what is loaded (``chunk`` 0: what an earlier run loaded but did not post)."""
-    if not ctx.pipeline_spec.post.enabled or not ctx.entity.postable:
+    if ctx.dry_run or not ctx.pipeline_spec.post.enabled or not ctx.entity.postable:
         return None
     return post_loaded(ctx)

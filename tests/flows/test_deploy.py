@@ -210,17 +210,28 @@ def wait_for(check, timeout: float, what: str, log: Path):
     pytest.fail(f"timed out waiting for {what}; serve log:\n{log.read_text()[-3000:]}")
 
 
-def test_a_served_deployment_runs_against_the_sandbox(prefect_server, served):
+def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefect_server,
+                                                                         project, served):
+    """A run started on the deployment fails on a broken spec; the spec is fixed and the run is
+    retried as the UI's Retry button does it; serve runs it again, to completion."""
     process, home, log = served
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.objects import State, StateType
     with api(prefect_server) as client:
         wait_for(lambda: "invoices" in deployments(client) and "serving" in log.read_text(),
                  30, "the deployment", log)
-        deployment = deployments(client)["invoices"]
-        run = client.create_flow_run_from_deployment(deployment.id)
-        state = wait_for(lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
-                         60, "the flow run", log)
-        assert state.is_completed(), log.read_text()[-3000:]
+        good = project.read_text()
+        project.write_text(good.replace("chunk_size: 500", "chunk_size: 0"))
+        run = client.create_flow_run_from_deployment(deployments(client)["invoices"].id)
+        failed = wait_for(lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
+                          60, "the flow run", log)
+        assert failed.is_failed() and "chunk_size" in failed.message
+        project.write_text(good)
+        client.set_flow_run_state(run.id, State(type=StateType.SCHEDULED, name="AwaitingRetry",
+                                                message="Retry from the UI"), force=True)
+        again = wait_for(lambda: (r := client.read_flow_run(run.id)).run_count == 2 and
+                         r.state.is_final() and r, 60, "the retried run", log)
+        assert again.state.is_completed(), log.read_text()[-3000:]
         only_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
         names = wait_for(lambda: STAGES <= (n := {t.name for t in client.read_task_runs(
             flow_run_filter=only_run)}) and n, 15, "the task runs", log)
@@ -239,11 +250,17 @@ def test_a_served_deployment_runs_against_the_sandbox(prefect_server, served):
     summary = artifacts["invoices-run-summary"].data
     assert summary.startswith("# invoices: run ") and "## Quarantine" in summary
     assert "cwsage quarantine list" in summary
+    counts = journal_counts(home)
+    assert counts["posted"] > 0 and counts["posted"] + counts["quarantined"] == 24
+
+
+def journal_counts(home: Path) -> dict:
     from tasks.journal import Journal
     journal = Journal(home / "journal.db")
-    counts = journal.counts("invoices")
-    journal.close()
-    assert counts["posted"] > 0 and counts["posted"] + counts["quarantined"] == 24
+    try:
+        return journal.counts("invoices")
+    finally:
+        journal.close()
 
 
 def test_a_work_pool_deployment_runs_on_a_process_worker(prefect_server, project, sandbox,
