@@ -89,7 +89,8 @@ def cmd_check(args) -> int:
     from flows.spec import load_spec
     spec = load_spec(args.spec)
     for name, p in spec.pipelines.items():
-        print(f"{name}: {p.extract.entity or p.extract.endpoint}, stylesheet {p.stylesheet_path.name}, "
+        source = p.extract.entity or p.extract.endpoint
+        print(f"{name}: {source}, stylesheet {p.stylesheet_path.name}, "
               f"suite {p.suite_path.name}, {len(p.mappings.tax_codes)} tax and "
               f"{len(p.mappings.nominal_codes)} nominal mappings")
     print(f"{Path(args.spec).name}: OK")

@@ -108,7 +108,7 @@ def _purchase_type(doc: dict) -> str:
 
 @dataclass(frozen=True)
 class AccountingEntity:
-    """A tab of ConnectWise's Accounting Interface, exported with POST /finance/accounting/export."""
+    """A tab of ConnectWise's Accounting Interface (POST /finance/accounting/export)."""
 
     name: str
     unposted_path: str
@@ -191,7 +191,8 @@ def get_entity(name: str) -> AccountingEntity:
     try:
         return ENTITIES[name]
     except KeyError:
-        raise ConfigError(f"unknown entity '{name}' — valid values: {', '.join(ENTITIES)}") from None
+        raise ConfigError(f"unknown entity '{name}' — valid values: "
+                          f"{', '.join(ENTITIES)}") from None
 
 
 def entity_for(cfg) -> AccountingEntity | ListEntity:

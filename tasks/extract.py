@@ -13,18 +13,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 from prefect import task
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tasks.artifacts import publish_table
+from tasks.chunks import (ChunkRef, atomic_write, chunk_export, companies_path,  # noqa: F401
+                          read_chunk, remember)
 from tasks.caching import extract_key, plan_key
 from tasks.journal import DocRecord
 
@@ -35,8 +34,8 @@ from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.extract")
 
-COMPANY_FIELDS = ("id,identifier,name,accountNumber,vendorIdentifier,addressLine1,addressLine2,city,state,zip,"
-                  "country,phoneNumber,website,taxIdentifier,currency")
+COMPANY_FIELDS = ("id,identifier,name,accountNumber,vendorIdentifier,addressLine1,addressLine2,"
+                  "city,state,zip,country,phoneNumber,website,taxIdentifier,currency")
 
 
 class ExtractConfig(BaseModel):
@@ -153,8 +152,8 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     _check_complete(entity, pipeline, ids, export.get(entity.documents) or [])
     companies = fetch_companies(client, _company_ids(export)) if cfg.enrich_companies else []
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(_companies_path(out), json.dumps(companies, default=str).encode())
-    _atomic_write(out, raw)
+    atomic_write(companies_path(out), json.dumps(companies, default=str).encode())
+    atomic_write(out, raw)
     export["companies"] = companies
     return export
 
@@ -175,37 +174,8 @@ def _list_chunk(client: ConnectWiseClient, entity, cfg: ExtractConfig, ids: list
                              "could not be read; nothing from this chunk was loaded")
     export = {"records": records}
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, json.dumps(export, default=str).encode())
+    atomic_write(out, json.dumps(export, default=str).encode())
     return export
-
-
-def cursor_value(record: dict, field: str) -> str | None:
-    """A record's cursor value (``lastUpdated`` is read from ``_info`` as ConnectWise keeps it)."""
-    value = record
-    for part in field.split("/"):
-        value = value.get(part) if isinstance(value, dict) else None
-    if value is None and field == "lastUpdated":
-        value = (record.get("_info") or {}).get("lastUpdated")
-    return str(value) if value is not None else None
-
-
-def read_chunk(path: Path) -> dict:
-    """Read a spilled chunk (or any saved GLExport JSON); money stays Decimal."""
-    export = json.loads(path.read_bytes(), parse_float=Decimal)
-    companies = _companies_path(path)
-    if companies.exists() and "companies" not in export:
-        export["companies"] = json.loads(companies.read_bytes(), parse_float=Decimal)
-    return export
-
-
-def _companies_path(path: Path) -> Path:
-    return path.with_name(path.name.replace(".json", "") + ".companies.json")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _check_complete(entity: AccountingEntity, pipeline: str, ids: list[Any],
@@ -243,36 +213,17 @@ def fetch_companies(client: ConnectWiseClient, ids: list[int]) -> list[dict]:
     return companies
 
 
+def cursor_value(record: dict, field: str) -> str | None:
+    """A record's cursor value (``lastUpdated`` is read from ``_info`` as ConnectWise keeps it)."""
+    value = record
+    for part in field.split("/"):
+        value = value.get(part) if isinstance(value, dict) else None
+    if value is None and field == "lastUpdated":
+        value = (record.get("_info") or {}).get("lastUpdated")
+    return str(value) if value is not None else None
+
+
 # -- the Prefect tasks --------------------------------------------------------------------
-
-_RECENT: "OrderedDict[str, dict]" = OrderedDict()
-_RECENT_LOCK = Lock()
-
-
-@dataclass(frozen=True)
-class ChunkRef:
-    """A spilled chunk: its number, its file and the keys of its documents."""
-
-    number: int
-    path: Path
-    keys: tuple[str, ...]
-
-
-def chunk_export(path: Path) -> dict:
-    """The parsed chunk, from a small in-process cache (so stages of one run parse it once)."""
-    with _RECENT_LOCK:
-        if str(path) in _RECENT:
-            return _RECENT[str(path)]
-    return remember(path, read_chunk(path))
-
-
-def remember(path: Path, export: dict) -> dict:
-    with _RECENT_LOCK:
-        _RECENT[str(path)] = export
-        while len(_RECENT) > 4:
-            _RECENT.popitem(last=False)
-    return export
-
 
 def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
     records = []

@@ -137,8 +137,8 @@ class Journal:
                     (pipeline, doc.key, doc.cw_id, doc.doc_number, doc.doc_type,
                      doc.account_ref, doc.currency, str(doc.net), str(doc.tax), str(doc.gross),
                      json.dumps(list(doc.gl_ids)), doc.content_hash, stamp, stamp, run_id))
-                self._event(pipeline, doc.key, before, "extracted", run_id,
-                            "re-exposed by ConnectWise after posting" if before == "posted" else None)
+                detail = "re-exposed by ConnectWise after posting" if before == "posted" else None
+                self._event(pipeline, doc.key, before, "extracted", run_id, detail)
 
     def quarantine(self, pipeline: str, run_id: str, reasons: dict[str, list[dict]],
                    stage: str) -> None:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict
+
+from tasks.artifacts import publish_table
+from tasks.errors import LoadError, stage_message
+from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.load")
 
@@ -15,16 +22,6 @@ class LoadConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     target: str | None = None
-
-
-from dataclasses import dataclass  # noqa: E402
-
-from prefect import task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-
-from tasks.artifacts import publish_table  # noqa: E402
-from tasks.errors import LoadError, stage_message  # noqa: E402
-from tasks.faults import crash_point  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,16 @@ blindly: when its answer is lost, the batch is looked up by its identifier first
 
 from __future__ import annotations
 
+import json
 import logging
-import re
 
+from prefect import task
+from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.entities import ALL_FLAGS
+from tasks.errors import CwsageError, stage_message
+from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.post")
 
@@ -24,16 +30,6 @@ class PostConfig(BaseModel):
     enabled: bool = True
     batch_prefix: str = Field("CWSAGE", pattern=r"^[A-Z0-9][A-Z0-9_-]{0,11}$")
 
-
-# -- posting ------------------------------------------------------------------------------
-import json  # noqa: E402
-
-from prefect import task  # noqa: E402
-from prefect.cache_policies import NO_CACHE  # noqa: E402
-
-from tasks.entities import ALL_FLAGS  # noqa: E402
-from tasks.errors import CwsageError, stage_message  # noqa: E402
-from tasks.faults import crash_point  # noqa: E402
 
 _ABBREVIATION = {"invoices": "INV", "expenses": "EXP", "procurement": "PRO"}
 

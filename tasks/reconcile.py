@@ -208,12 +208,18 @@ def reconciliation_markdown(rec: Reconciliation) -> str:
     for d in rec.differences:
         flag = "explained" if d.explained else "**UNEXPLAINED**"
         out.append(f"- {d.document or d.key} {d.what}: ConnectWise {_m(d.connectwise)}, Sage "
-                   f"{_m(d.sage)} ({flag}) — {d.explanation}")
-        out += [f"  - {line}" for line in d.lines]
+                   f"{_m(d.sage)} ({flag}) — {md(d.explanation)}")
+        out += [f"  - {md(line)}" for line in d.lines]
     out += [f"- {key}: **missing** from Sage's totals" for key in rec.missing]
     return "\n".join(out)
 
 
 def _m(value: Decimal) -> str:
     return f"{value:,.2f}"
+
+
+def md(text) -> str:
+    """Text from the data as literal markdown: placeholders such as <Sage nominal code> stay."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+        .replace("|", "\\|")
 

@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.reconcile import (Reconciliation, difference_rows, group_rows, line_rows, reconcile,
-                             reconciliation_markdown, verdict)
+from tasks.reconcile import (Reconciliation, difference_rows, group_rows, line_rows, md,
+                             reconcile, reconciliation_markdown, verdict)
 
 log = logging.getLogger("cwsage.report")
 
@@ -67,7 +67,7 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
             reasons = json.loads(doc["reasons"] or "[]")
             lines.append(f"- **{doc['key']}** ({doc['doc_number'] or '-'}), first seen "
                          f"{doc['first_seen'][:10]}")
-            lines += [f"  - {r.get('reason')} — fix: {r.get('fix')}" for r in reasons]
+            lines += [f"  - {md(r.get('reason'))} — fix: {md(r.get('fix'))}" for r in reasons]
         lines += ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
     kinds = ARTIFACTS if rec is not None else [a for a in ARTIFACTS if a not in MONEY]
     lines += ["", "## Artifact keys", "", ", ".join(f"`{pipeline}-{what}`" for what in kinds)]

@@ -13,13 +13,18 @@ import hashlib
 import logging
 import re
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
+from prefect import task
 from pydantic import BaseModel, ConfigDict
 
+from tasks.caching import transform_key
+from tasks.canonical import canonical_xml
 from tasks.errors import ConfigError, TransformError
+from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.transform")
 
@@ -162,15 +167,6 @@ def document_keys(sage_xml: bytes) -> list[str]:
     keys = root.xpath("Invoices/Invoice/Id/text() | Transactions/Transaction/SecondReference/text()"
                       " | Customers/Customer/Id/text() | Suppliers/Supplier/Id/text()")
     return list(dict.fromkeys(str(k) for k in keys))
-
-
-# -- transforming a chunk -----------------------------------------------------------------
-from prefect import task  # noqa: E402
-import zlib  # noqa: E402
-
-from tasks.caching import transform_key  # noqa: E402
-from tasks.canonical import canonical_xml  # noqa: E402
-from tasks.faults import crash_point  # noqa: E402
 
 
 @dataclass(frozen=True)

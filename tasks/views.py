@@ -189,7 +189,8 @@ def _purchase_line(line: dict, doc: dict, mappings: MappingsConfig, control: set
     xref = _text(line.get("taxCodeXref")) or _text(doc.get("stateTaxXref"))
     nominal = mappings.nominal(gl)
     return {"line_id": str(line.get("id")),
-            "line_description": _text(line.get("itemDescription")) or _text(line.get("description")),
+            "line_description": (_text(line.get("itemDescription"))
+                                 or _text(line.get("description"))),
             "gl_account": gl, "nominal_code": nominal,
             "nominal_is_control": bool(nominal and nominal in control), "tax_xref": xref,
             "tax_code": mappings.tax_code(xref)}

@@ -62,11 +62,11 @@ def wait_until(check, timeout: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def shoot(url: str, name: str, work: Path, height: int = 1000) -> Path:
+def shoot(url: str, name: str, work: Path, height: int = 1000, width: int = 1400) -> Path:
     out = HERE / name
     profile = tempfile.mkdtemp(dir=work, prefix="chromium-")
     subprocess.run(["chromium", *CHROMIUM, f"--user-data-dir={profile}",
-                    f"--window-size=1400,{height}", f"--screenshot={out}", url],
+                    f"--window-size={width},{height}", f"--screenshot={out}", url],
                    check=True, capture_output=True, timeout=120)
     print(f"{out.relative_to(ROOT)}  ←  {url}")
     return out
@@ -164,7 +164,7 @@ def main() -> int:
         os.environ["PREFECT_API_URL"] = api
         done = run_every_pipeline(api)
         invoices = done["runs"]["invoices"]
-        shoot(f"{ui}/deployments", "deployments.png", work)
+        shoot(f"{ui}/deployments", "deployments.png", work, 700, 1800)
         shoot_tab(f"{ui}/runs/flow-run/{invoices}", "Artifacts", "run-artifacts.png", work, 1300)
         shoot(f"{ui}/runs/flow-run/{invoices}", "run-graph.png", work)
         for key, name, height in (("invoices-run-summary", "run-summary.png", 2700),

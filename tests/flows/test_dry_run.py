@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from tests.flows.test_pipeline_e2e import CW, run, sandbox, spec  # noqa: F401
+from tests.flows.helpers import CW, run
 
 pytestmark = pytest.mark.slow
 

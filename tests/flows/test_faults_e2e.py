@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.flows.test_pipeline_e2e import CW, replica, run, spec  # noqa: F401  (fixture)
+from tests.flows.helpers import CW, replica, run
 
 pytestmark = pytest.mark.slow
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from decimal import Decimal
 from pathlib import Path
 

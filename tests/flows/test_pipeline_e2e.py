@@ -3,71 +3,12 @@ ConnectWise batches — and the guarantees: nothing twice, nothing lost, totals 
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
-import requests
 
-from sandbox.server import SandboxServer
+from tests.flows.helpers import CW, replica, run
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def sandbox(monkeypatch):
-    server = SandboxServer(host="127.0.0.1", port=0, seed=11, invoices=40, broken_share=0.15)
-    server.start()
-    creds = server.credentials
-    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
-                        "CW_PUBLIC_KEY": creds["public_key"],
-                        "CW_PRIVATE_KEY": creds["private_key"],
-                        "CW_CLIENT_ID": creds["client_id"]}.items():
-        monkeypatch.setenv(name, value)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def spec(tmp_path):
-    """A copy of the real project files, so a test may edit the mappings."""
-    for folder in ("xslt", "expectations"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    shutil.copy(ROOT / "pipelines.yaml", tmp_path / "pipelines.yaml")
-    return tmp_path / "pipelines.yaml"
-
-
-class CW:
-    """A few direct calls to the sandbox, as a ConnectWise user would see it."""
-
-    def __init__(self, server):
-        self.base = server.base_url
-        c = server.credentials
-        self.session = requests.Session()
-        self.session.auth = (f"{c['company']}+{c['public_key']}", c["private_key"])
-        self.session.headers["clientId"] = c["client_id"]
-
-    def get(self, path, **params):
-        r = self.session.get(self.base + path, params=params)
-        r.raise_for_status()
-        return r.json()
-
-    def unposted(self) -> int:
-        return self.get("/finance/accounting/unpostedinvoices/count")["count"]
-
-    def batches(self) -> list[dict]:
-        return self.get("/finance/accounting/batches", pageSize=1000)
-
-
-def run(spec, pipeline="invoices"):
-    from flows.pipeline import run_pipeline
-    return run_pipeline(pipeline, str(spec))
-
-
-def replica(home: Path) -> sqlite3.Connection:
-    return sqlite3.connect(home / "sage50.db")
 
 
 def broken_invoices(server) -> dict[str, str]:

@@ -3,11 +3,10 @@ quarantined with an actionable message, and flows on the next run once fixed."""
 
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
-from tests.flows.test_pipeline_e2e import CW, replica, run, spec  # noqa: F401  (fixtures)
+from tests.flows.helpers import CW, replica, run
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.slow

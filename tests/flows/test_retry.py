@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.flows.test_pipeline_e2e import CW, replica, run, sandbox, spec  # noqa: F401
+from tests.flows.helpers import CW, replica, run
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

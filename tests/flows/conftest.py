@@ -1,0 +1,36 @@
+"""Fixtures of the end-to-end tests: a ConnectWise sandbox on loopback, and a copy of the
+project's spec, stylesheets and suites that a test may edit."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sandbox.server import SandboxServer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    server = SandboxServer(host="127.0.0.1", port=0, seed=11, invoices=40, broken_share=0.15)
+    server.start()
+    creds = server.credentials
+    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
+                        "CW_PUBLIC_KEY": creds["public_key"],
+                        "CW_PRIVATE_KEY": creds["private_key"],
+                        "CW_CLIENT_ID": creds["client_id"]}.items():
+        monkeypatch.setenv(name, value)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def spec(tmp_path):
+    """A copy of the real project files, so a test may edit the mappings."""
+    for folder in ("xslt", "expectations"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    shutil.copy(ROOT / "pipelines.yaml", tmp_path / "pipelines.yaml")
+    return tmp_path / "pipelines.yaml"

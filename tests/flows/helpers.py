@@ -1,0 +1,39 @@
+"""Helpers for the end-to-end tests: the sandbox as a ConnectWise user sees it, a run, the
+replica."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import requests
+
+class CW:
+    """A few direct calls to the sandbox, as a ConnectWise user would see it."""
+
+    def __init__(self, server):
+        self.base = server.base_url
+        c = server.credentials
+        self.session = requests.Session()
+        self.session.auth = (f"{c['company']}+{c['public_key']}", c["private_key"])
+        self.session.headers["clientId"] = c["client_id"]
+
+    def get(self, path, **params):
+        r = self.session.get(self.base + path, params=params)
+        r.raise_for_status()
+        return r.json()
+
+    def unposted(self) -> int:
+        return self.get("/finance/accounting/unpostedinvoices/count")["count"]
+
+    def batches(self) -> list[dict]:
+        return self.get("/finance/accounting/batches", pageSize=1000)
+
+
+def run(spec, pipeline="invoices"):
+    from flows.pipeline import run_pipeline
+    return run_pipeline(pipeline, str(spec))
+
+
+def replica(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(home / "sage50.db")
