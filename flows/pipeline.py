@@ -28,7 +28,8 @@ def _retriable(task, task_run, state) -> bool:
 
 
 @flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False,
-      on_failure=[on_flow_failure], on_completion=[on_flow_completion])
+      on_failure=[on_flow_failure], on_crashed=[on_flow_failure],
+      on_completion=[on_flow_completion])
 def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool = False) -> dict:
     """Recover → plan → per chunk: extract, validate, transform, load, post → report."""
     with open_run(spec_path, pipeline, dry_run) as ctx:

@@ -208,7 +208,7 @@ def _interpolate(node: Any, env: Mapping[str, str], file: str, problems: list[st
         return node
     missing = [name for name in _ENV.findall(node) if not env.get(name)]
     if missing:
-        if need_connection or not where.startswith("connectwise."):
+        if need_connection or not where.startswith(("connectwise.", "notify.")):
             problems.append(f"{file}: {where}: environment variable {', '.join(missing)} is not "
                             f"set — export {missing[0]}=… before running")
         return None

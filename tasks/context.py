@@ -109,11 +109,17 @@ class RunContext:
         self._lock = handle
 
     def tidy(self, keep_days: int = 7) -> None:
-        """After a completed run: its spilled chunks go (a failed run keeps them, so a Retry
-        resumes), and cached stage results unused for ``keep_days`` are pruned."""
+        """After a completed run: its spilled chunks go, with its cached plan and extract
+        results (a failed run keeps both, so a Retry resumes; a retried completed run extracts
+        afresh), and cached stage results unused for ``keep_days`` are pruned."""
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        results = self.home / "results"
+        for pattern in (f"plan-{self.pipeline}-{self.run_id}",
+                        f"extract-{self.pipeline}-{self.run_id}-*"):
+            for path in results.glob(pattern):
+                path.unlink(missing_ok=True)
         cutoff = time.time() - keep_days * 86400
-        for path in (self.home / "results").glob("*"):
+        for path in results.glob("*"):
             if path.is_file() and path.stat().st_mtime < cutoff:
                 path.unlink(missing_ok=True)
 

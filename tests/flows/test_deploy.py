@@ -218,8 +218,8 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.objects import State, StateType
     with api(prefect_server) as client:
-        wait_for(lambda: "invoices" in deployments(client) and "serving" in log.read_text(),
-                 30, "the deployment", log)
+        wait_for(lambda: "being served" in log.read_text() and deployments(client)[
+            "invoices"].parameters["spec_path"] == str(project), 30, "the deployment", log)
         good = project.read_text()
         project.write_text(good.replace("chunk_size: 500", "chunk_size: 0"))
         run = client.create_flow_run_from_deployment(deployments(client)["invoices"].id)
