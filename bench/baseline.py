@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     write_result(args.result, {"part": "baseline", "import_s": round(imported, 3),
                                "run_s": round(run_s, 3), "ended_at": ended_at,
                                "cpu_s": round(cpu_s, 2),
-                               "steps": watch.rounded(), "counts": base.counts,
+                               "steps": watch.rounded(), "trends": watch.trends(),
+                               "counts": base.counts,
                                **rss_fields(sampler, after_import, peak)})
     return 0
 

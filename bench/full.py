@@ -19,7 +19,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from bench.measure import (RssSampler, proc_status_mb, profiled, rss_fields,  # noqa: E402
-                           traced, write_result)
+                           traced, trend, write_result)
 
 # What ``cwsage run`` sets before Prefect is imported (flows.cli._prefect_defaults).
 PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -39,20 +39,19 @@ def stage_times(flow_run_id, pipeline: str, expected: int, wait: float = 180.0) 
             and time.monotonic() < deadline:
         time.sleep(1.0)
         runs = _task_runs(flow_run_id)
-    seconds: dict[str, float] = {}
-    calls: dict[str, int] = {}
-    for run in runs:
+    calls: dict[str, list[float]] = {}
+    for run in sorted(runs, key=lambda r: (r.start_time is None, r.start_time)):
         stage = run.name.removeprefix(f"{pipeline}-")
         if run.start_time and run.end_time:
             took = (run.end_time - run.start_time).total_seconds()
         else:
             took = run.total_run_time.total_seconds()
-        seconds[stage] = seconds.get(stage, 0.0) + took
-        calls[stage] = calls.get(stage, 0) + 1
-    ordered = sorted(seconds, key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES))
-    return {"seconds": {s: round(seconds[s], 3) for s in ordered},
-            "task_runs": {s: calls[s] for s in ordered}, "task_runs_seen": len(runs),
-            "task_runs_expected": expected}
+        calls.setdefault(stage, []).append(took)
+    ordered = sorted(calls, key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES))
+    return {"seconds": {s: round(sum(calls[s]), 3) for s in ordered},
+            "task_runs": {s: len(calls[s]) for s in ordered}, "task_runs_seen": len(runs),
+            "task_runs_expected": expected,
+            "trends": {s: trend(calls[s]) for s in ordered if len(calls[s]) >= 10}}
 
 
 def _task_runs(flow_run_id) -> list:

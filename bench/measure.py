@@ -66,7 +66,7 @@ class Stopwatch:
     """Seconds spent per named step, summed: ``with watch("export"): …``."""
 
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, list[float]] = {}
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
@@ -74,10 +74,22 @@ class Stopwatch:
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - began
+            self.calls.setdefault(name, []).append(time.perf_counter() - began)
 
     def rounded(self) -> dict[str, float]:
-        return {k: round(v, 3) for k, v in self.seconds.items()}
+        return {k: round(sum(v), 3) for k, v in self.calls.items()}
+
+    def trends(self) -> dict[str, dict]:
+        return {k: trend(v) for k, v in self.calls.items() if len(v) >= 10}
+
+
+def trend(durations: list[float]) -> dict:
+    """Mean seconds per call over the first and the last tenth of the calls, in call order:
+    a stage whose calls get slower as the run goes on grows with the backlog."""
+    tenth = max(1, len(durations) // 10)
+    first, last = durations[:tenth], durations[-tenth:]
+    return {"first": round(sum(first) / len(first), 4), "last": round(sum(last) / len(last), 4),
+            "calls": len(durations)}
 
 
 @contextmanager

@@ -28,7 +28,8 @@ FULL_STAGES = ("recover", "post", "plan", "extract", "validate", "transform", "l
 BASE_STAGES = ("list", "export", "companies", "canonical", "xslt", "load", "post")
 NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
            "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
-           "sandbox_startup_s", "sandbox_peak_rss_mb", "cpu_s", "sandbox_cpu_s", "loadavg")
+           "sandbox_startup_s", "sandbox_peak_rss_mb", "cpu_s", "sandbox_cpu_s", "loadavg",
+           "rss_mid_run_mb")
 
 
 def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -> dict:
@@ -52,8 +53,27 @@ def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -
             "sandbox_peak_rss_mb": round(sandbox.maxrss_mb, 1),
             "cpu_s": child.get("cpu_s"), "sandbox_cpu_s": round(sandbox.cpu_s, 2),
             "loadavg": round(finished.loadavg, 2), "stages": stages,
+            "rss_mid_run_mb": mid_run_rss(child.get("rss_samples") or []),
+            "trends": (child["stages"] if part == "full" else child).get("trends", {}),
             "detail": {k: v for k, v in child.items()
                        if k in ("flow", "counts", "stages", "rss_samples", "import_s")}}
+
+
+def mid_run_rss(samples: list) -> float | None:
+    """The highest RSS between 10 % and 90 % of the run: the level the chunks run at, without
+    the start and the end (a peak well above it comes from the start or the end)."""
+    if not samples:
+        return None
+    end = samples[-1][0]
+    middle = [rss for t, rss in samples if 0.1 * end <= t <= 0.9 * end]
+    return max(middle) if middle else None
+
+
+def median_trends(records: list[dict]) -> dict:
+    stages = sorted({s for r in records for s in r.get("trends", {})})
+    return {s: {edge: round(statistics.median([r["trends"][s][edge] for r in records
+                                                if s in r.get("trends", {})]), 4)
+                for edge in ("first", "last")} for s in stages}
 
 
 def median_of(records: list[dict]) -> dict:
@@ -65,6 +85,7 @@ def median_of(records: list[dict]) -> dict:
     stages = sorted({s for r in records for s in r["stages"]})
     out["stages"] = {s: round(statistics.median([r["stages"].get(s, 0.0) for r in records]), 3)
                      for s in stages}
+    out["trends"] = median_trends(records)
     return out
 
 
@@ -120,7 +141,7 @@ def markdown(report: dict) -> str:
                        f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
                        f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])} | "
                        f"{_n(m['loadavg'], 2)} | {ratio} |")
-    out += _stage_tables(summary) + _targets(summary) + _setup(report)
+    out += _stage_tables(summary) + _growth(summary) + _targets(summary) + _setup(report)
     return "\n".join(out) + "\n"
 
 
@@ -138,6 +159,25 @@ def _stage_tables(summary: dict) -> list[str]:
     return out
 
 
+def _growth(summary: dict) -> list[str]:
+    """Does a chunk cost more at the end of the run than at the start? And memory?"""
+    out = ["", "Growth over the run: ms per call, first tenth → last tenth of the calls; RSS "
+           "after import / mid-run / peak (MiB)", "",
+           "| part | chunk | per stage | RSS |", "|---|---:|---|---|"]
+    for chunk, entry in summary.items():
+        for part in ("full", "baseline"):
+            if part in entry:
+                m = entry[part]
+                order = FULL_STAGES if part == "full" else BASE_STAGES
+                stages = ", ".join(f"{s} {m['trends'][s]['first'] * 1000:.0f}→"
+                                   f"{m['trends'][s]['last'] * 1000:.0f}"
+                                   for s in order if s in m["trends"])
+                out.append(f"| {part} | {chunk} | {stages or '–'} | "
+                           f"{_n(m['rss_after_import_mb'], 0)} / {_n(m['rss_mid_run_mb'], 0)} / "
+                           f"{_n(m['peak_rss_mb'], 0)} |")
+    return out
+
+
 def _targets(summary: dict) -> list[str]:
     out = ["", f"Targets: full/baseline ≤ {TARGETS['ratio_max']}, ≥ "
            f"{TARGETS['lines_per_s_min']:,} lines/s end to end, peak RSS < 1 GiB", ""]
@@ -150,8 +190,12 @@ def _targets(summary: dict) -> list[str]:
 
 def _setup(report: dict) -> list[str]:
     s = report["setup"]
-    prefect = (f"{s['prefect_server_startup_s']:.1f} s" if s.get("prefect_server_startup_s")
-               is not None else f"not started (using {s.get('prefect_api_url')})")
-    return ["", f"Not counted: Prefect server start-up {prefect}; sandbox start-up median "
+    if s.get("prefect_server_startup_s") is not None:
+        prefect = f"Prefect server start-up {s['prefect_server_startup_s']:.1f} s"
+    elif s.get("prefect_api_url"):
+        prefect = f"Prefect server not started (used {s['prefect_api_url']})"
+    else:
+        prefect = "no Prefect server (full part skipped)"
+    return ["", f"Not counted: {prefect}; sandbox start-up median "
             f"{_n(s.get('sandbox_startup_s_median'), 2)} s. "
             f"Results: {report.get('result_file', '')}"]

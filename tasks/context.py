@@ -33,6 +33,7 @@ class RunContext:
     run_id: str = ""
     dry_run: bool = False
     seen_cursor: str | None = None
+    companies: dict = field(default_factory=dict)   # company records fetched in this run
     _client: ConnectWiseClient | None = field(default=None, repr=False)
     _writer: Any = field(default=None, repr=False)
     _journal: Journal | None = field(default=None, repr=False)

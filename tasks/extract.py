@@ -138,7 +138,8 @@ def export_request(entity: AccountingEntity, cfg: ExtractConfig, ids: list[Any],
 
 
 def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
-                  pipeline: str, ids: list[Any], batch_identifier: str, out: Path) -> dict:
+                  pipeline: str, ids: list[Any], batch_identifier: str, out: Path,
+                  known: dict[int, dict] | None = None) -> dict:
     """Export one chunk, check it is whole, enrich it, and spill it to ``out``.
 
     The export is written exactly as ConnectWise sent it (``out``); the company records of
@@ -150,7 +151,8 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     export, raw = client.post_keep_bytes("/finance/accounting/export",
                                          export_request(entity, cfg, ids, batch_identifier))
     _check_complete(entity, pipeline, ids, export.get(entity.documents) or [])
-    companies = fetch_companies(client, _company_ids(export)) if cfg.enrich_companies else []
+    companies = fetch_companies(client, _company_ids(export), known) \
+        if cfg.enrich_companies else []
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(companies_path(out), json.dumps(companies, default=str).encode())
     atomic_write(out, raw)
@@ -202,15 +204,19 @@ def _company_ids(export: dict) -> list[int]:
     return sorted(ids)
 
 
-def fetch_companies(client: ConnectWiseClient, ids: list[int]) -> list[dict]:
-    companies: list[dict] = []
-    for start in range(0, len(ids), 100):
-        part = ids[start:start + 100]
+def fetch_companies(client: ConnectWiseClient, ids: list[int],
+                    known: dict[int, dict] | None = None) -> list[dict]:
+    """The company records of ``ids``; those in ``known`` (fetched earlier in the same run)
+    are not asked for again — a backlog has far fewer customers than documents."""
+    known = {} if known is None else known
+    wanted = [i for i in ids if i not in known]
+    for start in range(0, len(wanted), 100):
+        part = wanted[start:start + 100]
         params = {"conditions": f"id in ({','.join(map(str, part))})", "fields": COMPANY_FIELDS,
                   "pageSize": 1000}
         for page in client.pages("/company/companies", params):
-            companies.extend(page)
-    return companies
+            known.update((int(c["id"]), c) for c in page)
+    return [known[i] for i in ids if i in known]
 
 
 def cursor_value(record: dict, field: str) -> str | None:
@@ -259,7 +265,7 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
     path = ctx.run_dir / f"chunk-{number:04d}.json"
     identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]
     export = remember(path, extract_chunk(ctx.client, ctx.entity, ctx.pipeline_spec.extract,
-                                          ctx.pipeline, ids, identifier, path))
+                                          ctx.pipeline, ids, identifier, path, ctx.companies))
     records = doc_records(ctx.entity, export)
     ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
     crash_point("after-extract")

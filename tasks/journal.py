@@ -118,60 +118,77 @@ class Journal:
                                "LIMIT 1", (pipeline,)).fetchone()
 
     # -- documents ----------------------------------------------------------------------
+    # Every change is set-based (one SELECT of the current states, executemany for the
+    # updates and the history) so a chunk of a thousand documents costs a few statements.
     def record_extracted(self, pipeline: str, run_id: str, docs: Iterable[DocRecord]) -> None:
-        stamp = now()
+        docs, stamp = list(docs), now()
         with self._tx():
+            before = self._states(pipeline, [d.key for d in docs])
             for doc in docs:
-                before = self._state(pipeline, doc.key)
-                self._check(before, "extracted", doc.key)
-                self.db.execute(
-                    "INSERT INTO documents (pipeline, key, cw_id, state, doc_number, doc_type, "
-                    "account_ref, currency, net, tax, gross, gl_ids, content_hash, first_seen, "
-                    "updated_at, last_run) VALUES (?,?,?,'extracted',?,?,?,?,?,?,?,?,?,?,?,?) "
-                    "ON CONFLICT(pipeline, key) DO UPDATE SET state='extracted', "
-                    "doc_number=excluded.doc_number, doc_type=excluded.doc_type, "
-                    "account_ref=excluded.account_ref, currency=excluded.currency, "
-                    "net=excluded.net, tax=excluded.tax, gross=excluded.gross, "
-                    "gl_ids=excluded.gl_ids, content_hash=excluded.content_hash, reasons=NULL, "
-                    "updated_at=excluded.updated_at, last_run=excluded.last_run",
-                    (pipeline, doc.key, doc.cw_id, doc.doc_number, doc.doc_type,
-                     doc.account_ref, doc.currency, str(doc.net), str(doc.tax), str(doc.gross),
-                     json.dumps(list(doc.gl_ids)), doc.content_hash, stamp, stamp, run_id))
-                detail = "re-exposed by ConnectWise after posting" if before == "posted" else None
-                self._event(pipeline, doc.key, before, "extracted", run_id, detail)
+                self._check(before.get(doc.key), "extracted", doc.key)
+            self.db.executemany(
+                "INSERT INTO documents (pipeline, key, cw_id, state, doc_number, doc_type, "
+                "account_ref, currency, net, tax, gross, gl_ids, content_hash, first_seen, "
+                "updated_at, last_run) VALUES (?,?,?,'extracted',?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(pipeline, key) DO UPDATE SET state='extracted', "
+                "doc_number=excluded.doc_number, doc_type=excluded.doc_type, "
+                "account_ref=excluded.account_ref, currency=excluded.currency, "
+                "net=excluded.net, tax=excluded.tax, gross=excluded.gross, "
+                "gl_ids=excluded.gl_ids, content_hash=excluded.content_hash, reasons=NULL, "
+                "updated_at=excluded.updated_at, last_run=excluded.last_run",
+                [(pipeline, d.key, d.cw_id, d.doc_number, d.doc_type, d.account_ref, d.currency,
+                  str(d.net), str(d.tax), str(d.gross), json.dumps(list(d.gl_ids)),
+                  d.content_hash, stamp, stamp, run_id) for d in docs])
+            self._events(pipeline, run_id, stamp, [
+                (d.key, before.get(d.key), "extracted",
+                 "re-exposed by ConnectWise after posting" if before.get(d.key) == "posted"
+                 else None) for d in docs])
 
     def quarantine(self, pipeline: str, run_id: str, reasons: dict[str, list[dict]],
                    stage: str) -> None:
         with self._tx():
-            for key, items in reasons.items():
-                payload = json.dumps([dict(item, stage=stage) for item in items], default=str)
-                self._move(pipeline, key, "quarantined", run_id, stage, reasons=payload)
+            self._move_many(pipeline, run_id, [
+                (key, "quarantined", stage, {"reasons": json.dumps(
+                    [dict(item, stage=stage) for item in items], default=str)})
+                for key, items in reasons.items()])
 
     def mark(self, pipeline: str, run_id: str, keys: Iterable[str], state: str,
              detail: str | None = None, **columns) -> None:
         with self._tx():
-            for key in keys:
-                self._move(pipeline, key, state, run_id, detail, **columns)
+            self._move_many(pipeline, run_id, [(k, state, detail, columns) for k in keys])
 
     def mark_loaded(self, pipeline: str, run_id: str, refs: dict[str, str | None]) -> None:
         with self._tx():
-            for key, ref in refs.items():
-                self._move(pipeline, key, "loaded", run_id, ref, sage_ref=ref)
+            self._move_many(pipeline, run_id, [(k, "loaded", ref, {"sage_ref": ref})
+                                                for k, ref in refs.items()])
 
-    def _move(self, pipeline, key, state, run_id, detail=None, **columns) -> None:
-        before = self._state(pipeline, key)
-        self._check(before, state, key)
-        sets = ", ".join(f"{c}=?" for c in columns)
-        self.db.execute(
-            f"UPDATE documents SET state=?, updated_at=?, last_run=?{', ' + sets if sets else ''}"
-            " WHERE pipeline=? AND key=?",
-            (state, now(), run_id, *columns.values(), pipeline, key))
-        self._event(pipeline, key, before, state, run_id, detail)
+    def _move_many(self, pipeline: str, run_id: str,
+                   moves: list[tuple[str, str, str | None, dict]]) -> None:
+        """Apply (key, new state, detail, extra columns) moves, refusing illegal ones."""
+        if not moves:
+            return
+        before = self._states(pipeline, [m[0] for m in moves])
+        for key, state, _, _ in moves:
+            self._check(before.get(key), state, key)
+        stamp, groups = now(), {}
+        for key, state, _, columns in moves:
+            groups.setdefault(tuple(columns), []).append(
+                (state, stamp, run_id, *columns.values(), pipeline, key))
+        for columns, rows in groups.items():
+            sets = "".join(f", {c}=?" for c in columns)
+            self.db.executemany(f"UPDATE documents SET state=?, updated_at=?, last_run=?{sets}"
+                                " WHERE pipeline=? AND key=?", rows)
+        self._events(pipeline, run_id, stamp,
+                     [(key, before.get(key), state, detail) for key, state, detail, _ in moves])
 
-    def _state(self, pipeline: str, key: str) -> str | None:
-        row = self.db.execute("SELECT state FROM documents WHERE pipeline=? AND key=?",
-                              (pipeline, key)).fetchone()
-        return row["state"] if row else None
+    def _states(self, pipeline: str, keys: list[str]) -> dict[str, str]:
+        states: dict[str, str] = {}
+        for start in range(0, len(keys), 900):
+            part = keys[start:start + 900]
+            states.update((row["key"], row["state"]) for row in self.db.execute(
+                f"SELECT key, state FROM documents WHERE pipeline=? AND key IN "
+                f"({','.join('?' * len(part))})", (pipeline, *part)))
+        return states
 
     @staticmethod
     def _check(before: str | None, after: str, key: str) -> None:
@@ -180,10 +197,12 @@ class Journal:
         if before is None or after not in _ALLOWED[before]:
             raise IllegalTransition(f"document {key}: {before} -> {after} is not allowed")
 
-    def _event(self, pipeline, key, before, after, run_id, detail) -> None:
-        self.db.execute("INSERT INTO events (pipeline, key, from_state, to_state, run_id, at, "
-                        "detail) VALUES (?,?,?,?,?,?,?)",
-                        (pipeline, key, before, after, run_id, now(), detail))
+    def _events(self, pipeline: str, run_id: str, stamp: str,
+                changes: list[tuple[str, str | None, str, str | None]]) -> None:
+        self.db.executemany("INSERT INTO events (pipeline, key, from_state, to_state, run_id, "
+                            "at, detail) VALUES (?,?,?,?,?,?,?)",
+                            [(pipeline, key, before, after, run_id, stamp, detail)
+                             for key, before, after, detail in changes])
 
     # -- batches ------------------------------------------------------------------------
     def begin_batch(self, pipeline: str, run_id: str, identifier: str, keys: list[str],
@@ -194,9 +213,9 @@ class Journal:
                             " keys, run_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
                             (identifier, pipeline, "intent", json.dumps(record_ids),
                              json.dumps(keys), run_id, stamp, stamp))
-            for key in keys:
-                self._move(pipeline, key, "posting", run_id, identifier,
-                           batch_identifier=identifier)
+            self._move_many(pipeline, run_id, [(key, "posting", identifier,
+                                                 {"batch_identifier": identifier})
+                                                for key in keys])
 
     def settle_batch(self, identifier: str, cw_batch_id: int | None, run_id: str) -> list[str]:
         """Record the batch as created (an id) or as not created (None); return its keys."""
@@ -207,13 +226,12 @@ class Journal:
             state = "created" if cw_batch_id is not None else "not-created"
             self.db.execute("UPDATE batches SET state=?, cw_batch_id=?, updated_at=? "
                             "WHERE batch_identifier=?", (state, cw_batch_id, now(), identifier))
-            for key in keys:
-                if cw_batch_id is None:
-                    self._move(row["pipeline"], key, "loaded", run_id, "batch not created",
-                               batch_identifier=None)
-                else:
-                    self._move(row["pipeline"], key, "posted", run_id, identifier,
-                               batch_id=cw_batch_id)
+            if cw_batch_id is None:
+                moves = [(k, "loaded", "batch not created", {"batch_identifier": None})
+                         for k in keys]
+            else:
+                moves = [(k, "posted", identifier, {"batch_id": cw_batch_id}) for k in keys]
+            self._move_many(row["pipeline"], run_id, moves)
             return keys
 
     def batches_of_run(self, run_id: str) -> int:
@@ -254,6 +272,22 @@ class Journal:
             return rows
         wanted = set(keys)
         return [r for r in rows if r["key"] in wanted]
+
+    def pages(self, pipeline: str, states: Iterable[str], run_id: str | None = None,
+              size: int = 2000) -> Iterable[list[sqlite3.Row]]:
+        """Documents in pages (by key), optionally only those a run touched last."""
+        states = list(states)
+        sql = (f"SELECT * FROM documents WHERE pipeline=? AND key > ? AND state IN "
+               f"({','.join('?' * len(states))})" + (" AND last_run=?" if run_id else "")
+               + " ORDER BY key LIMIT ?")
+        last = ""
+        while True:
+            rows = self.db.execute(sql, (pipeline, last, *states, *([run_id] if run_id else []),
+                                         size)).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1]["key"]
 
     def counts(self, pipeline: str) -> dict[str, int]:
         result = {state: 0 for state in STATES}

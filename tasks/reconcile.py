@@ -51,32 +51,49 @@ class Reconciliation:
 
 def reconcile(rows, totals: dict) -> Reconciliation:
     """``rows``: journal rows of loaded documents; ``totals``: key → DocumentTotals."""
-    groups: dict[tuple, dict] = {}
-    lines: dict[tuple, dict] = {}
-    differences: list[Difference] = []
-    missing = [r["key"] for r in rows if r["key"] not in totals]
-    for row in rows:
-        sage = totals.get(row["key"])
-        if sage is None:
-            continue
-        cw = {k: money(row[k]) for k in ("net", "tax", "gross")}
-        ours = {"net": sage.net, "tax": sage.tax, "gross": sage.gross}
-        _add(groups, (sage.doc_type, sage.currency), cw, ours)
-        _add_lines(lines, sage)
-        differences += _differences(row, cw, ours, sage)
-    ordered = [dict(doc_type=k[0], currency=k[1], **v) for k, v in sorted(groups.items())]
-    by_line = [dict(doc_type=k[0], currency=k[1], nominal_code=k[2], tax_code=k[3], rate=k[4],
-                    documents=len(v["documents"]), lines=v["lines"], net=v["net"], tax=v["tax"])
-               for k, v in sorted(lines.items())]
-    return Reconciliation(ordered, differences, missing, by_line)
+    reconciler = Reconciler()
+    reconciler.add(rows, totals)
+    return reconciler.result()
+
+
+class Reconciler:
+    """Accumulates a reconciliation page by page, so memory does not grow with the backlog:
+    only the totals by group and the differences are kept."""
+
+    def __init__(self):
+        self.groups: dict[tuple, dict] = {}
+        self.lines: dict[tuple, dict] = {}
+        self.differences: list[Difference] = []
+        self.missing: list[str] = []
+
+    def add(self, rows, totals: dict) -> None:
+        for row in rows:
+            sage = totals.get(row["key"])
+            if sage is None:
+                self.missing.append(row["key"])
+                continue
+            cw = {k: money(row[k]) for k in ("net", "tax", "gross")}
+            ours = {"net": sage.net, "tax": sage.tax, "gross": sage.gross}
+            _add(self.groups, (sage.doc_type, sage.currency), cw, ours)
+            _add_lines(self.lines, sage)
+            self.differences += _differences(row, cw, ours, sage)
+
+    def result(self) -> Reconciliation:
+        ordered = [dict(doc_type=k[0], currency=k[1], **v)
+                   for k, v in sorted(self.groups.items())]
+        by_line = [dict(doc_type=k[0], currency=k[1], nominal_code=k[2], tax_code=k[3],
+                        rate=k[4], documents=v["documents"], lines=v["lines"], net=v["net"],
+                        tax=v["tax"]) for k, v in sorted(self.lines.items())]
+        return Reconciliation(ordered, self.differences, self.missing, by_line)
 
 
 def _add_lines(lines, sage) -> None:
+    seen: set[tuple] = set()                 # count each document once per group
     for line in sage.lines:
         key = (sage.doc_type, sage.currency, line.nominal_code, line.tax_code, line.rate)
-        entry = lines.setdefault(key, {"documents": set(), "lines": 0, "net": ZERO,
-                                       "tax": ZERO})
-        entry["documents"].add(sage.key)
+        entry = lines.setdefault(key, {"documents": 0, "lines": 0, "net": ZERO, "tax": ZERO})
+        entry["documents"] += key not in seen
+        seen.add(key)
         entry["lines"] += 1
         entry["net"] += line.net
         entry["tax"] += line.tax

@@ -9,8 +9,8 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_markdown, publish_table
-from tasks.reconcile import (Reconciliation, difference_rows, group_rows, line_rows, md,
-                             reconcile, reconciliation_markdown, verdict)
+from tasks.reconcile import (Reconciler, Reconciliation, difference_rows, group_rows,
+                             line_rows, md, reconciliation_markdown, verdict)
 
 log = logging.getLogger("cwsage.report")
 
@@ -18,10 +18,11 @@ log = logging.getLogger("cwsage.report")
 def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
     if not ctx.entity.postable:            # list records (customers) carry no money
         return Reconciliation([], [], [])
-    rows = [r for r in ctx.journal.documents(ctx.pipeline, states=["loaded", "posted"])
-            if not run_only or r["last_run"] == ctx.run_id]
-    totals = ctx.writer.totals([r["key"] for r in rows]) if rows else {}
-    return reconcile(rows, totals)
+    reconciler = Reconciler()
+    for page in ctx.journal.pages(ctx.pipeline, states=["loaded", "posted"],
+                                  run_id=ctx.run_id if run_only else None):
+        reconciler.add(page, ctx.writer.totals([r["key"] for r in page]))
+    return reconciler.result()
 
 
 def quarantine_rows(journal, pipeline: str) -> list[dict]:

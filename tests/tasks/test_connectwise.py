@@ -75,7 +75,8 @@ def test_auth_headers(serve):
     server, client = serve((200, {}, {"count": 3}))
     assert client.count("/finance/accounting/unpostedinvoices", "id > 5") == 3
     _, path, headers, _ = server.requests[0]
-    assert path == "/v4_6_release/apis/3.0/finance/accounting/unpostedinvoices/count?conditions=id+%3E+5"
+    assert path == ("/v4_6_release/apis/3.0/finance/accounting/unpostedinvoices/count"
+                    "?conditions=id+%3E+5")
     import base64
     assert headers["Authorization"] == "Basic " + base64.b64encode(
         b"acme+pub-key:very-secret-private").decode()

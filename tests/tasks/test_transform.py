@@ -90,7 +90,8 @@ def test_mapping_rules(outcome):
     _, _, doc = outcome
     first = doc.find("Invoices/Invoice[Id='CW-INV-5001']")
     items = first.findall("InvoiceItems/Item")
-    assert [i.findtext("Sku") for i in items] == ["FW-TZ270", "S1", "S1", "S1"]   # agreement/labour → S1
+    # agreement and labour lines take S1
+    assert [i.findtext("Sku") for i in items] == ["FW-TZ270", "S1", "S1", "S1"]
     assert len(items) == 4                                     # the sales-tax line is not an item
     assert [i.findtext("QtyOrdered") for i in items] == ["1", "1", "3.5", "1"]    # GL sign undone
     assert [i.findtext("NominalCode") for i in items] == ["4000", "4001", "4002", "4000"]
