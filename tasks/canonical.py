@@ -36,6 +36,7 @@ from lxml import etree
 
 VERSION = "1"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_TAGS: dict[str, str] = {}        # JSON key → element name ("" when not a valid XML name)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -87,22 +88,30 @@ def _mappings(mappings: dict[str, Any]) -> etree._Element:
 
 
 def _append(parent, name: str, value: Any) -> None:
-    if _NAME.match(name) and not name.lower().startswith("xml"):
-        child = etree.SubElement(parent, name)
-    else:
-        child = etree.SubElement(parent, "field", name=_text(name))
-    _fill(child, value)
+    _fill(_child(parent, name), value)
 
 
-def _fill(node, value: Any) -> None:
-    if value is None:
-        node.set("nil", "true")
-    elif isinstance(value, dict):
+def _child(parent, name: str, _sub=etree.SubElement):
+    tag = _TAGS.get(name)
+    if tag is None:
+        tag = name if _NAME.match(name) and not name.lower().startswith("xml") else ""
+        if len(_TAGS) < 10_000:
+            _TAGS[name] = tag
+    return _sub(parent, tag) if tag else _sub(parent, "field", name=_text(name))
+
+
+def _fill(node, value: Any, _sub=etree.SubElement) -> None:
+    kind = type(value)
+    if kind is dict:
         for k, v in value.items():
-            _append(node, str(k), v)
-    elif isinstance(value, list):
+            _fill(_child(node, str(k)), v)
+    elif kind is list:
         for v in value:
-            _fill(etree.SubElement(node, "item"), v)
+            _fill(_sub(node, "item"), v)
+    elif value is None:
+        node.set("nil", "true")
+    elif kind is str:
+        node.text = _ILLEGAL.sub("", value)
     else:
         node.text = _text(value)
 
