@@ -138,6 +138,20 @@ def measure(bench: Bench, part: str, chunk: int, repeat: int, spec: Path) -> dic
     return result
 
 
+def source() -> dict:
+    """Which code was measured: the commit, and the files changed since (read-only git)."""
+    import subprocess
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no")
+               .splitlines() if line[3:] and not line[3:].startswith("bench/")]
+    return {"commit": git("rev-parse", "HEAD") or None, "changed_files": changed}
+
+
 def machine() -> dict:
     from importlib.metadata import PackageNotFoundError, version
     versions = {}
@@ -182,12 +196,14 @@ def run(bench: Bench) -> dict:
         "invoices": args.invoices, "lines": args.lines, "chunk_sizes": args.chunk_size,
         "repeat": args.repeat, "seed": args.seed, "parts": bench.parts,
         "profile": args.profile, "tracemalloc": args.tracemalloc, "env": args.env,
-        "command": "python -m bench " + " ".join(sys.argv[1:])},
-        "machine": machine(), "setup": setup, "summary": summarise(records), "runs": records}
+        "command": "python -m bench " + " ".join(args.argv)},
+        "machine": machine(), "source": source(), "setup": setup,
+        "summary": summarise(records), "runs": records}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.invoices < 1 or args.lines < 1 or args.repeat < 1 or \
             any(not 1 <= c <= 1000 for c in args.chunk_size):
         print("python -m bench: --invoices, --lines and --repeat must be at least 1, and "

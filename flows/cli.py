@@ -25,6 +25,7 @@ def _prefect_defaults(quiet: bool = False) -> None:
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("CWSAGE_LOG_LEVEL", "WARNING")
 
 
 def build_parser() -> argparse.ArgumentParser:
