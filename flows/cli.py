@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ def _prefect_defaults(quiet: bool = False) -> None:
     if quiet:
         os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
         os.environ.setdefault("CWSAGE_LOG_LEVEL", "WARNING")
+        logging.getLogger("cwsage").setLevel(os.environ["CWSAGE_LOG_LEVEL"].upper())
 
 
 def build_parser() -> argparse.ArgumentParser:
