@@ -1,5 +1,6 @@
 # make demo — run every pipeline against a local ConnectWise sandbox into the Sage 50 replica
 # make test — the whole test suite (what CI runs)
+# make bench — the benchmark (see bench/README.md)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -20,6 +21,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench --invoices 25000 --lines 4 --chunk-size 500 1000
 
 clean:
 	rm -rf $(VENV) .cwsage .pytest_cache

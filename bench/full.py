@@ -39,19 +39,29 @@ def stage_times(flow_run_id, pipeline: str, expected: int, wait: float = 180.0) 
             and time.monotonic() < deadline:
         time.sleep(1.0)
         runs = _task_runs(flow_run_id)
+    calls, gaps = _durations(runs, pipeline)
+    ordered = sorted(calls, key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES))
+    trends = {s: trend(calls[s]) for s in ordered if len(calls[s]) >= 10}
+    if len(gaps) >= 10:
+        trends["between_tasks"] = trend(gaps)
+    return {"seconds": {s: round(sum(calls[s]), 3) for s in ordered},
+            "task_runs": {s: len(calls[s]) for s in ordered}, "task_runs_seen": len(runs),
+            "task_runs_expected": expected, "trends": trends}
+
+
+def _durations(runs: list, pipeline: str) -> tuple[dict[str, list[float]], list[float]]:
+    """Seconds of each task run per stage, in start order; and the gaps between task runs."""
+    runs = sorted(runs, key=lambda r: (r.start_time is None, r.start_time))
+    gaps = [(b.start_time - a.end_time).total_seconds() for a, b in zip(runs, runs[1:])
+            if a.end_time and b.start_time]
     calls: dict[str, list[float]] = {}
-    for run in sorted(runs, key=lambda r: (r.start_time is None, r.start_time)):
-        stage = run.name.removeprefix(f"{pipeline}-")
+    for run in runs:
         if run.start_time and run.end_time:
             took = (run.end_time - run.start_time).total_seconds()
         else:
             took = run.total_run_time.total_seconds()
-        calls.setdefault(stage, []).append(took)
-    ordered = sorted(calls, key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES))
-    return {"seconds": {s: round(sum(calls[s]), 3) for s in ordered},
-            "task_runs": {s: len(calls[s]) for s in ordered}, "task_runs_seen": len(runs),
-            "task_runs_expected": expected,
-            "trends": {s: trend(calls[s]) for s in ordered if len(calls[s]) >= 10}}
+        calls.setdefault(run.name.removeprefix(f"{pipeline}-"), []).append(took)
+    return calls, gaps
 
 
 def _task_runs(flow_run_id) -> list:

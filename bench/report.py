@@ -11,6 +11,9 @@ Definitions (the same for both parts):
   (the Sage 50 replica's INVOICE / INVOICE_ITEM; the baseline's own tables).
 * ``docs_per_s`` / ``lines_per_s``: per ``wall_s``; ``*_run`` variants per ``run_s``.
 * ``peak_rss_mb``: VmHWM read by the child itself at the end of its measured call.
+* ``flow_overhead`` (full): ``run_s`` minus the task runs' own time — the flow body between
+  tasks and Prefect's work around each task call; ``between_tasks`` in the growth table is the
+  gap from one task run's end to the next one's start.
 * ``cpu_s``: user + system CPU seconds of the child (all its threads) up to the end of its
   measured call; ``sandbox_cpu_s`` the same for the whole life of the sandbox serving it. Less
   sensitive than wall time to other work on the machine; ``loadavg`` is the 1-minute load
@@ -25,6 +28,7 @@ from typing import Any
 TARGETS = {"ratio_max": 1.3, "lines_per_s_min": 10_000, "peak_rss_mb_max": 1024}
 FULL_STAGES = ("recover", "post", "plan", "extract", "validate", "transform", "load", "report",
                "flow_overhead")
+TREND_ORDER = FULL_STAGES + ("between_tasks",)
 BASE_STAGES = ("list", "export", "companies", "canonical", "xslt", "load", "post")
 NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
            "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
@@ -168,7 +172,7 @@ def _growth(summary: dict) -> list[str]:
         for part in ("full", "baseline"):
             if part in entry:
                 m = entry[part]
-                order = FULL_STAGES if part == "full" else BASE_STAGES
+                order = TREND_ORDER if part == "full" else BASE_STAGES
                 stages = ", ".join(f"{s} {m['trends'][s]['first'] * 1000:.0f}→"
                                    f"{m['trends'][s]['last'] * 1000:.0f}"
                                    for s in order if s in m["trends"])
