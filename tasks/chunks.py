@@ -39,7 +39,7 @@ def chunk_export(path: Path) -> dict:
 def remember(path: Path, export: dict) -> dict:
     with _RECENT_LOCK:
         _RECENT[str(path)] = export
-        while len(_RECENT) > 4:
+        while len(_RECENT) > 2:
             _RECENT.popitem(last=False)
     return export
 

@@ -10,7 +10,6 @@ import fcntl
 import os
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,19 +24,27 @@ def cwsage_home() -> Path:
     return Path(os.environ.get("CWSAGE_HOME") or ".cwsage").resolve()
 
 
-@dataclass
 class RunContext:
-    spec: Any                 # flows.spec.Spec (tasks never import flows)
-    pipeline_spec: Any        # flows.spec.PipelineSpec
-    home: Path
-    run_id: str = ""
-    dry_run: bool = False
-    seen_cursor: str | None = None
-    companies: dict = field(default_factory=dict)   # company records fetched in this run
-    _client: ConnectWiseClient | None = field(default=None, repr=False)
-    _writer: Any = field(default=None, repr=False)
-    _journal: Journal | None = field(default=None, repr=False)
-    _lock: Any = field(default=None, repr=False)
+    """Deliberately a plain class, not a dataclass or a model: Prefect walks dataclasses,
+    models, dicts and lists passed to tasks, and this object grows with the run (the company
+    records fetched so far), so a walk would cost more on every task as the run goes on."""
+
+    def __init__(self, spec: Any, pipeline_spec: Any, home: Path, run_id: str = "",
+                 dry_run: bool = False):
+        self.spec = spec                     # flows.spec.Spec (tasks never import flows)
+        self.pipeline_spec = pipeline_spec   # flows.spec.PipelineSpec
+        self.home = home
+        self.run_id = run_id
+        self.dry_run = dry_run
+        self.seen_cursor: str | None = None
+        self.companies: dict = {}            # company records fetched in this run
+        self._client: ConnectWiseClient | None = None
+        self._writer: Any = None
+        self._journal: Journal | None = None
+        self._lock: Any = None
+
+    def __repr__(self) -> str:
+        return f"RunContext(pipeline={self.pipeline!r}, run_id={self.run_id!r})"
 
     @property
     def pipeline(self) -> str:

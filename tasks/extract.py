@@ -238,7 +238,7 @@ def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
         currency = doc.get("currency") if isinstance(doc.get("currency"), dict) else {}
         account = (doc.get("companyAccountNumber") or doc.get("vendorNumber")
                    or doc.get("vendorAccountNumber") or doc.get("accountNumber"))
-        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode())
+        digest = hashlib.sha256(json.dumps(doc, default=str).encode())    # ConnectWise's order
         records.append(DocRecord(
             key=entity.key(doc), cw_id=str(entity.source_id(doc)),
             doc_number=doc.get(entity.number_field), doc_type=entity.doc_type(doc),

@@ -85,11 +85,20 @@ def load_task(ctx, checked, sage_chunk) -> LoadSummary:
     log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
              ctx.pipeline, sage_chunk.number, len(summary.loaded),
              len(summary.already_present), len(summary.rejected))
-    publish_table(ctx.pipeline, "load-receipt", [
-        {"document": k, "outcome": outcome}
-        for outcome, keys in (("loaded", summary.loaded),
-                              ("already in Sage", summary.already_present),
-                              ("rejected by Sage", summary.rejected)) for k in keys]
-        + [{"document": ref, "outcome": "account created"} for ref in summary.accounts_created],
-        f"Load receipt for chunk {sage_chunk.number} of run {ctx.run_id}")
+    publish_table(ctx.pipeline, "load-receipt", receipt_rows(summary, keys),
+                  f"Load receipt for chunk {sage_chunk.number} of run {ctx.run_id}")
     return summary
+
+
+def receipt_rows(summary: LoadSummary, keys: tuple[str, ...]) -> list[dict]:
+    """The receipt as a person reads it: the range of documents and how many went where, then
+    every exception (rejected, already in Sage) and every account created. Each document's own
+    Sage reference is in the journal (``cwsage quarantine``, ``status``), not in the UI's DB."""
+    rows = [{"documents": f"{keys[0]} … {keys[-1]}" if len(keys) > 1 else keys[0],
+             "outcome": "loaded", "count": len(summary.loaded)}]
+    rows += [{"documents": k, "outcome": "already in Sage", "count": 1}
+             for k in summary.already_present[:100]]
+    rows += [{"documents": k, "outcome": "rejected by Sage", "count": 1} for k in summary.rejected]
+    rows += [{"documents": ref, "outcome": "account created", "count": 1}
+             for ref in summary.accounts_created]
+    return rows

@@ -154,16 +154,26 @@ def _log_text(error_log, exc: Exception) -> str:
 
 def run_stylesheet(sheet: Stylesheet, canonical: etree._Element, **params: str) -> bytes:
     """Run the stylesheet; return the Sage XML document as UTF-8 bytes."""
+    return _serialise(_apply(sheet, canonical, **params))
+
+
+def _apply(sheet: Stylesheet, canonical: etree._Element, **params: str):
     result = sheet(canonical, **params)
     if result.getroot() is None:
         raise TransformError(f"{sheet.path.name}: the stylesheet produced no document")
+    return result
+
+
+def _serialise(result) -> bytes:
     return etree.tostring(result, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-def document_keys(sage_xml: bytes) -> list[str]:
-    """The document keys a Sage XML document carries: Invoice Ids, Transaction
-    SecondReferences (one per grouped document) and Customer/Supplier Ids."""
-    root = etree.fromstring(sage_xml, hardened_parser())
+def document_keys(sage_xml) -> list[str]:
+    """The document keys a Sage XML document (bytes, or a tree already in hand) carries:
+    Invoice Ids, Transaction SecondReferences (one per grouped document), Customer/Supplier
+    Ids."""
+    root = sage_xml.getroot() if hasattr(sage_xml, "getroot") else \
+        etree.fromstring(sage_xml, hardened_parser())
     keys = root.xpath("Invoices/Invoice/Id/text() | Transactions/Transaction/SecondReference/text()"
                       " | Customers/Customer/Id/text() | Suppliers/Supplier/Id/text()")
     return list(dict.fromkeys(str(k) for k in keys))
@@ -189,11 +199,11 @@ def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -
         for doc in export.get(entity.documents) or []:
             entity.prepare(doc)
 
-    def run(subset: list[str]) -> bytes:
+    def run(subset: list[str]):
         doc = canonical_xml(pipeline_spec.name, entity.name, chunk, export,
                             mappings=pipeline_spec.mappings.model_dump(),
                             documents=entity.documents, key=entity.key, include=subset)
-        return run_stylesheet(sheet, doc, pipeline=pipeline_spec.name)
+        return _apply(sheet, doc, pipeline=pipeline_spec.name)
 
     if not wanted:
         return TransformOutcome(None, (), {})
@@ -207,12 +217,12 @@ def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -
                 failures[key] = str(exc)
         wanted = [k for k in wanted if k not in failures]
         xml = run(wanted) if wanted else None
-    produced = set(document_keys(xml)) if xml else set()
+    produced = set(document_keys(xml)) if xml is not None else set()
     for key in wanted:
         if key not in produced:
             failures[key] = f"{sheet.path.name} produced no Sage document for it"
     done = tuple(k for k in wanted if k not in failures)
-    return TransformOutcome(xml if done else None, done, failures)
+    return TransformOutcome(_serialise(xml) if done else None, done, failures)
 
 
 @dataclass(frozen=True)
