@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import SandboxServer
+from tests.flows.helpers import point_env_at
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,12 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def sandbox(monkeypatch):
     server = SandboxServer(host="127.0.0.1", port=0, seed=11, invoices=40, broken_share=0.15)
     server.start()
-    creds = server.credentials
-    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
-                        "CW_PUBLIC_KEY": creds["public_key"],
-                        "CW_PRIVATE_KEY": creds["private_key"],
-                        "CW_CLIENT_ID": creds["client_id"]}.items():
-        monkeypatch.setenv(name, value)
+    point_env_at(monkeypatch, server)
     yield server
     server.stop()
 

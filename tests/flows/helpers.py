@@ -37,3 +37,13 @@ def run(spec, pipeline="invoices"):
 
 def replica(home: Path) -> sqlite3.Connection:
     return sqlite3.connect(home / "sage50.db")
+
+
+def point_env_at(monkeypatch, server) -> None:
+    """Set the five CW_* variables the shipped spec reads to this sandbox."""
+    creds = server.credentials
+    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
+                        "CW_PUBLIC_KEY": creds["public_key"],
+                        "CW_PRIVATE_KEY": creds["private_key"],
+                        "CW_CLIENT_ID": creds["client_id"]}.items():
+        monkeypatch.setenv(name, value)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import SandboxServer
-from tests.flows.helpers import CW, replica, run
+from tests.flows.helpers import CW, replica, run, point_env_at
 
 pytestmark = pytest.mark.slow
 
@@ -18,12 +18,7 @@ def start(monkeypatch, faults=None, state_file=None, port=0) -> SandboxServer:
     server = SandboxServer(host="127.0.0.1", port=port, seed=9, invoices=16, expenses=0,
                            procurement=0, broken_share=0.0, faults=faults,
                            state_file=state_file).start()
-    creds = server.credentials
-    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
-                        "CW_PUBLIC_KEY": creds["public_key"],
-                        "CW_PRIVATE_KEY": creds["private_key"],
-                        "CW_CLIENT_ID": creds["client_id"]}.items():
-        monkeypatch.setenv(name, value)
+    point_env_at(monkeypatch, server)
     return server
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.flows.helpers import CW, replica, run
+from tests.flows.helpers import CW, replica, run, point_env_at
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.slow
@@ -17,12 +17,7 @@ def sandbox(monkeypatch):
     server = SandboxServer(host="127.0.0.1", port=0, seed=7, invoices=10, expenses=30,
                            procurement=24, broken_share=0.15)
     server.start()
-    creds = server.credentials
-    for name, value in {"CW_BASE_URL": server.base_url, "CW_COMPANY": creds["company"],
-                        "CW_PUBLIC_KEY": creds["public_key"],
-                        "CW_PRIVATE_KEY": creds["private_key"],
-                        "CW_CLIENT_ID": creds["client_id"]}.items():
-        monkeypatch.setenv(name, value)
+    point_env_at(monkeypatch, server)
     yield server
     server.stop()
 
