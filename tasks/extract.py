@@ -48,7 +48,7 @@ class ExtractConfig(BaseModel):
     fields: str | None = None
     cursor: str | None = None
     key_prefix: str = "CW-"
-    chunk_size: int = Field(500, ge=1, le=1000)
+    chunk_size: int = Field(1000, ge=1, le=1000)
     page_size: int = Field(1000, ge=1, le=1000)
     conditions: str | None = None
     thru_date: date | None = None

@@ -48,7 +48,7 @@ def project(folder: Path) -> Path:
     for name in ("xslt", "expectations"):
         shutil.copytree(ROOT / name, folder / name)
     text = (ROOT / "pipelines.yaml").read_text()
-    text = text.replace("    chunk_size: 500", f"    chunk_size: {CHUNK}")
+    text = text.replace("    chunk_size: 1000", f"    chunk_size: {CHUNK}")
     text = text.replace("  retry_delay_seconds: 10", "  retry_delay_seconds: 0")
     (folder / "pipelines.yaml").write_text(text)
     return folder / "pipelines.yaml"

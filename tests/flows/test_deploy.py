@@ -221,7 +221,7 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
         wait_for(lambda: "being served" in log.read_text() and deployments(client)[
             "invoices"].parameters["spec_path"] == str(project), 30, "the deployment", log)
         good = project.read_text()
-        project.write_text(good.replace("chunk_size: 500", "chunk_size: 0"))
+        project.write_text(good.replace("chunk_size: 1000", "chunk_size: 0"))
         run = client.create_flow_run_from_deployment(deployments(client)["invoices"].id)
         failed = wait_for(lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
                           60, "the flow run", log)

@@ -25,7 +25,7 @@ def start(monkeypatch, faults=None, state_file=None, port=0) -> SandboxServer:
 def fast(spec: Path) -> Path:
     text = spec.read_text().replace("  retry_delay_seconds: 10", "  retry_delay_seconds: 0")
     text = text.replace("  timeout_seconds: 30", "  timeout_seconds: 2")
-    text = text.replace("    chunk_size: 500", "    chunk_size: 6")
+    text = text.replace("    chunk_size: 1000", "    chunk_size: 6")
     spec.write_text(text)
     return spec
 
