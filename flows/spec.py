@@ -31,8 +31,11 @@ from tasks.transform import TransformConfig
 from tasks.validate import ValidateConfig
 
 WRITER_NAMES = ("sage50_replica", "zynk_xml_outbox")
-SECRET_KEYS = ("private_key", "client_id")
-NOTIFY_SECRET_KEYS = ("username", "password")
+# Secrets: (where in the spec, key, the variable to suggest). They must be ${VAR} references.
+SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
+           (("connectwise",), "client_id", "CW_CLIENT_ID"),
+           (("notify", "email"), "username", "SMTP_USERNAME"),
+           (("notify", "email"), "password", "SMTP_PASSWORD"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -162,7 +165,6 @@ def load_spec(path: str | Path = "pipelines.yaml", *, env: Mapping[str, str] | N
     raw = _read_yaml(path)
     problems: list[str] = []
     _check_secrets(raw, path.name, problems)
-    _check_notify_secrets(raw, path.name, problems)
     raw = _interpolate(raw, env if env is not None else os.environ, path.name, problems,
                        need_connection)
     raw = _prepare(raw, path, problems)
@@ -216,24 +218,14 @@ def _interpolate(node: Any, env: Mapping[str, str], file: str, problems: list[st
 
 
 def _check_secrets(raw: dict, file: str, problems: list[str]) -> None:
-    block = raw.get("connectwise")
-    if not isinstance(block, dict):
-        return
-    for key in SECRET_KEYS:
-        text = block.get(key)
+    for where, key, variable in SECRETS:
+        block: object = raw
+        for part in where:
+            block = block.get(part) if isinstance(block, dict) else None
+        text = block.get(key) if isinstance(block, dict) else None
         if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
-            problems.append(f"{file}: connectwise.{key}: write an environment reference such "
-                            f"as ${{CW_{key.upper()}}} — secrets never live in {file}")
-
-
-def _check_notify_secrets(raw: dict, file: str, problems: list[str]) -> None:
-    block = raw.get("notify") if isinstance(raw.get("notify"), dict) else {}
-    email = block.get("email") if isinstance(block.get("email"), dict) else {}
-    for key in NOTIFY_SECRET_KEYS:
-        text = email.get(key)
-        if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
-            problems.append(f"{file}: notify.email.{key}: write an environment reference such "
-                            f"as ${{SMTP_{key.upper()}}} — secrets never live in {file}")
+            problems.append(f"{file}: {'.'.join(where)}.{key}: write an environment reference "
+                            f"such as ${{{variable}}} — secrets never live in {file}")
 
 
 def _prepare(raw: dict, path: Path, problems: list[str]) -> dict:
@@ -282,14 +274,14 @@ def _deep_merge(base: dict, override: dict) -> dict:
 
 def _check_files(spec: Spec) -> list[str]:
     from tasks.transform import compile_stylesheet
-    from tasks.validate import load_suite
+    from tasks.validate import suite_for
     problems = []
     base = f"{spec.path.parent}/"
     for pipeline in spec.pipelines.values():
         if not _PIPELINE_NAME.match(pipeline.name):
             continue
         for check, target in ((compile_stylesheet, pipeline.stylesheet_path),
-                              (load_suite, pipeline.suite_path)):
+                              (suite_for, pipeline.suite_path)):
             try:
                 check(target)
             except ConfigError as exc:

@@ -16,6 +16,7 @@ findings, and the transformed Sage XML (zlib-compressed). They are not kept in m
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -28,10 +29,19 @@ def _sha(*parts: bytes | str) -> str:
 
 
 def chunk_digest(path: Path) -> str:
-    """sha256 of a spilled chunk (the export and its company records)."""
+    """sha256 of a spilled chunk (the export and its company records), computed once per file
+    version although both the validate and the transform keys need it."""
     companies = path.with_name(path.name.replace(".json", "") + ".companies.json")
-    data = [path.read_bytes()] + ([companies.read_bytes()] if companies.exists() else [])
-    return _sha(*data)
+    stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (path, companies)
+                  if p.exists())
+    return _digest(str(path), stamp)
+
+
+@lru_cache(maxsize=16)
+def _digest(path: str, stamp: tuple) -> str:
+    export = Path(path)
+    companies = export.with_name(export.name.replace(".json", "") + ".companies.json")
+    return _sha(export.read_bytes(), *([companies.read_bytes()] if companies.exists() else []))
 
 
 def spec_version(ctx) -> str:

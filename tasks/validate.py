@@ -34,13 +34,15 @@ class ValidateConfig(BaseModel):
     suite: str | None = None
 
 
-_SUITES: dict[tuple[str, float], Suite] = {}
+_SUITES: dict[tuple[str, int], Suite] = {}
 
 
 def suite_for(path: Path) -> Suite:
     """Load a suite once per file version (mtime), checked against its view's columns."""
     path = Path(path)
-    key = (str(path), path.stat().st_mtime)
+    if not path.is_file():
+        return load_suite(path)              # raises the ConfigError that names the file
+    key = (str(path), path.stat().st_mtime_ns)
     if key not in _SUITES:
         _SUITES[key] = load_suite(path)
     return _SUITES[key]

@@ -33,7 +33,7 @@ from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
 from tasks.sage50.protocol import DocumentTotals, LoadReceipt
-from tasks.sage50.sagexml import CompanyXml, parse_company, serialize
+from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
 from tasks.sage50.settings import as_date, as_path, as_tax_rates, read_settings
 
 FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
@@ -63,10 +63,7 @@ class OutboxWriter:
         self.reconcile()
 
     def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
-        try:
-            company = parse_company(company_xml)
-        except LoadError as exc:
-            raise LoadError(f"{source}: {exc}") from exc
+        company = parse_for(company_xml, source)
         with self._lock:
             manifest = self._live()
             self.reconcile()

@@ -26,7 +26,7 @@ from tasks.sage50 import replica_read as rd
 from tasks.sage50.protocol import DocumentTotals, LoadReceipt
 from tasks.sage50.replica_load import LoadRun
 from tasks.sage50.replica_schema import migrate, set_currency_rates
-from tasks.sage50.sagexml import parse_company
+from tasks.sage50.sagexml import parse_for
 from tasks.sage50.settings import (as_bool, as_currency_rates, as_date, as_path,
                                    read_settings)
 
@@ -80,10 +80,7 @@ class ReplicaWriter:
         return self._conn
 
     def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
-        try:
-            company = parse_company(company_xml)
-        except LoadError as exc:
-            raise LoadError(f"{source}: {exc}") from exc
+        company = parse_for(company_xml, source)
         with self._lock:
             conn = self._live()
             try:

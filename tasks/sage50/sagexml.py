@@ -123,6 +123,14 @@ class CompanyXml:
         return len(self.accounts) + len(self.invoices) + len(self.transactions)
 
 
+def parse_for(xml: bytes | str, source: str) -> "CompanyXml":
+    """``parse_company``, with the load's source named in the error."""
+    try:
+        return parse_company(xml)
+    except LoadError as exc:
+        raise LoadError(f"{source}: {exc}") from exc
+
+
 def parse_company(xml: bytes | str) -> CompanyXml:
     """Parse one ``<Company>`` document; raise ``LoadError`` when it cannot be read at all."""
     if isinstance(xml, str):
