@@ -2,7 +2,7 @@
 
 ``canonical_xml`` is the one function that turns a ConnectWise chunk (a GLExport, or a page of
 any list endpoint) into XML. The rules, which the golden test in
-``tests/tasks/test_canonical.py`` pins down:
+``tests/tasks/test_transform.py`` pins down:
 
 * The root is ``<cwsage pipeline="…" entity="…" chunk="N" version="1">`` holding
   ``<mappings>`` and ``<export>``.
@@ -21,106 +21,172 @@ any list endpoint) into XML. The rules, which the golden test in
 * Only the documents being transformed appear in the documents array (quarantined ones are left
   out), each ``<item>`` carrying ``key="…"`` — the document's stable key, which stylesheets
   emit as the Sage ``Id``.
+* With ``names`` (what ``tasks.transform`` passes: every name the stylesheet and the files it
+  may import mention), an object's fields whose names the stylesheet never mentions are left
+  out — ConnectWise records carry dozens of fields a stylesheet does not read, and rendering
+  them was most of the cost of a chunk. A field the stylesheet names is always there, wherever
+  it is (a key that is not an XML name is kept when the stylesheet mentions ``field``).
+  Stylesheets therefore read fields by name; the run-together text of a whole object
+  (``string(company)``) is not part of the contract. A stylesheet that selects by wildcard
+  (``*``, ``node()``, ``name()``, ``local-name()``) or copies subtrees gets every field.
 
-No text from the input is ever parsed as XML, so entities in ConnectWise data are never
-expanded: ``&amp;`` in a company name is the five characters it was.
+No text from the input is ever parsed as XML: the tree is built from escaped text, so entities
+in ConnectWise data are never expanded — ``&amp;`` in a company name is the five characters it
+was.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from lxml import etree
 
 VERSION = "1"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
-_TAGS: dict[str, str] = {}        # JSON key → element name ("" when not a valid XML name)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# JSON key → (open tag, close tag, nil element, element name)
+_TAGS: dict[str, tuple[str, str, str, str]] = {}
+_ITEM = ("<item>", "</item>", '<item nil="true"/>', "item")
+_LOCAL = threading.local()
 
 
 def canonical_xml(pipeline: str, entity: str, chunk: int, export: dict, *,
                   mappings: dict[str, Any], documents: str,
-                  key: Callable[[dict], str], include: Iterable[str] | None = None
-                  ) -> etree._Element:
+                  key: Callable[[dict], str], include: Iterable[str] | None = None,
+                  names: Collection[str] | None = None) -> etree._Element:
     """Build the canonical XML tree of one chunk (see the module docstring for the rules)."""
-    root = etree.Element("cwsage", pipeline=pipeline, entity=entity, chunk=str(chunk),
-                         version=VERSION)
-    root.append(_mappings(mappings))
+    out = [f'<cwsage pipeline="{_attr(pipeline)}" entity="{_attr(entity)}" '
+           f'chunk="{chunk}" version="{VERSION}">']
+    _mappings(out, mappings)
+    out.append("<export>")
     wanted = None if include is None else set(include)
-    out = etree.SubElement(root, "export")
+    keep = None if names is None else frozenset(names)
     for name, value in export.items():
         if name == documents:
-            _documents(out, name, value or [], key, wanted)
-        else:
-            _append(out, name, value)
+            _documents(out, name, value or [], key, wanted, keep)
+        elif keep is None or _tag(str(name))[3] in keep:
+            _member(out, _tag(str(name)), value, keep)
     if documents not in export:
-        etree.SubElement(out, documents)
-    return root
+        out.append(_tag(documents)[2].replace(' nil="true"', ""))
+    out.append("</export></cwsage>")
+    return etree.fromstring("".join(out).encode("utf-8"), _parser())
 
 
-def _documents(parent, name: str, docs: list, key, wanted: set[str] | None) -> None:
-    holder = etree.SubElement(parent, name)
+def _parser() -> etree.XMLParser:
+    """One parser per thread (lxml parsers must not be shared between threads). It only ever
+    reads the text built here, where every character of the input is escaped."""
+    parser = getattr(_LOCAL, "parser", None)
+    if parser is None:
+        parser = _LOCAL.parser = etree.XMLParser(resolve_entities=False, no_network=True,
+                                                 load_dtd=False, huge_tree=True)
+    return parser
+
+
+def _documents(out: list[str], name: str, docs: list, key, wanted: set[str] | None,
+               keep: frozenset[str] | None) -> None:
+    tag = _tag(name)
+    out.append(tag[0])
     for doc in docs:
         doc_key = key(doc)
         if wanted is None or doc_key in wanted:
-            item = etree.SubElement(holder, "item", key=doc_key)
-            _fill(item, doc)
+            out.append(f'<item key="{_attr(doc_key)}">')
+            _content(out, doc, keep)
+            out.append("</item>")
+    out.append(tag[1])
 
 
-def _mappings(mappings: dict[str, Any]) -> etree._Element:
-    node = etree.Element("mappings")
+def _mappings(out: list[str], mappings: dict[str, Any]) -> None:
+    out.append("<mappings>")
     for name, value in mappings.items():
         if value is None:
             continue
         if isinstance(value, dict):
-            table = etree.SubElement(node, "map", name=name)
-            for k, v in value.items():
-                etree.SubElement(table, "entry", key=_text(k)).text = _text(v)
+            out.append(f'<map name="{_attr(name)}">')
+            out += [f'<entry key="{_attr(_text(k))}">{_esc(_text(v))}</entry>'
+                    for k, v in value.items()]
+            out.append("</map>")
         elif isinstance(value, (list, tuple)):
-            table = etree.SubElement(node, "list", name=name)
-            for v in value:
-                etree.SubElement(table, "entry").text = _text(v)
+            out.append(f'<list name="{_attr(name)}">')
+            out += [f"<entry>{_esc(_text(v))}</entry>" for v in value]
+            out.append("</list>")
         else:
-            etree.SubElement(node, "value", name=name).text = _text(value)
-    return node
+            out.append(f'<value name="{_attr(name)}">{_esc(_text(value))}</value>')
+    out.append("</mappings>")
 
 
-def _append(parent, name: str, value: Any) -> None:
-    _fill(_child(parent, name), value)
+def _member(out: list[str], tag: tuple[str, ...], value: Any,
+            keep: frozenset[str] | None) -> None:
+    kind = type(value)
+    if kind is str:
+        out += (tag[0], _esc(value), tag[1])
+    elif value is None:
+        out.append(tag[2])
+    elif kind is dict or kind is list:
+        out.append(tag[0])
+        _content(out, value, keep)
+        out.append(tag[1])
+    else:
+        out += (tag[0], _esc(_text(value)), tag[1])
 
 
-def _child(parent, name: str, _sub=etree.SubElement):
+def _content(out: list[str], value: dict | list, keep: frozenset[str] | None) -> None:
+    """The children of an object (its fields) or of an array (one item per member)."""
+    if type(value) is dict:
+        for name, member in value.items():
+            tag = _TAGS.get(name) or _tag(name if type(name) is str else str(name))
+            if keep is None or tag[3] in keep:
+                _member(out, tag, member, keep)
+    else:
+        for member in value:
+            _member(out, _ITEM, member, keep)
+
+
+def _tag(name: str) -> tuple[str, str, str, str]:
     tag = _TAGS.get(name)
     if tag is None:
-        tag = name if _NAME.match(name) and not name.lower().startswith("xml") else ""
+        if _NAME.match(name) and not name.lower().startswith("xml"):
+            tag = (f"<{name}>", f"</{name}>", f'<{name} nil="true"/>', name)
+        else:
+            quoted = _attr(name)
+            tag = (f'<field name="{quoted}">', "</field>", f'<field name="{quoted}" nil="true"/>',
+                   "field")
         if len(_TAGS) < 10_000:
             _TAGS[name] = tag
-    return _sub(parent, tag) if tag else _sub(parent, "field", name=_text(name))
+    return tag
 
 
-def _fill(node, value: Any, _sub=etree.SubElement) -> None:
-    kind = type(value)
-    if kind is dict:
-        for k, v in value.items():
-            _fill(_child(node, str(k)), v)
-    elif kind is list:
-        for v in value:
-            _fill(_sub(node, "item"), v)
-    elif value is None:
-        node.set("nil", "true")
-    elif kind is str:
-        node.text = _ILLEGAL.sub("", value)
-    else:
-        node.text = _text(value)
+def _esc(text: str, _sub=_ILLEGAL.sub) -> str:
+    """Character data: illegal characters removed; ``& < >`` escaped; CR kept as a reference
+    (a parser turns a literal CR into LF)."""
+    text = _sub("", text)
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _attr(text: str) -> str:
+    """An attribute value: as ``_esc``, plus quotes, and the whitespace a parser normalises."""
+    return (_esc(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;"))
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
     if isinstance(value, float):
         value = Decimal(repr(value))
     if isinstance(value, Decimal):
         return format(value, "f")
-    return _ILLEGAL.sub("", str(value))
+    return str(value)

@@ -32,6 +32,11 @@ ACCESS = etree.XSLTAccessControl(read_file=True, write_file=False, create_dir=Fa
                                  read_network=False, write_network=False)
 _XPATH_CALLS = re.compile(r"(?<![\w.-])(document|unparsed-text|doc|collection)\s*\(")
 _WRITERS = {"document", "result-document", "output-document"}
+XSL = "http://www.w3.org/1999/XSL/Transform"
+_EXPRESSIONS = {"select", "test", "match", "use", "count", "from", "value"}
+_AVT = re.compile(r"\{([^}]*)\}")
+_TOKEN = re.compile(r"[A-Za-z_][\w.\-]*")
+_WILDCARD = re.compile(r"\*|\bnode\s*\(|(?<![\w-])(?:local-)?name\s*\(")
 _CACHE: dict[tuple[str, str], "Stylesheet"] = {}
 _CACHE_LOCK = threading.Lock()
 
@@ -72,6 +77,7 @@ class Stylesheet:
     path: Path
     version: str
     xslt: etree.XSLT
+    names: frozenset[str] | None = None     # what the canonical XML needs to hold; None: all
 
     def __call__(self, doc: etree._Element, **params: str) -> etree._XSLTResultTree:
         quoted = {k: etree.XSLT.strparam(v) for k, v in params.items()}
@@ -100,7 +106,7 @@ def compile_stylesheet(path: Path) -> Stylesheet:
         cached = _CACHE.get((str(path), version))
         if cached:
             return cached
-        sheet = Stylesheet(path, version, _compile(path))
+        sheet = Stylesheet(path, version, _compile(path), referenced_names(path))
         _CACHE[(str(path), version)] = sheet
         return sheet
 
@@ -117,6 +123,36 @@ def _compile(path: Path) -> etree.XSLT:
         raise ConfigError(f"{path}:{exc.lineno}: not well-formed XML: {exc.msg}") from exc
     except etree.XSLTParseError as exc:
         raise ConfigError(f"{path}: {_log_text(exc.error_log, exc)}") from exc
+
+
+def referenced_names(path: Path) -> frozenset[str] | None:
+    """Every name the stylesheet's XPath expressions mention, in the file and in what it
+    imports or includes — a superset of the canonical elements it can read (see
+    ``tasks.canonical``). None (render everything) when it selects by wildcard, copies a
+    subtree, or applies templates to all children."""
+    names: set[str] = set()
+    todo, seen = [path.resolve()], set()
+    while todo:
+        file = todo.pop()
+        if file in seen or not file.is_file():
+            continue
+        seen.add(file)
+        tree = etree.fromstring(file.read_bytes(), hardened_parser(), base_url=str(file))
+        for node in tree.iter(etree.Element):
+            qname = etree.QName(node)
+            xsl = qname.namespace == XSL
+            if xsl and (qname.localname in ("copy", "copy-of") or
+                        (qname.localname == "apply-templates" and "select" not in node.attrib)):
+                return None
+            if xsl and qname.localname in ("import", "include") and node.get("href"):
+                todo.append((file.parent / node.get("href")).resolve())
+            for attr, value in node.attrib.items():
+                exprs = [value] if xsl and attr in _EXPRESSIONS else _AVT.findall(value)
+                for expr in exprs:
+                    if _WILDCARD.search(expr):
+                        return None
+                    names.update(_TOKEN.findall(expr))
+    return frozenset(names)
 
 
 def _refuse_unsafe(file: Path) -> None:
@@ -202,7 +238,8 @@ def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -
     def run(subset: list[str]):
         doc = canonical_xml(pipeline_spec.name, entity.name, chunk, export,
                             mappings=pipeline_spec.mappings.model_dump(),
-                            documents=entity.documents, key=entity.key, include=subset)
+                            documents=entity.documents, key=entity.key, include=subset,
+                            names=sheet.names)
         return _apply(sheet, doc, pipeline=pipeline_spec.name)
 
     if not wanted:
