@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -196,9 +197,11 @@ class SandboxServer:
         self.httpd.server_close()
 
     def wait(self) -> None:
-        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here). Sleeps rather
+        than joins: an interrupt that lands inside ``Thread.join`` can leave the thread's
+        lock held, and the join in ``stop`` then waits for nothing."""
         while self._thread and self._thread.is_alive():
-            self._thread.join(0.5)
+            time.sleep(0.2)
 
     def __enter__(self) -> "SandboxServer":
         return self.start()
