@@ -6,8 +6,9 @@
 1. list the unposted invoice ids (``pageSize`` 1000, following ``Link: rel="next"``);
 2. per chunk of ids: ``POST /finance/accounting/export`` with ``includedInvoiceIds``, then the
    chunk's customer company records (addresses; the stylesheet reads them), 100 ids a call;
-3. the canonical XML (``tasks.canonical.canonical_xml``, the documented input form; timed as
-   ``canonical``) through the same stylesheet (``xslt/invoices.xsl``) with lxml (``xslt``);
+3. the canonical XML (``tasks.canonical.canonical_xml``, the documented input form, holding the
+   fields the stylesheet names; timed as ``canonical``) through the same stylesheet
+   (``xslt/invoices.xsl``) with lxml (``xslt``);
 4. plain SQLite inserts of the invoices and their items, one transaction per chunk;
 5. one ``POST /finance/accounting/batches`` per chunk with the chunk's GL entry ids (header
    ``glEntryIds`` plus every ``detail[].id``).
@@ -84,8 +85,10 @@ class Baseline:
         access = etree.XSLTAccessControl(read_file=True, write_file=False, create_dir=False,
                                          read_network=False, write_network=False)
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
-        sheet = etree.parse(str(spec.parent / "xslt" / "invoices.xsl"), parser)
-        self.xslt = etree.XSLT(sheet, access_control=access)
+        stylesheet = spec.parent / "xslt" / "invoices.xsl"
+        self.xslt = etree.XSLT(etree.parse(str(stylesheet), parser), access_control=access)
+        from tasks.transform import referenced_names
+        self.names = referenced_names(stylesheet)    # the canonical XML's documented contract
         self.db = sqlite3.connect(db)
         self.db.executescript(SCHEMA)
         self.counts = {"documents": 0, "lines": 0, "detail_lines": 0, "batches": 0,
@@ -122,7 +125,8 @@ class Baseline:
     def canonical(self, number: int, export: dict):
         from tasks.canonical import canonical_xml
         return canonical_xml("invoices", "invoices", number, export, mappings=self.mappings,
-                             documents="transactions", key=lambda d: f"CW-INV-{d['id']}")
+                             documents="transactions", key=lambda d: f"CW-INV-{d['id']}",
+                             names=self.names)
 
     def transform(self, doc):
         return self.xslt(doc, pipeline=self.etree.XSLT.strparam("invoices"))

@@ -1,8 +1,9 @@
 """``python -m bench``: measure the full ``invoices`` pipeline against a bare baseline.
 
-    python -m bench --invoices 25000 --lines 4 --chunk-size 500 1000 --repeat 3
+    python -m bench --invoices 25000 --lines 4 --chunk-size 500 1000 --workers 1 2 --repeat 3
 
-For every chunk size and repeat, each part (``full``, ``baseline``) runs in its own child
+For every chunk size and repeat, the baseline and the full pipeline at each ``--workers``
+value (chunks in flight, ``workers`` in pipelines.yaml) run, each in its own child
 process against a ConnectWise sandbox started fresh for it in another process (a new state
 file: both parts see the same unposted documents). One Prefect server is started for the whole
 benchmark unless ``--prefect-api-url`` names one. Start-ups are reported, never counted.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from bench.procs import ROOT, BenchError, PrefectServer, Sandbox, run_child
 from bench.report import markdown, record, summarise
+from flows.spec import MAX_WORKERS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("full", "baseline")
@@ -40,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="invoices in the sandbox (default %(default)s)")
     parser.add_argument("--lines", type=int, default=4, metavar="L",
                         help="average lines per invoice (default %(default)s)")
-    parser.add_argument("--chunk-size", type=int, nargs="+", default=[500], metavar="C",
-                        help="documents per chunk; several values measure each (default 500)")
+    parser.add_argument("--chunk-size", type=int, nargs="+", default=[1000], metavar="C",
+                        help="documents per chunk; several values measure each (default 1000)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[2], metavar="W",
+                        help="the full pipeline's workers (chunks in flight: 1 runs every "
+                        "stage in turn); several values measure each (default 2)")
     parser.add_argument("--repeat", type=int, default=1, metavar="K",
                         help="runs of each part; medians are reported (default %(default)s)")
     parser.add_argument("--out", type=Path, default=RESULTS, metavar="DIR",
@@ -78,16 +83,18 @@ class Bench:
         return [p for p in PARTS if not getattr(self.args, f"skip_{p}")]
 
 
-def prepare_spec(dest: Path, chunk: int) -> Path:
-    """A copy of pipelines.yaml with ``defaults.extract.chunk_size`` set, with its xslt/ and
-    expectations/ beside it."""
+def prepare_spec(dest: Path, chunk: int, workers: int = 2) -> Path:
+    """A copy of pipelines.yaml with ``defaults.extract.chunk_size`` and ``defaults.workers``
+    set, with its xslt/ and expectations/ beside it."""
     import yaml
     dest.mkdir(parents=True, exist_ok=True)
     raw = yaml.safe_load((ROOT / "pipelines.yaml").read_text(encoding="utf-8"))
     raw.setdefault("defaults", {}).setdefault("extract", {})["chunk_size"] = chunk
+    raw["defaults"]["workers"] = workers
     for pipeline in raw.get("pipelines", {}).values():
         if "chunk_size" in (pipeline.get("extract") or {}):
             pipeline["extract"]["chunk_size"] = chunk
+        pipeline.pop("workers", None)
     (dest / "pipelines.yaml").write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
     for folder in ("xslt", "expectations"):
         shutil.copytree(ROOT / folder, dest / folder, dirs_exist_ok=True)
@@ -116,9 +123,10 @@ def child_env(bench: Bench, part: str, folder: Path, sandbox: Sandbox) -> dict[s
     return env
 
 
-def measure(bench: Bench, part: str, chunk: int, repeat: int, spec: Path) -> dict:
+def measure(bench: Bench, part: str, chunk: int, repeat: int, spec: Path,
+            workers: int | None = None) -> dict:
     """One part, once: a fresh sandbox process, the child, its result."""
-    tag = f"{part}-c{chunk}-r{repeat}"
+    tag = f"{part}-c{chunk}" + (f"-w{workers}" if workers is not None else "") + f"-r{repeat}"
     folder = bench.work / tag
     folder.mkdir(parents=True)
     sandbox = Sandbox(bench.args.invoices, bench.args.lines, folder / "sandbox-state.json",
@@ -131,7 +139,7 @@ def measure(bench: Bench, part: str, chunk: int, repeat: int, spec: Path) -> dic
         tail = (folder / "child.log").read_text(errors="replace")[-3000:]
         raise BenchError(f"{tag}: the child exited with {finished.returncode}:\n{tail}")
     child = json.loads((folder / "result.json").read_text())
-    result = record(part, chunk, repeat, child, finished, sandbox)
+    result = record(part, chunk, repeat, child, finished, sandbox, workers)
     print(f"  {tag}: {result['wall_s']:.2f} s wall, {result['documents']:,} documents, "
           f"{result['lines']:,} lines, {result['lines_per_s']:,.0f} lines/s, peak RSS "
           f"{result['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
@@ -174,7 +182,8 @@ def _memory_gib() -> float | None:
 
 def run(bench: Bench) -> dict:
     args = bench.args
-    specs = {c: prepare_spec(bench.work / f"spec-c{c}", c) for c in args.chunk_size}
+    specs = {(c, w): prepare_spec(bench.work / f"spec-c{c}-w{w}", c, w)
+             for c in args.chunk_size for w in args.workers}
     setup: dict = {"prefect_api_url": args.prefect_api_url, "prefect_server_startup_s": None}
     records = []
     with ExitStack() as stack:
@@ -188,12 +197,18 @@ def run(bench: Bench) -> dict:
         else:
             bench.api_url = args.prefect_api_url
         for repeat in range(1, args.repeat + 1):
-            for chunk, spec in specs.items():
-                records += [measure(bench, part, chunk, repeat, spec) for part in bench.parts]
+            for chunk in args.chunk_size:
+                if "baseline" in bench.parts:
+                    records.append(measure(bench, "baseline", chunk, repeat,
+                                           specs[chunk, args.workers[0]]))
+                if "full" in bench.parts:
+                    records += [measure(bench, "full", chunk, repeat, specs[chunk, w], w)
+                                for w in args.workers]
     setup["sandbox_startup_s_median"] = round(statistics.median(
         r["sandbox_startup_s"] for r in records), 3) if records else None
     return {"created": bench.stamp, "parameters": {
         "invoices": args.invoices, "lines": args.lines, "chunk_sizes": args.chunk_size,
+        "workers": args.workers,
         "repeat": args.repeat, "seed": args.seed, "parts": bench.parts,
         "profile": args.profile, "tracemalloc": args.tracemalloc, "env": args.env,
         "command": "python -m bench " + " ".join(args.argv)},
@@ -205,9 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.invoices < 1 or args.lines < 1 or args.repeat < 1 or \
-            any(not 1 <= c <= 1000 for c in args.chunk_size):
-        print("python -m bench: --invoices, --lines and --repeat must be at least 1, and "
-              "--chunk-size 1-1000", file=sys.stderr)
+            any(not 1 <= c <= 1000 for c in args.chunk_size) or \
+            any(not 1 <= w <= MAX_WORKERS for w in args.workers):
+        print("python -m bench: --invoices, --lines and --repeat must be at least 1, "
+              f"--chunk-size 1-1000 and --workers 1-{MAX_WORKERS}", file=sys.stderr)
         return 2
     if any("=" not in item for item in args.env):
         print("python -m bench: --env takes KEY=VALUE", file=sys.stderr)

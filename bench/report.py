@@ -1,5 +1,6 @@
-"""What a benchmark reports: one record per measured child, medians per (part, chunk size),
-the full/baseline ratio, the product's targets, as JSON and as a markdown table.
+"""What a benchmark reports: one record per measured child, medians per configuration (chunk
+size, and workers for the full part), the full/baseline ratio (against the baseline at the same
+chunk size), the product's targets, as JSON and as a markdown table.
 
 Definitions (the same for both parts):
 
@@ -36,7 +37,8 @@ NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "
            "rss_mid_run_mb")
 
 
-def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -> dict:
+def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox,
+           workers: int | None = None) -> dict:
     """One measured child, flattened."""
     wall = child["ended_at"] - finished.spawned_at
     counts = child.get("counts") or {}
@@ -46,7 +48,8 @@ def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox) -
         stages["flow_overhead"] = round(child["run_s"] - sum(stages.values()), 3)
     else:
         stages = dict(child["steps"])
-    return {"part": part, "chunk_size": chunk, "repeat": repeat, "wall_s": round(wall, 3),
+    return {"part": part, "chunk_size": chunk, "workers": workers, "repeat": repeat,
+            "wall_s": round(wall, 3),
             "run_s": child["run_s"], "startup_s": round(wall - child["run_s"], 3),
             "documents": docs, "lines": lines, "docs_per_s": round(docs / wall, 1),
             "lines_per_s": round(lines / wall, 1),
@@ -93,20 +96,33 @@ def median_of(records: list[dict]) -> dict:
     return out
 
 
+def config_key(chunk: int, workers: int | None) -> str:
+    """``c1000-w2``: chunk size 1000, two workers (``c1000`` when the full part is skipped)."""
+    return f"c{chunk}" if workers is None else f"c{chunk}-w{workers}"
+
+
 def summarise(records: list[dict]) -> dict:
-    """Per chunk size: the medians of each part, the full/baseline ratios, the targets."""
+    """Per configuration: the medians of the full part and of the baseline at the same chunk
+    size, the full/baseline ratios, the targets."""
     summary: dict[str, Any] = {}
     for chunk in sorted({r["chunk_size"] for r in records}):
-        entry: dict[str, Any] = {}
-        for part in ("full", "baseline"):
-            mine = [r for r in records if r["chunk_size"] == chunk and r["part"] == part]
+        base = [r for r in records if r["chunk_size"] == chunk and r["part"] == "baseline"]
+        baseline = median_of(base) if base else None
+        workers = sorted({r["workers"] for r in records
+                          if r["chunk_size"] == chunk and r["part"] == "full"})
+        for w in workers or [None]:
+            entry: dict[str, Any] = {"chunk_size": chunk, "workers": w}
+            mine = [r for r in records if r["chunk_size"] == chunk and r["part"] == "full"
+                    and r["workers"] == w]
             if mine:
-                entry[part] = median_of(mine)
-        if "full" in entry and "baseline" in entry:
-            entry["ratio_wall"] = round(entry["full"]["wall_s"] / entry["baseline"]["wall_s"], 2)
-            entry["ratio_run"] = round(entry["full"]["run_s"] / entry["baseline"]["run_s"], 2)
-        entry["targets"] = targets(entry)
-        summary[str(chunk)] = entry
+                entry["full"] = median_of(mine)
+            if baseline:
+                entry["baseline"] = baseline
+            if "full" in entry and "baseline" in entry:
+                entry["ratio_wall"] = round(entry["full"]["wall_s"] / baseline["wall_s"], 2)
+                entry["ratio_run"] = round(entry["full"]["run_s"] / baseline["run_s"], 2)
+            entry["targets"] = targets(entry)
+            summary[config_key(chunk, w)] = entry
     return summary
 
 
@@ -130,36 +146,53 @@ def markdown(report: dict) -> str:
     out = [f"## cwsage benchmark: {p['invoices']:,} invoices × ~{p['lines']} lines, "
            f"{report['machine']['cpu_count']} cores, "
            f"{'median of ' + str(p['repeat']) if p['repeat'] > 1 else 'one run'}", "",
-           "| part | chunk | wall s | run s | start-up s | documents | lines | docs/s | lines/s "
-           "| peak RSS MiB | CPU s (child / sandbox) | load | full/baseline (wall / run) |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for chunk, entry in summary.items():
-        for part in ("full", "baseline"):
-            if part not in entry:
-                continue
-            m = entry[part]
-            ratio = (f"{entry['ratio_wall']:.2f} / {entry['ratio_run']:.2f}"
-                     if part == "full" and "ratio_wall" in entry else "")
-            out.append(f"| {part} | {chunk} | {_n(m['wall_s'], 2)} | {_n(m['run_s'], 2)} | "
-                       f"{_n(m['startup_s'], 2)} | {m['documents']:,.0f} | {m['lines']:,.0f} | "
-                       f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
-                       f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])} | "
-                       f"{_n(m['loadavg'], 2)} | {ratio} |")
+           "| part | chunk | workers | wall s | run s | start-up s | documents | lines | docs/s "
+           "| lines/s | peak RSS MiB | CPU s (child / sandbox) | load | full/baseline "
+           "(wall / run) |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for part, entry, m in _rows(summary):
+        chunk, workers = entry["chunk_size"], entry["workers"] if part == "full" else "–"
+        ratio = (f"{entry['ratio_wall']:.2f} / {entry['ratio_run']:.2f}"
+                 if part == "full" and "ratio_wall" in entry else "")
+        out.append(f"| {part} | {chunk} | {workers} | {_n(m['wall_s'], 2)} | "
+                   f"{_n(m['run_s'], 2)} | "
+                   f"{_n(m['startup_s'], 2)} | {m['documents']:,.0f} | {m['lines']:,.0f} | "
+                   f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
+                   f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])} | "
+                   f"{_n(m['loadavg'], 2)} | {ratio} |")
     out += _stage_tables(summary) + _growth(summary) + _targets(summary) + _setup(report)
     return "\n".join(out) + "\n"
+
+
+def _rows(summary: dict):
+    """(part, entry, medians) for each full configuration and each baseline chunk size once."""
+    shown: set[int] = set()
+    for entry in summary.values():
+        for part in ("full", "baseline"):
+            if part not in entry or (part == "baseline" and entry["chunk_size"] in shown):
+                continue
+            if part == "baseline":
+                shown.add(entry["chunk_size"])
+            yield part, entry, entry[part]
+
+
+def _label(part: str, entry: dict) -> str:
+    return str(entry["chunk_size"]) + (f" × {entry['workers']}w" if part == "full" and
+                                       entry["workers"] is not None else "")
 
 
 def _stage_tables(summary: dict) -> list[str]:
     out = []
     for part, names in (("full", FULL_STAGES), ("baseline", BASE_STAGES)):
-        rows = [(chunk, e[part]["stages"]) for chunk, e in summary.items() if part in e]
+        rows = [(_label(p, e), m["stages"]) for p, e, m in _rows(summary) if p == part]
         if not rows:
             continue
-        out += ["", f"Time per stage, {part} (s{', Prefect task runs' if part == 'full' else ''})",
+        out += ["", f"Time per stage, {part} (s{', Prefect task runs' if part == 'full' else ''}"
+                f"{'; with workers > 1 stages overlap' if part == 'full' else ''})",
                 "", "| chunk | " + " | ".join(names) + " |",
                 "|---:|" + "---:|" * len(names)]
-        out += [f"| {chunk} | " + " | ".join(_n(st.get(n), 2) for n in names) + " |"
-                for chunk, st in rows]
+        out += [f"| {label} | " + " | ".join(_n(st.get(n), 2) for n in names) + " |"
+                for label, st in rows]
     return out
 
 
@@ -168,27 +201,24 @@ def _growth(summary: dict) -> list[str]:
     out = ["", "Growth over the run: ms per call, first tenth → last tenth of the calls; RSS "
            "after import / mid-run / peak (MiB)", "",
            "| part | chunk | per stage | RSS |", "|---|---:|---|---|"]
-    for chunk, entry in summary.items():
-        for part in ("full", "baseline"):
-            if part in entry:
-                m = entry[part]
-                order = TREND_ORDER if part == "full" else BASE_STAGES
-                stages = ", ".join(f"{s} {m['trends'][s]['first'] * 1000:.0f}→"
-                                   f"{m['trends'][s]['last'] * 1000:.0f}"
-                                   for s in order if s in m["trends"])
-                out.append(f"| {part} | {chunk} | {stages or '–'} | "
-                           f"{_n(m['rss_after_import_mb'], 0)} / {_n(m['rss_mid_run_mb'], 0)} / "
-                           f"{_n(m['peak_rss_mb'], 0)} |")
+    for part, entry, m in _rows(summary):
+        order = TREND_ORDER if part == "full" else BASE_STAGES
+        stages = ", ".join(f"{s} {m['trends'][s]['first'] * 1000:.0f}→"
+                           f"{m['trends'][s]['last'] * 1000:.0f}"
+                           for s in order if s in m["trends"])
+        out.append(f"| {part} | {_label(part, entry)} | {stages or '–'} | "
+                   f"{_n(m['rss_after_import_mb'], 0)} / {_n(m['rss_mid_run_mb'], 0)} / "
+                   f"{_n(m['peak_rss_mb'], 0)} |")
     return out
 
 
 def _targets(summary: dict) -> list[str]:
     out = ["", f"Targets: full/baseline ≤ {TARGETS['ratio_max']}, ≥ "
            f"{TARGETS['lines_per_s_min']:,} lines/s end to end, peak RSS < 1 GiB", ""]
-    for chunk, entry in summary.items():
+    for entry in summary.values():
         if entry.get("targets"):
             met = ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in entry["targets"].items())
-            out.append(f"- chunk {chunk}: {met}")
+            out.append(f"- chunk {_label('full', entry)}: {met}")
     return out
 
 

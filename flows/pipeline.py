@@ -1,11 +1,22 @@
-"""The flow: one pipeline run, its stages in order, nothing else."""
+"""The flow: one pipeline run, its stages in order, nothing else.
+
+With ``workers: 1`` every stage of a chunk runs in turn. With ``workers: N`` (N > 1) up to
+N − 1 chunks ahead are prepared — extracted, validated, transformed — on the flow's thread pool
+while the current chunk loads and posts. Loads and posts stay in the flow's own thread, one
+chunk at a time and in chunk order: one writer per target, and the journal sees each chunk
+loaded before the next.
+"""
 
 from __future__ import annotations
 
+from collections import deque
+
 from prefect import flow
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.context import open_run
 from flows.notify import on_flow_completion, on_flow_failure
+from flows.spec import MAX_WORKERS
 from tasks.errors import RetriableError
 from tasks.extract import extract_task, plan_task
 from tasks.load import load_task
@@ -15,6 +26,10 @@ from tasks.recover import recover_task
 from tasks.report import report_task
 from tasks.transform import transform_task
 from tasks.validate import validate_task
+
+# A chunk being prepared holds up to three threads (extract running, validate and transform
+# waiting on it), so this pool never starves however many chunks the spec lets ahead.
+POOL = ThreadPoolTaskRunner(max_workers=3 * (MAX_WORKERS - 1))
 
 
 def _retriable(task, task_run, state) -> bool:
@@ -28,7 +43,7 @@ def _retriable(task, task_run, state) -> bool:
 
 
 @flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False,
-      on_failure=[on_flow_failure], on_crashed=[on_flow_failure],
+      task_runner=POOL, on_failure=[on_flow_failure], on_crashed=[on_flow_failure],
       on_completion=[on_flow_completion])
 def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool = False) -> dict:
     """Recover → plan → per chunk: extract, validate, transform, load, post → report."""
@@ -36,24 +51,64 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
         p = ctx.pipeline_spec
         retry = dict(retries=p.retries, retry_delay_seconds=p.retry_delay_seconds,
                      retry_condition_fn=_retriable)
+        extract = extract_task.with_options(**retry, result_storage=ctx.results)
+        validate = validate_task.with_options(result_storage=ctx.results)
+        transform = transform_task.with_options(result_storage=ctx.results)
+        post = post_task.with_options(**retry)
         recover_task(ctx)
-        leftover = post_task.with_options(**retry)(ctx, 0)
+        leftover = post(ctx, 0)
         plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
                  "already_present": 0, "rejected": 0, "quarantined": 0,
                  "batches": [leftover] if leftover else []}
-        for number, ids in enumerate(plan.chunks, 1):
-            chunk = extract_task.with_options(**retry, result_storage=ctx.results)(ctx, number,
-                                                                                  ids)
-            checked = validate_task.with_options(result_storage=ctx.results)(ctx, chunk)
-            sage = transform_task.with_options(result_storage=ctx.results)(ctx, chunk, checked)
+
+        def load_and_post(number: int, checked, sage) -> None:
             loaded = load_task(ctx, checked, sage)
-            batch = post_task.with_options(**retry)(ctx, number)
+            batch = post(ctx, number)
             stats["loaded"] += len(loaded.loaded)
             stats["already_present"] += len(loaded.already_present)
             stats["rejected"] += len(loaded.rejected)
             stats["quarantined"] += len(checked.quarantined)
             stats["batches"] += [batch] if batch else []
+
+        if p.workers == 1:
+            for number, ids in enumerate(plan.chunks, 1):
+                chunk = extract(ctx, number, ids)
+                checked = validate(ctx, chunk)
+                load_and_post(number, checked, transform(ctx, chunk, checked))
+        else:
+            _pipelined(ctx, plan.chunks, p.workers - 1, extract, validate, transform,
+                       load_and_post)
         if ctx.dry_run:
             return readiness_task(ctx, stats)
         return report_task(ctx, stats)
+
+
+def _pipelined(ctx, chunks: list, ahead: int, extract, validate, transform,
+               load_and_post) -> None:
+    """Prepare up to ``ahead`` chunks on the pool while the current one loads and posts.
+    A failure stops the run after the chunks in flight settle (they only extract, check and
+    transform — nothing reaches Sage or ConnectWise's batches from the pool)."""
+    todo = deque(enumerate(chunks, 1))
+    flight: deque = deque()
+
+    def submit() -> None:
+        number, ids = todo.popleft()
+        chunk = extract.submit(ctx, number, ids)
+        checked = validate.submit(ctx, chunk)
+        flight.append((number, chunk, checked, transform.submit(ctx, chunk, checked)))
+
+    try:
+        while todo and len(flight) < ahead:
+            submit()
+        while flight:
+            number, chunk, checked, sage = flight.popleft()
+            chunk.result()                        # the first failure is the one reported
+            checked, sage = checked.result(), sage.result()
+            if todo:
+                submit()
+            load_and_post(number, checked, sage)
+    finally:
+        for _, *futures in flight:
+            for future in futures:
+                future.wait()

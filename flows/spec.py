@@ -98,6 +98,9 @@ class ScheduleConfig(_Frozen):
         return self
 
 
+MAX_WORKERS = 4      # chunks in flight at once: the one loading plus up to three being prepared
+
+
 class PipelineSpec(_Frozen):
     name: str
     description: str = ""
@@ -109,6 +112,7 @@ class PipelineSpec(_Frozen):
     mappings: MappingsConfig = MappingsConfig()
     retries: int = Field(3, ge=0, le=10)
     retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
+    workers: int = Field(2, ge=1, le=MAX_WORKERS)
     schedule: ScheduleConfig | None = None
     tags: list[str] = Field(default_factory=list)
     stylesheet_path: Path

@@ -16,7 +16,7 @@ INVOICES = 30
 def test_bench_small_run_reports_both_parts(prefect_harness, tmp_path, capsys):
     from prefect.settings import PREFECT_API_URL
     code = main(["--invoices", str(INVOICES), "--lines", "3", "--chunk-size", "10",
-                 "--repeat", "1", "--out", str(tmp_path),
+                 "--workers", "1", "2", "--repeat", "1", "--out", str(tmp_path),
                  "--prefect-api-url", PREFECT_API_URL.value()])
     out = capsys.readouterr().out
     assert code == 0
@@ -27,7 +27,9 @@ def test_bench_small_run_reports_both_parts(prefect_harness, tmp_path, capsys):
                            "result_file"}
     assert report["machine"]["cpu_count"] >= 1
     assert report["setup"]["prefect_server_startup_s"] is None     # the given API was used
-    entry = report["summary"]["10"]
+    assert set(report["summary"]) == {"c10-w1", "c10-w2"}
+    assert report["summary"]["c10-w1"]["baseline"] == report["summary"]["c10-w2"]["baseline"]
+    entry = report["summary"]["c10-w2"]
     assert set(entry) >= {"full", "baseline", "ratio_wall", "ratio_run", "targets"}
     full, base = entry["full"], entry["baseline"]
     for part in (full, base):
@@ -42,9 +44,13 @@ def test_bench_small_run_reports_both_parts(prefect_harness, tmp_path, capsys):
                                    "load", "post"}
     assert entry["ratio_wall"] > 0
 
-    [full_run] = [r for r in report["runs"] if r["part"] == "full"]
-    assert full_run["detail"]["flow"]["chunks"] == 3
-    assert full_run["detail"]["flow"]["reconciliation_agrees"] is True
-    assert full_run["detail"]["counts"]["journal"] == {"posted": INVOICES}
-    assert full_run["detail"]["stages"]["task_runs_seen"] == 4 + 5 * 3
-    assert "| full | 10 |" in out and "| baseline | 10 |" in out
+    runs = [r for r in report["runs"] if r["part"] == "full"]
+    assert sorted(r["workers"] for r in runs) == [1, 2]
+    assert report["summary"]["c10-w1"]["full"]["lines"] == full["lines"]
+    for full_run in runs:
+        assert full_run["detail"]["flow"]["chunks"] == 3
+        assert full_run["detail"]["flow"]["reconciliation_agrees"] is True
+        assert full_run["detail"]["counts"]["journal"] == {"posted": INVOICES}
+        assert full_run["detail"]["stages"]["task_runs_seen"] == 4 + 5 * 3
+    assert "| full | 10 | 1 |" in out and "| full | 10 | 2 |" in out
+    assert "| baseline | 10 | – |" in out
