@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
 bench: $(STAMP)
-	$(VENV)/bin/python -m bench --invoices 25000 --lines 4 --chunk-size 500 1000
+	$(VENV)/bin/python -m bench --invoices 25000 --lines 4 --chunk-size 1000 --workers 1 2
 
 clean:
 	rm -rf $(VENV) .cwsage .pytest_cache

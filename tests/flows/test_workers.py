@@ -22,7 +22,9 @@ def start(monkeypatch) -> SandboxServer:
 
 
 def configure(spec: Path, workers: int, retries: int = 3) -> Path:
-    text = spec.read_text().replace("  retries: 3", f"  retries: {retries}\n  workers: {workers}")
+    text = spec.read_text().replace("  retries: 3", f"  retries: {retries}")
+    text = text.replace("  workers: 2 ", f"  workers: {workers} ")
+    assert f"  workers: {workers} " in text
     text = text.replace("  retry_delay_seconds: 10", "  retry_delay_seconds: 0")
     spec.write_text(text.replace("    chunk_size: 1000", "    chunk_size: 4"))
     return spec
@@ -55,7 +57,7 @@ def test_one_and_two_workers_give_the_same_sage_ledger(prefect_harness, monkeypa
     results = {}
     configure(spec, workers=1)
     for workers in (1, 2):
-        spec.write_text(spec.read_text().replace("  workers: 1", f"  workers: {workers}"))
+        spec.write_text(spec.read_text().replace("  workers: 1 ", f"  workers: {workers} "))
         home = tmp_path / f"home-{workers}"
         monkeypatch.setenv("CWSAGE_HOME", str(home))
         server = start(monkeypatch)
@@ -125,7 +127,7 @@ def test_a_chunk_failing_while_the_previous_one_loads(prefect_harness, monkeypat
 def test_workers_out_of_range_is_a_spec_error(spec, cw_env, tmp_path):
     from flows.spec import load_spec
     from tasks.errors import ConfigError
-    spec.write_text(spec.read_text().replace("  retries: 3", "  retries: 3\n  workers: 9"))
+    spec.write_text(spec.read_text().replace("  workers: 2 ", "  workers: 9 "))
     with pytest.raises(ConfigError) as error:
         load_spec(spec)
     assert "workers" in str(error.value)

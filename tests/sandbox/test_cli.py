@@ -17,7 +17,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def _start(*args):
     return subprocess.Popen([sys.executable, "-m", "sandbox", "--port", "0", *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                 "PYTHONFAULTHANDLER": "1"})
+
+
+def _stopped(process, timeout: float = 10) -> int:
+    """Wait for the process; if it hangs, abort it (its threads' tracebacks go to stderr,
+    PYTHONFAULTHANDLER) and fail with them."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=10)
+        raise AssertionError("the sandbox did not stop:\n" + process.stderr.read()[-6000:])
 
 
 def _exports(process) -> dict[str, str]:
@@ -47,7 +59,7 @@ def test_prints_the_environment_and_serves_until_interrupted(tmp_path):
         assert response.json() == {"count": 30}
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert _stopped(process) == 0
 
 
 def test_usage_errors_exit_with_status_2(tmp_path, capsys):
