@@ -19,7 +19,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -197,11 +196,9 @@ class SandboxServer:
         self.httpd.server_close()
 
     def wait(self) -> None:
-        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here). Sleeps rather
-        than joins: an interrupt that lands inside ``Thread.join`` can leave the thread's
-        lock held, and the join in ``stop`` then waits for nothing."""
+        """Block until the server stops (Ctrl-C raises KeyboardInterrupt here)."""
         while self._thread and self._thread.is_alive():
-            time.sleep(0.2)
+            self._thread.join(0.5)
 
     def __enter__(self) -> "SandboxServer":
         return self.start()
@@ -275,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
               "choose another --port (0 picks a free one)", file=sys.stderr)
         return 2
     print(_banner(srv), flush=True)
+    # SIGINT explicitly too: a process started in the background inherits SIGINT ignored, and
+    # Python then never turns Ctrl-C (or a supervisor's SIGINT) into KeyboardInterrupt.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     srv.start()
     try:
