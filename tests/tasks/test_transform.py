@@ -149,3 +149,59 @@ def test_entities_in_input_are_never_expanded(invoices):
     result = transform_export(export, invoices, ["CW-INV-5001"], 1)
     taken = etree.fromstring(result.xml).findtext("Invoices/Invoice/TakenBy")
     assert "root:" not in taken and taken.startswith("<!DOCTYPE")
+
+
+def test_canonical_holds_only_the_fields_a_stylesheet_names(tmp_path):
+    from tasks.transform import referenced_names
+    (tmp_path / "lib.xsl").write_text(
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+        '<xsl:template name="t"><xsl:value-of select="currency/code"/></xsl:template>'
+        '</xsl:stylesheet>')
+    sheet = _plain_sheet(tmp_path / "p.xsl", '<xsl:import href="lib.xsl"/>'
+                         '<xsl:template match="/"><out total="{item/total}">'
+                         '<xsl:value-of select="export/docs/item/name"/></out></xsl:template>')
+    names = referenced_names(sheet)
+    assert {"export", "docs", "item", "name", "total", "currency", "code"} <= names
+    export = {"docs": [{"id": 1, "name": "A", "total": Decimal("2.50"), "noise": {"x": 1},
+                        "currency": {"code": "GBP", "symbol": "£"}, "odd key": "y"}],
+              "other": {"name": "a named field inside an unnamed one"}, "unused": [1, 2]}
+    tree = canonical_xml("p", "invoices", 1, export, mappings={"m": {"a": 1}},
+                         documents="docs", key=lambda d: f"K{d['id']}", names=names)
+    item = tree.find("export/docs/item")
+    assert [c.tag for c in item] == ["name", "total", "currency"]
+    assert [c.tag for c in item.find("currency")] == ["code"]
+    assert tree.find("export/unused") is None and tree.find("export/other") is None
+    assert tree.find("mappings/map[@name='m']/entry").text == "1"     # mappings always whole
+    everything = canonical_xml("p", "invoices", 1, export, mappings={}, documents="docs",
+                               key=lambda d: f"K{d['id']}")
+    assert everything.find("export/docs/item/field[@name='odd key']").text == "y"
+    assert everything.findtext("export/docs/item/noise/x") == "1"
+
+
+@pytest.mark.parametrize("body", [
+    '<xsl:template match="/"><xsl:copy-of select="export"/></xsl:template>',
+    '<xsl:template match="/"><xsl:value-of select="count(export/*)"/></xsl:template>',
+    '<xsl:template match="/"><xsl:value-of select="local-name(export)"/></xsl:template>',
+    '<xsl:template match="/"><xsl:apply-templates/></xsl:template>',
+])
+def test_wildcards_and_copies_get_every_field(tmp_path, body):
+    from tasks.transform import referenced_names
+    assert referenced_names(_plain_sheet(tmp_path / "w.xsl", body)) is None
+
+
+def test_canonical_text_survives_escaping_exactly():
+    text = 'a & b < c > d "q" \'s\' \r\n\ttab ]]> &amp; é'
+    export = {"docs": [{"id": 1, "t": text, "x\r\ny": "k"}]}
+    tree = canonical_xml("p", "e", 1, export, mappings={"v": "x\r\n\"&"}, documents="docs",
+                         key=lambda d: 'K"<&>\r\n')
+    item = tree.find("export/docs/item")
+    assert item.get("key") == 'K"<&>\r\n'
+    assert item.findtext("t") == text
+    assert item.find("field").get("name") == "x\r\ny"
+    assert tree.findtext("mappings/value") == "x\r\n\"&"
+
+
+def _plain_sheet(path: Path, body: str) -> Path:
+    path.write_text('<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/'
+                    f'Transform">{body}</xsl:stylesheet>')
+    return path
