@@ -92,3 +92,21 @@ def test_a_failed_transaction_changes_nothing(journal):
     with pytest.raises(IllegalTransition):
         journal.mark("invoices", run, ["A", "B"], "loading")   # B: loading -> loading
     assert journal.keys_in("invoices", "extracted") == ["A"]
+
+
+def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(journal):
+    """What runs once per chunk must not walk every document the pipeline ever had: the
+    lookups by state go through the state index (the query plans, not a timing)."""
+    docs = [DocRecord(f"K{i}", str(i), None, "SI", "A", "GBP", Decimal(1), Decimal(0),
+                      Decimal(1), (i,), "h") for i in (3, 11, 2)]
+    journal.record_extracted("p", "r", docs)
+    executed: list[str] = []
+    journal.db.set_trace_callback(executed.append)
+    assert journal.keys_in("p", "extracted") == ["K11", "K2", "K3"]
+    assert [r["key"] for r in journal.documents("p", states=["extracted"])] == \
+        ["K11", "K2", "K3"]
+    journal.db.set_trace_callback(None)
+    assert len(executed) == 2
+    for sql in executed:
+        plan = " ".join(row[-1] for row in journal.db.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "USING INDEX documents_state" in plan and "TEMP B-TREE" not in plan, plan
