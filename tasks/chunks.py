@@ -39,7 +39,7 @@ def chunk_export(path: Path) -> dict:
 def remember(path: Path, export: dict) -> dict:
     with _RECENT_LOCK:
         _RECENT[str(path)] = export
-        while len(_RECENT) > 3:          # the chunk loading, the one being prepared, one spare
+        while len(_RECENT) > 2:          # the chunk being prepared (and the one after it)
             _RECENT.popitem(last=False)
     return export
 
