@@ -77,6 +77,7 @@ class Bench:
     work: Path
     stamp: str
     api_url: str | None = None
+    server: PrefectServer | None = None
 
     @property
     def parts(self) -> list[str]:
@@ -131,15 +132,17 @@ def measure(bench: Bench, part: str, chunk: int, repeat: int, spec: Path,
     folder.mkdir(parents=True)
     sandbox = Sandbox(bench.args.invoices, bench.args.lines, folder / "sandbox-state.json",
                       bench.args.seed, log=folder / "sandbox.log")
+    server_before = bench.server.cpu_s() if bench.server and part == "full" else None
     with sandbox:
         finished = run_child(child_command(bench, part, tag, folder, spec, chunk),
                              child_env(bench, part, folder, sandbox), folder / "child.log",
                              bench.args.timeout)
+    server_cpu = None if server_before is None else bench.server.cpu_s() - server_before
     if finished.returncode != 0 or not (folder / "result.json").exists():
         tail = (folder / "child.log").read_text(errors="replace")[-3000:]
         raise BenchError(f"{tag}: the child exited with {finished.returncode}:\n{tail}")
     child = json.loads((folder / "result.json").read_text())
-    result = record(part, chunk, repeat, child, finished, sandbox, workers)
+    result = record(part, chunk, repeat, child, finished, sandbox, workers, server_cpu)
     print(f"  {tag}: {result['wall_s']:.2f} s wall, {result['documents']:,} documents, "
           f"{result['lines']:,} lines, {result['lines_per_s']:,.0f} lines/s, peak RSS "
           f"{result['peak_rss_mb']:.0f} MiB", file=sys.stderr, flush=True)
@@ -190,7 +193,7 @@ def run(bench: Bench) -> dict:
         if "full" in bench.parts and not args.prefect_api_url:
             server = stack.enter_context(PrefectServer(bench.work / "prefect-server",
                                                        bench.work / "prefect-server.log"))
-            bench.api_url = server.api_url
+            bench.api_url, bench.server = server.api_url, server
             setup.update(prefect_api_url=server.api_url,
                          prefect_server_startup_s=round(server.startup_s, 2))
             print(f"  Prefect server ready in {server.startup_s:.1f} s", file=sys.stderr)

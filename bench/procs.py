@@ -81,6 +81,19 @@ def run_child(args: list[str], env: dict[str, str], log: Path, timeout: float) -
     return Finished(code, time.perf_counter() - start, rss, spawned_at, cpu, load)
 
 
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes in a process group, from /proc."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue                          # the process ended while we looked
+        if int(fields[2]) == pgid:            # state ppid pgrp … utime(12) stime(13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,6 +212,12 @@ class PrefectServer:
         self.stop()
         raise BenchError(f"the Prefect server was not healthy within {timeout:g}s — see "
                          f"{self.log}")
+
+    def cpu_s(self) -> float | None:
+        """User + system CPU seconds used so far by the server's process group."""
+        if self.proc is None:
+            return None
+        return group_cpu_s(self.proc.pid)
 
     def stop(self) -> None:
         """The server runs in its own process group (uvicorn may fork); stop the group."""

@@ -16,7 +16,9 @@ Definitions (the same for both parts):
   tasks and Prefect's work around each task call; ``between_tasks`` in the growth table is the
   gap from one task run's end to the next one's start.
 * ``cpu_s``: user + system CPU seconds of the child (all its threads) up to the end of its
-  measured call; ``sandbox_cpu_s`` the same for the whole life of the sandbox serving it. Less
+  measured call; ``sandbox_cpu_s`` the same for the whole life of the sandbox serving it;
+  ``server_cpu_s`` (full part, when the benchmark started the Prefect server) what the server's
+  processes used while the child ran — all three share the machine's cores. Less
   sensitive than wall time to other work on the machine; ``loadavg`` is the 1-minute load
   average when the child started — compare runs only at a similar load.
 """
@@ -33,12 +35,13 @@ TREND_ORDER = FULL_STAGES + ("between_tasks",)
 BASE_STAGES = ("list", "export", "companies", "canonical", "xslt", "load", "post")
 NUMBERS = ("wall_s", "run_s", "startup_s", "documents", "lines", "docs_per_s", "lines_per_s",
            "lines_per_s_run", "peak_rss_mb", "maxrss_wait4_mb", "rss_after_import_mb",
-           "sandbox_startup_s", "sandbox_peak_rss_mb", "cpu_s", "sandbox_cpu_s", "loadavg",
+           "sandbox_startup_s", "sandbox_peak_rss_mb", "cpu_s", "sandbox_cpu_s", "server_cpu_s",
+           "loadavg",
            "rss_mid_run_mb")
 
 
 def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox,
-           workers: int | None = None) -> dict:
+           workers: int | None = None, server_cpu_s: float | None = None) -> dict:
     """One measured child, flattened."""
     wall = child["ended_at"] - finished.spawned_at
     counts = child.get("counts") or {}
@@ -59,6 +62,7 @@ def record(part: str, chunk: int, repeat: int, child: dict, finished, sandbox,
             "sandbox_startup_s": round(sandbox.startup_s, 3),
             "sandbox_peak_rss_mb": round(sandbox.maxrss_mb, 1),
             "cpu_s": child.get("cpu_s"), "sandbox_cpu_s": round(sandbox.cpu_s, 2),
+            "server_cpu_s": None if server_cpu_s is None else round(server_cpu_s, 2),
             "loadavg": round(finished.loadavg, 2), "stages": stages,
             "rss_mid_run_mb": mid_run_rss(child.get("rss_samples") or []),
             "trends": (child["stages"] if part == "full" else child).get("trends", {}),
@@ -147,7 +151,8 @@ def markdown(report: dict) -> str:
            f"{report['machine']['cpu_count']} cores, "
            f"{'median of ' + str(p['repeat']) if p['repeat'] > 1 else 'one run'}", "",
            "| part | chunk | workers | wall s | run s | start-up s | documents | lines | docs/s "
-           "| lines/s | peak RSS MiB | CPU s (child / sandbox) | load | full/baseline "
+           "| lines/s | peak RSS MiB | CPU s (child / sandbox / Prefect server) | load "
+           "| full/baseline "
            "(wall / run) |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for part, entry, m in _rows(summary):
@@ -158,7 +163,8 @@ def markdown(report: dict) -> str:
                    f"{_n(m['run_s'], 2)} | "
                    f"{_n(m['startup_s'], 2)} | {m['documents']:,.0f} | {m['lines']:,.0f} | "
                    f"{_n(m['docs_per_s'], 0)} | {_n(m['lines_per_s'], 0)} | "
-                   f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])} | "
+                   f"{_n(m['peak_rss_mb'], 0)} | {_n(m['cpu_s'])} / {_n(m['sandbox_cpu_s'])}"
+                   f"{' / ' + _n(m['server_cpu_s']) if part == 'full' else ''} | "
                    f"{_n(m['loadavg'], 2)} | {ratio} |")
     out += _stage_tables(summary) + _growth(summary) + _targets(summary) + _setup(report)
     return "\n".join(out) + "\n"
