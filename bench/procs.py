@@ -94,6 +94,21 @@ def group_cpu_s(pgid: int) -> float:
     return total / tick
 
 
+def stop_group(process: subprocess.Popen, grace: float = 20.0) -> None:
+    """Stop a process started with ``start_new_session=True`` and every process in its group:
+    SIGTERM, then SIGKILL after ``grace`` seconds; reaped either way."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -221,15 +236,8 @@ class PrefectServer:
 
     def stop(self) -> None:
         """The server runs in its own process group (uvicorn may fork); stop the group."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
-                pass
+        if self.proc is not None:
+            stop_group(self.proc)
         self.proc = None
 
     def __enter__(self) -> "PrefectServer":

@@ -67,10 +67,12 @@ def canonical_xml(pipeline: str, entity: str, chunk: int, export: dict, *,
     for name, value in export.items():
         if name == documents:
             _documents(out, name, value or [], key, wanted, keep)
-        elif keep is None or _tag(str(name))[3] in keep:
-            _member(out, _tag(str(name)), value, keep)
+        else:
+            tag = _tag(str(name))
+            if keep is None or tag[3] in keep:
+                _member(out, tag, value, keep)
     if documents not in export:
-        out.append(_tag(documents)[2].replace(' nil="true"', ""))
+        out += _tag(documents)[:2]                    # an empty documents element
     out.append("</export></cwsage>")
     return etree.fromstring("".join(out).encode("utf-8"), _parser())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -226,12 +227,8 @@ def _fill(template: str, values: dict) -> str:
 
 
 def _plain(value: Any) -> Any:
-    try:
-        import math
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return None
-    except TypeError:
-        pass
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and value.is_integer():

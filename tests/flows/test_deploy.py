@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,12 +20,12 @@ import pytest
 import requests
 import yaml
 
+from bench.procs import free_port, stop_group
 from flows import deploy
 from flows.spec import load_spec
 from sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 HOURLY = {"description": "The same invoices, every hour", "extract": {"entity": "invoices"},
           "transform": {"stylesheet": "xslt/invoices.xsl"},
@@ -38,26 +35,9 @@ STAGES = {"invoices-recover", "invoices-plan", "invoices-extract", "invoices-val
           "invoices-transform", "invoices-load", "invoices-post", "invoices-report"}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def prefect_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     return {**env, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **extra}
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the process group this test started (the process and its children)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +58,11 @@ def prefect_server(tmp_path_factory):
         except requests.RequestException:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
-            stop(process)
+            stop_group(process)
             pytest.fail(f"prefect server did not start: {(home / 'server.log').read_text()}")
         time.sleep(0.3)
     yield url
-    stop(process)
+    stop_group(process)
     log.close()
 
 
@@ -102,14 +82,6 @@ def deployments(client) -> dict:
         flow_filter=FlowFilter(name=FlowFilterName(any_=["cwsage-pipeline"])))}
 
 
-@pytest.fixture
-def project(tmp_path):
-    for folder in ("xslt", "expectations"):
-        shutil.copytree(ROOT / folder, tmp_path / folder)
-    shutil.copy(ROOT / "pipelines.yaml", tmp_path / "pipelines.yaml")
-    return tmp_path / "pipelines.yaml"
-
-
 def edit(path: Path, change) -> None:
     """Apply ``change`` to the spec's ``pipelines`` mapping (a copy of the real YAML)."""
     raw = yaml.safe_load(path.read_text())
@@ -118,19 +90,19 @@ def edit(path: Path, change) -> None:
 
 
 def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_deleted(
-        prefect_server, project, cw_env):
-    edit(project, lambda pipelines: pipelines.update(invoices_hourly=HOURLY))
-    spec = load_spec(project)
+        prefect_server, spec, cw_env):
+    edit(spec, lambda pipelines: pipelines.update(invoices_hourly=HOURLY))
+    loaded = load_spec(spec)
     with api(prefect_server) as client:
-        ids = deploy.register(spec)
+        ids = deploy.register(loaded)
         found = deployments(client)
-    assert set(ids) == set(found) == set(spec.pipelines) >= {"invoices", "invoices_hourly"}
+    assert set(ids) == set(found) == set(loaded.pipelines) >= {"invoices", "invoices_hourly"}
     invoices, hourly = found["invoices"], found["invoices_hourly"]
     [cron] = invoices.schedules
     assert (cron.schedule.cron, cron.schedule.timezone) == ("*/30 7-19 * * 1-5", "Europe/London")
     assert cron.active and not invoices.paused
     assert hourly.schedules[0].schedule.interval == timedelta(hours=1)
-    assert invoices.parameters == {"pipeline": "invoices", "spec_path": str(project)}
+    assert invoices.parameters == {"pipeline": "invoices", "spec_path": str(spec)}
     assert invoices.tags == ["cwsage", "sales"] and hourly.tags == ["cwsage", "hourly"]
     assert hourly.description == "The same invoices, every hour"
     assert invoices.global_concurrency_limit.limit == 1
@@ -140,8 +112,8 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
         del pipelines["invoices_hourly"]
         pipelines["invoices"]["schedule"] = {"cron": "15 6 * * 1-5",
                                              "timezone": "America/New_York"}
-    edit(project, drop_hourly_and_move_invoices)
-    edited = load_spec(project)
+    edit(spec, drop_hourly_and_move_invoices)
+    edited = load_spec(spec)
     with api(prefect_server) as client:
         assert deploy.reconcile_deployments(edited) == ["invoices_hourly"]
         deploy.register(edited)
@@ -152,11 +124,11 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
     assert (cron.schedule.cron, cron.schedule.timezone) == ("15 6 * * 1-5", "America/New_York")
 
 
-def test_serve_refuses_without_a_server(project, cw_env, capsys):
+def test_serve_refuses_without_a_server(spec, cw_env, capsys):
     from flows.cli import main
     from prefect.settings import PREFECT_API_URL, temporary_settings
     with temporary_settings({PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
-        assert main(["--spec", str(project), "serve"]) == 2
+        assert main(["--spec", str(spec), "serve"]) == 2
     assert "does not answer" in capsys.readouterr().err
 
 
@@ -186,17 +158,17 @@ def run_env(prefect_server: str, sandbox, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def served(prefect_server, project, sandbox, tmp_path):
+def served(prefect_server, spec, sandbox, tmp_path):
     """``cwsage serve`` in a subprocess with the sandbox's CW_* and its own CWSAGE_HOME,
     serving the invoices pipeline without its schedule (so only the test starts runs)."""
-    edit(project, invoices_on_demand)
+    edit(spec, invoices_on_demand)
     log = open(tmp_path / "serve.log", "w")
     process = subprocess.Popen(
-        [str(BIN / "cwsage"), "--spec", str(project), "serve", "--limit", "2",
+        [str(BIN / "cwsage"), "--spec", str(spec), "serve", "--limit", "2",
          "--no-pause-on-shutdown"], cwd=tmp_path, env=run_env(prefect_server, sandbox, tmp_path),
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     yield process, tmp_path / "cwsage-home", tmp_path / "serve.log"
-    stop(process)
+    stop_group(process)
     log.close()
 
 
@@ -211,7 +183,7 @@ def wait_for(check, timeout: float, what: str, log: Path):
 
 
 def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefect_server,
-                                                                         project, served):
+                                                                         spec, served):
     """A run started on the deployment fails on a broken spec; the spec is fixed and the run is
     retried as the UI's Retry button does it; serve runs it again, to completion."""
     process, home, log = served
@@ -219,14 +191,14 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
     from prefect.client.schemas.objects import State, StateType
     with api(prefect_server) as client:
         wait_for(lambda: "being served" in log.read_text() and deployments(client)[
-            "invoices"].parameters["spec_path"] == str(project), 30, "the deployment", log)
-        good = project.read_text()
-        project.write_text(good.replace("chunk_size: 1000", "chunk_size: 0"))
+            "invoices"].parameters["spec_path"] == str(spec), 30, "the deployment", log)
+        good = spec.read_text()
+        spec.write_text(good.replace("chunk_size: 1000", "chunk_size: 0"))
         run = client.create_flow_run_from_deployment(deployments(client)["invoices"].id)
         failed = wait_for(lambda: (s := client.read_flow_run(run.id).state).is_final() and s,
                           60, "the flow run", log)
         assert failed.is_failed() and "chunk_size" in failed.message
-        project.write_text(good)
+        spec.write_text(good)
         client.set_flow_run_state(run.id, State(type=StateType.SCHEDULED, name="AwaitingRetry",
                                                 message="Retry from the UI"), force=True)
         again = wait_for(lambda: (r := client.read_flow_run(run.id)).run_count == 2 and
@@ -263,14 +235,14 @@ def journal_counts(home: Path) -> dict:
         journal.close()
 
 
-def test_a_work_pool_deployment_runs_on_a_process_worker(prefect_server, project, sandbox,
+def test_a_work_pool_deployment_runs_on_a_process_worker(prefect_server, spec, sandbox,
                                                          tmp_path):
     """The path to more machines: deployments bound to a process pool, run by a worker
     started in an unrelated folder (it needs cwsage installed and the spec's path)."""
-    edit(project, invoices_on_demand)
+    edit(spec, invoices_on_demand)
     env = run_env(prefect_server, sandbox, tmp_path)
     registered = subprocess.run(
-        [str(BIN / "cwsage"), "--spec", str(project), "serve", "--work-pool", "cwsage-test"],
+        [str(BIN / "cwsage"), "--spec", str(spec), "serve", "--work-pool", "cwsage-test"],
         env=env, capture_output=True, text=True, timeout=60)
     assert registered.returncode == 0, registered.stderr
     assert "cwsage-pipeline/invoices → work pool cwsage-test" in registered.stdout

@@ -16,6 +16,16 @@ def record(key: str, ids=(1, 2)) -> DocRecord:
                      content_hash="abc")
 
 
+def batch_a(journal: Journal, run: str, cw_batch_id: int | None) -> None:
+    """Document A extracted, loaded and batched as B1; the batch settled with ``cw_batch_id``
+    (None: ConnectWise did not create it)."""
+    journal.record_extracted("invoices", run, [record("A")])
+    journal.mark("invoices", run, ["A"], "loading")
+    journal.mark_loaded("invoices", run, {"A": None})
+    journal.begin_batch("invoices", run, "B1", ["A"], [1, 2])
+    journal.settle_batch("B1", cw_batch_id, run)
+
+
 @pytest.fixture
 def journal(tmp_path):
     j = Journal(tmp_path / "journal.db")
@@ -42,11 +52,7 @@ def test_happy_path_through_every_state(journal):
 
 def test_batch_not_created_returns_documents_to_loaded(journal):
     run = journal.begin_run("invoices")
-    journal.record_extracted("invoices", run, [record("A")])
-    journal.mark("invoices", run, ["A"], "loading")
-    journal.mark_loaded("invoices", run, {"A": None})
-    journal.begin_batch("invoices", run, "B1", ["A"], [1, 2])
-    journal.settle_batch("B1", None, run)
+    batch_a(journal, run, None)
     assert journal.keys_in("invoices", "loaded") == ["A"]
 
 
@@ -75,11 +81,7 @@ def test_illegal_transitions_are_refused(journal, path):
 
 def test_a_posted_document_re_exposed_by_connectwise_is_recorded(journal):
     run = journal.begin_run("invoices")
-    journal.record_extracted("invoices", run, [record("A")])
-    journal.mark("invoices", run, ["A"], "loading")
-    journal.mark_loaded("invoices", run, {"A": None})
-    journal.begin_batch("invoices", run, "B1", ["A"], [1, 2])
-    journal.settle_batch("B1", 7, run)
+    batch_a(journal, run, 7)
     journal.record_extracted("invoices", journal.begin_run("invoices"), [record("A")])
     history = journal.history("invoices", "A")
     assert history[-1]["detail"] == "re-exposed by ConnectWise after posting"
@@ -97,9 +99,7 @@ def test_a_failed_transaction_changes_nothing(journal):
 def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(journal):
     """What runs once per chunk must not walk every document the pipeline ever had: the
     lookups by state go through the state index (the query plans, not a timing)."""
-    docs = [DocRecord(f"K{i}", str(i), None, "SI", "A", "GBP", Decimal(1), Decimal(0),
-                      Decimal(1), (i,), "h") for i in (3, 11, 2)]
-    journal.record_extracted("p", "r", docs)
+    journal.record_extracted("p", "r", [record(f"K{i}", (i,)) for i in (3, 11, 2)])
     executed: list[str] = []
     journal.db.set_trace_callback(executed.append)
     assert journal.keys_in("p", "extracted") == ["K11", "K2", "K3"]
