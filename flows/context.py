@@ -30,6 +30,7 @@ def open_run(spec_path: str, pipeline: str, dry_run: bool = False) -> Iterator[R
     if not dry_run:
         ctx.acquire()
     ctx.run_id = ctx.journal.begin_run(pipeline, _flow_run_id())
+    ctx.facts                       # read from the target here, before stages run in threads
     status = "failed"
     try:
         yield ctx

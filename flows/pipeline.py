@@ -62,8 +62,8 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
                  "already_present": 0, "rejected": 0, "quarantined": 0,
                  "batches": [leftover] if leftover else []}
 
-        def load_and_post(number: int, checked, sage) -> None:
-            loaded = load_task(ctx, checked, sage)
+        def load_and_post(number: int, chunk, checked, sage) -> None:
+            loaded = load_task(ctx, chunk, checked, sage)
             batch = post(ctx, number)
             stats["loaded"] += len(loaded.loaded)
             stats["already_present"] += len(loaded.already_present)
@@ -75,7 +75,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
             for number, ids in enumerate(plan.chunks, 1):
                 chunk = extract(ctx, number, ids)
                 checked = validate(ctx, chunk)
-                load_and_post(number, checked, transform(ctx, chunk, checked))
+                load_and_post(number, chunk, checked, transform(ctx, chunk, checked))
         else:
             _pipelined(ctx, plan.chunks, p.workers - 1, extract, validate, transform,
                        load_and_post)
@@ -103,11 +103,11 @@ def _pipelined(ctx, chunks: list, ahead: int, extract, validate, transform,
             submit()
         while flight:
             number, chunk, checked, sage = flight.popleft()
-            chunk.result()                        # the first failure is the one reported
+            chunk = chunk.result()                # the first failure is the one reported
             checked, sage = checked.result(), sage.result()
             if todo:
                 submit()
-            load_and_post(number, checked, sage)
+            load_and_post(number, chunk, checked, sage)
     finally:
         for _, *futures in flight:
             for future in futures:

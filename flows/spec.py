@@ -65,6 +65,8 @@ class ReplicaSettings(_Frozen):
 class OutboxSettings(_Frozen):
     folder: str | None = None
     tax_rates: dict[int, float] = Field(default_factory=dict)
+    lock_date: date | None = None
+    currency_rates: dict[str, float] = Field(default_factory=dict)
 
 
 class SageConfig(_Frozen):

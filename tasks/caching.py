@@ -45,8 +45,11 @@ def _digest(path: str, stamp: tuple) -> str:
 
 
 def spec_version(ctx) -> str:
-    """The pipeline's own settings and the Sage settings that change what a stage produces."""
-    return _sha(ctx.pipeline_spec.model_dump_json(), ",".join(ctx.spec.sage.control_accounts))
+    """The pipeline's own settings, and the Sage settings and facts (tax and exchange rates)
+    that change what a stage produces."""
+    facts = ctx.facts
+    return _sha(ctx.pipeline_spec.model_dump_json(), ",".join(ctx.spec.sage.control_accounts),
+                repr(sorted(facts.tax_rates.items())), repr(sorted(facts.currency_rates.items())))
 
 
 def plan_key(_context, parameters: dict) -> str:

@@ -21,6 +21,11 @@ any list endpoint) into XML. The rules, which the golden test in
 * Only the documents being transformed appear in the documents array (quarantined ones are left
   out), each ``<item>`` carrying ``key="…"`` — the document's stable key, which stylesheets
   emit as the Sage ``Id``.
+* Each document of a kind with money ends with ``<resolved>``: the document as Sage will hold
+  it (``tasks.resolved.canonical``: type, account, dates, reference, currency and exchange
+  rate, and ``<lines><item>`` with SKU, name, nominal, tax code, net, VAT, ``negative``,
+  quantity and unit price). It is always complete, whatever the stylesheet names; stylesheets
+  lay these values out rather than re-deriving them from the ConnectWise fields.
 * With ``names`` (what ``tasks.transform`` passes: every name the stylesheet and the files it
   may import mention), an object's fields whose names the stylesheet never mentions are left
   out — ConnectWise records carry dozens of fields a stylesheet does not read, and rendering
@@ -40,7 +45,7 @@ from __future__ import annotations
 import re
 import threading
 from decimal import Decimal
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from lxml import etree
 
@@ -56,7 +61,8 @@ _LOCAL = threading.local()
 def canonical_xml(pipeline: str, entity: str, chunk: int, export: dict, *,
                   mappings: dict[str, Any], documents: str,
                   key: Callable[[dict], str], include: Iterable[str] | None = None,
-                  names: Collection[str] | None = None) -> etree._Element:
+                  names: Collection[str] | None = None,
+                  resolved: Mapping[str, dict] | None = None) -> etree._Element:
     """Build the canonical XML tree of one chunk (see the module docstring for the rules)."""
     out = [f'<cwsage pipeline="{_attr(pipeline)}" entity="{_attr(entity)}" '
            f'chunk="{chunk}" version="{VERSION}">']
@@ -66,7 +72,7 @@ def canonical_xml(pipeline: str, entity: str, chunk: int, export: dict, *,
     keep = None if names is None else frozenset(names)
     for name, value in export.items():
         if name == documents:
-            _documents(out, name, value or [], key, wanted, keep)
+            _documents(out, name, value or [], key, wanted, keep, resolved or {})
         else:
             tag = _tag(str(name))
             if keep is None or tag[3] in keep:
@@ -88,7 +94,7 @@ def _parser() -> etree.XMLParser:
 
 
 def _documents(out: list[str], name: str, docs: list, key, wanted: set[str] | None,
-               keep: frozenset[str] | None) -> None:
+               keep: frozenset[str] | None, resolved: Mapping[str, dict]) -> None:
     tag = _tag(name)
     out.append(tag[0])
     for doc in docs:
@@ -96,6 +102,8 @@ def _documents(out: list[str], name: str, docs: list, key, wanted: set[str] | No
         if wanted is None or doc_key in wanted:
             out.append(f'<item key="{_attr(doc_key)}">')
             _content(out, doc, keep)
+            if doc_key in resolved:
+                _member(out, _tag("resolved"), resolved[doc_key], None)
             out.append("</item>")
     out.append(tag[1])
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from tasks.connectwise import ConnectWiseClient, Credentials
-from tasks.entities import AccountingEntity, ListEntity, entity_for
+from tasks.entities import AccountingEntity, ListEntity, entity_for, resolve_documents
 from tasks.errors import ConfigError
 from tasks.journal import Journal
+from tasks.resolved import ResolveContext
 
 
 def cwsage_home() -> Path:
@@ -42,6 +45,9 @@ class RunContext:
         self._writer: Any = None
         self._journal: Journal | None = None
         self._lock: Any = None
+        self._facts: Any = None
+        self._resolved: "OrderedDict[int, tuple[dict, dict]]" = OrderedDict()
+        self._resolve_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"RunContext(pipeline={self.pipeline!r}, run_id={self.run_id!r})"
@@ -96,6 +102,28 @@ class RunContext:
                 name, settings = "sage50_replica", {"path": str(copy)}
             self._writer = get_writer(name, settings, self.home)
         return self._writer
+
+    @property
+    def facts(self):
+        """What the target says of itself (tax rates, configured exchange rates); read once."""
+        if self._facts is None:
+            self._facts = self.writer.facts()
+        return self._facts
+
+    def resolve(self, export: dict) -> dict:
+        """The chunk's documents resolved (``tasks.entities.resolve_documents``), once per
+        parsed chunk: extract, validate and transform of one chunk share the result."""
+        with self._resolve_lock:
+            hit = self._resolved.get(id(export))
+            if hit is not None and hit[0] is export:
+                return hit[1]
+        resolved = resolve_documents(self.entity, export, ResolveContext(
+            self.pipeline_spec.mappings, f"pipelines.{self.pipeline}.mappings", self.facts))
+        with self._resolve_lock:
+            self._resolved[id(export)] = (export, resolved)
+            while len(self._resolved) > 3:
+                self._resolved.popitem(last=False)
+        return resolved
 
     def acquire(self) -> None:
         """One run at a time per pipeline and home; a second run exits with a clear message."""

@@ -1,9 +1,10 @@
-"""The ConnectWise accounting entities this product exports, and the facts about each.
+"""The document kinds this product moves, and every fact about each, in one registry.
 
-One registry, one place: where the unposted list lives, which export flag and id list select
-it, which array of the GLExport holds its documents, how a document's stable key is formed,
-which GL entry ids must be batched to post it (connectwise-api.md §4.2), and what ConnectWise
-says its totals are (for reconciliation against Sage).
+A kind says where its documents come from (the unposted list, the export flag and id list that
+select them, the GLExport array that holds them), how a document's stable key is formed, which
+GL entry ids must be batched to post it (docs/connectwise.md, "Posting"), its short name in batch
+identifiers, and how one document is *resolved* into what Sage will hold (``tasks.resolved``):
+its Sage header, its lines and ConnectWise's own totals. Nothing else re-derives these.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from tasks.errors import ConfigError
-
-
-def _dec(value: Any) -> Decimal:
-    if value is None or value == "":
-        return Decimal("0")
-    return Decimal(str(value))
+from tasks.resolve_purchases import REFERENCE_LIMIT, resolve_expense_bill, resolve_purchase
+from tasks.resolve_sales import NUMBER_LIMIT, resolve_invoice
+from tasks.resolved import Resolved, ResolveContext, settle_references
+from tasks.sage50.protocol import SageFacts
+from tasks.sage50.rules import BASE_CURRENCY, UK_TAX_RATES
 
 
 def _split_ids(text: Any) -> list[int]:
@@ -49,63 +49,6 @@ def purchase_gl_ids(doc: dict) -> list[int]:
     return sorted(set(ids))
 
 
-def invoice_totals(doc: dict) -> tuple[Decimal, Decimal, Decimal]:
-    """(net, VAT, gross) as ConnectWise states them, positive for invoices and credits alike."""
-    gross = abs(_dec(doc.get("total")))
-    tax_lines = [d for d in doc.get("detail") or [] if (d.get("glTypeId") or "").upper() == "ST"]
-    tax = abs(sum((_dec(d.get("total")) for d in tax_lines), Decimal("0")))
-    if not tax_lines:
-        tax = abs(_dec(doc.get("salesTax")))
-    return gross - tax, tax, gross
-
-
-def expense_bill_totals(doc: dict) -> tuple[Decimal, Decimal, Decimal]:
-    gross = abs(_dec(doc.get("total")))
-    tax = abs(sum((_dec(d.get("taxAmount")) for d in doc.get("detail") or []), Decimal("0")))
-    return gross - tax, tax, gross
-
-
-def purchase_totals(doc: dict) -> tuple[Decimal, Decimal, Decimal]:
-    gross = abs(_dec(doc.get("total")))
-    tax = abs(sum((_dec(d.get("total")) for d in doc.get("purchaseDetailTax") or []), Decimal("0")))
-    return gross - tax, tax, gross
-
-
-def allocate_purchase_tax(doc: dict) -> None:
-    """Give each purchase line its share of the document's input VAT, in Decimal.
-
-    ConnectWise states the VAT of a purchase once (``purchaseDetailTax``); Sage's audit trail
-    takes a VAT amount per split and does not recompute it (R-TAX-4). Each line carrying the
-    document's taxed code gets its net × rate rounded half up; the pennies left over go to the
-    largest line, so the splits add up to ConnectWise's VAT exactly. The share is written to
-    ``cwsageTaxAmount`` on each line (0 on untaxed lines) for the stylesheet to copy.
-    """
-    from tasks.sage50.money import money
-    lines = [d for d in doc.get("purchaseDetail") or [] if isinstance(d, dict)]
-    tax_lines = [t for t in doc.get("purchaseDetailTax") or [] if isinstance(t, dict)]
-    total_tax = abs(sum((_dec(t.get("total")) for t in tax_lines), Decimal("0")))
-    rate = max((_dec(t.get("taxRatePercent")) for t in tax_lines), default=Decimal("0"))
-    taxed_code = str(doc.get("stateTaxXref") or "").strip()
-    taxed = [d for d in lines if str(d.get("taxCodeXref") or "").strip() == taxed_code
-             and total_tax and rate]
-    for line in lines:
-        line["cwsageTaxAmount"] = Decimal("0.00")
-    for line in taxed:
-        line["cwsageTaxAmount"] = money(abs(_dec(line.get("total"))) * rate / 100)
-    if taxed:
-        largest = max(taxed, key=lambda d: abs(_dec(d.get("total"))))
-        rest = total_tax - sum((d["cwsageTaxAmount"] for d in taxed), Decimal("0"))
-        largest["cwsageTaxAmount"] += rest
-
-
-def _invoice_type(doc: dict) -> str:
-    return "SC" if _dec(doc.get("total")) < 0 else "SI"
-
-
-def _purchase_type(doc: dict) -> str:
-    return "PC" if _dec(doc.get("total")) < 0 else "PI"
-
-
 @dataclass(frozen=True)
 class AccountingEntity:
     """A tab of ConnectWise's Accounting Interface (POST /finance/accounting/export)."""
@@ -118,13 +61,14 @@ class AccountingEntity:
     documents: str
     key_prefix: str
     gl_ids: Callable[[dict], list[int]]
-    totals: Callable[[dict], tuple[Decimal, Decimal, Decimal]]
-    doc_type: Callable[[dict], str]
+    resolve: Callable[..., Resolved]
     number_field: str
+    abbreviation: str                       # in batch identifiers: CWSAGE-INV-…
+    reference_limit: int                    # Sage's reference length for this kind
     id_is_text: bool = False
-    prepare: Callable[[dict], None] | None = None
     kind: str = "export"
     postable: bool = True
+    has_money: bool = True
 
     def key(self, doc: dict) -> str:
         """The stable key of a document: the journal's, the quarantine's and Sage's ``Id``."""
@@ -139,18 +83,20 @@ ENTITIES: dict[str, AccountingEntity] = {
         name="invoices", unposted_path="/finance/accounting/unpostedinvoices",
         export_flag="exportInvoicesFlag", included_ids="includedInvoiceIds", list_id_field="id",
         documents="transactions", key_prefix="CW-INV-", gl_ids=invoice_gl_ids,
-        totals=invoice_totals, doc_type=_invoice_type, number_field="documentNumber"),
+        resolve=resolve_invoice, number_field="documentNumber", abbreviation="INV",
+        reference_limit=NUMBER_LIMIT),
     "expenses": AccountingEntity(
         name="expenses", unposted_path="/finance/accounting/unpostedexpenses",
         export_flag="exportExpensesFlag", included_ids="includedExpenseIds", list_id_field="id",
         documents="expenseBills", key_prefix="CW-EXP-", gl_ids=expense_bill_gl_ids,
-        totals=expense_bill_totals, doc_type=lambda d: "PI", number_field="documentNumber"),
+        resolve=resolve_expense_bill, number_field="documentNumber", abbreviation="EXP",
+        reference_limit=REFERENCE_LIMIT),
     "procurement": AccountingEntity(
         name="procurement", unposted_path="/finance/accounting/unpostedprocurement",
         export_flag="exportProductsFlag", included_ids="includedProductIds",
         list_id_field="unpostedProductId", documents="purchaseTransactions", key_prefix="CW-PO-",
-        gl_ids=purchase_gl_ids, totals=purchase_totals, doc_type=_purchase_type,
-        number_field="documentNumber", id_is_text=True, prepare=allocate_purchase_tax),
+        gl_ids=purchase_gl_ids, resolve=resolve_purchase, number_field="documentNumber",
+        abbreviation="PRO", reference_limit=REFERENCE_LIMIT, id_is_text=True),
 }
 
 
@@ -166,7 +112,7 @@ class ListEntity:
     number_field: str = "identifier"
     kind: str = "list"
     postable: bool = False
-    prepare: Callable[[dict], None] | None = None
+    has_money: bool = False
     export_flag: str = ""
 
     def key(self, doc: dict) -> str:
@@ -175,14 +121,12 @@ class ListEntity:
     def source_id(self, doc: dict) -> Any:
         return doc["id"]
 
+    @property
+    def abbreviation(self) -> str:
+        return self.name[:3].upper()
+
     def gl_ids(self, doc: dict) -> list[int]:
         return []
-
-    def totals(self, doc: dict) -> tuple[Decimal, Decimal, Decimal]:
-        return Decimal("0"), Decimal("0"), Decimal("0")
-
-    def doc_type(self, doc: dict) -> str:
-        return "RECORD"
 
 ALL_FLAGS = ("exportInvoicesFlag", "exportExpensesFlag", "exportProductsFlag")
 
@@ -201,3 +145,28 @@ def entity_for(cfg) -> AccountingEntity | ListEntity:
         return get_entity(cfg.entity)
     name = cfg.endpoint.strip("/").split("/")[-1]
     return ListEntity(name=name, unposted_path=cfg.endpoint, key_prefix=cfg.key_prefix)
+
+
+def resolve_documents(entity: AccountingEntity, export: dict,
+                      ctx: ResolveContext) -> dict[str, Resolved]:
+    """Every document of a chunk, resolved (key → Resolved), references settled across them."""
+    if entity.kind == "list":
+        return {}
+    out = {}
+    companies = {c.get("id"): c for c in export.get("companies") or [] if isinstance(c, dict)}
+    ctx = ctx.with_companies(companies)
+    for doc in export.get(entity.documents) or []:
+        if isinstance(doc, dict):
+            key = entity.key(doc)
+            out[key] = entity.resolve(doc, key, ctx)
+    settle_references(list(out.values()), entity.reference_limit)
+    return out
+
+
+def resolve_offline(export: dict, pipeline_spec, facts: SageFacts | None = None
+                    ) -> dict[str, Resolved]:
+    """Resolve a saved export outside a run: against ``facts``, or a Sage company with the UK
+    default tax codes and no exchange rates configured (as a new replica holds them)."""
+    facts = facts or SageFacts(UK_TAX_RATES, {}, BASE_CURRENCY)
+    return resolve_documents(entity_for(pipeline_spec.extract), export, ResolveContext(
+        pipeline_spec.mappings, f"pipelines.{pipeline_spec.name}.mappings", facts))

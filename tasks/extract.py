@@ -31,6 +31,7 @@ from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity
 from tasks.errors import RetriableError, stage_message
 from tasks.faults import crash_point
+from tasks.sage50.money import ZERO
 
 log = logging.getLogger("cwsage.extract")
 
@@ -229,22 +230,30 @@ def cursor_value(record: dict, field: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def count_lines(entity, export: dict) -> int:
+    """The document lines of an export (invoice and expense ``detail``, ``purchaseDetail``)."""
+    return sum(len(d.get("detail") or d.get("purchaseDetail") or [])
+               for d in export.get(entity.documents) or [])
+
+
 # -- the Prefect tasks --------------------------------------------------------------------
 
-def doc_records(entity: AccountingEntity, export: dict) -> list[DocRecord]:
+def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[DocRecord]:
+    """What the journal keeps of each document: its identity, its GL ids, and ConnectWise's
+    money and account as the resolve step read them (one reading, shared with the gate)."""
     records = []
     for doc in export.get(entity.documents) or []:
-        net, tax, gross = entity.totals(doc)
-        currency = doc.get("currency") if isinstance(doc.get("currency"), dict) else {}
-        account = (doc.get("companyAccountNumber") or doc.get("vendorNumber")
-                   or doc.get("vendorAccountNumber") or doc.get("accountNumber"))
+        key = entity.key(doc)
+        found = resolved.get(key)
         digest = hashlib.sha256(json.dumps(doc, default=str).encode())    # ConnectWise's order
         records.append(DocRecord(
-            key=entity.key(doc), cw_id=str(entity.source_id(doc)),
-            doc_number=doc.get(entity.number_field), doc_type=entity.doc_type(doc),
-            account_ref=(account or None), currency=currency.get("currencyCode")
-            or currency.get("isoCode"), net=net, tax=tax, gross=gross,
-            gl_ids=tuple(entity.gl_ids(doc)), content_hash=digest.hexdigest()[:16]))
+            key=key, cw_id=str(entity.source_id(doc)), doc_number=doc.get(entity.number_field),
+            doc_type=found.doc_type if found else "RECORD",
+            account_ref=found.account if found else None,
+            currency=found.currency if found else None,
+            net=found.cw_net if found else ZERO, tax=found.cw_tax if found else ZERO,
+            gross=found.cw_gross if found else ZERO, gl_ids=tuple(entity.gl_ids(doc)),
+            content_hash=digest.hexdigest()[:16]))
     return records
 
 
@@ -266,15 +275,14 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
     identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]
     export = remember(path, extract_chunk(ctx.client, ctx.entity, ctx.pipeline_spec.extract,
                                           ctx.pipeline, ids, identifier, path, ctx.companies))
-    records = doc_records(ctx.entity, export)
+    records = doc_records(ctx.entity, export, ctx.resolve(export))
     ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
     crash_point("after-extract")
     if ctx.pipeline_spec.extract.cursor:
         values = [cursor_value(d, ctx.pipeline_spec.extract.cursor)
                   for d in export.get(ctx.entity.documents) or []]
         ctx.seen_cursor = max([v for v in values if v] + [ctx.seen_cursor or ""]) or None
-    lines = sum(len(d.get("detail") or d.get("purchaseDetail") or [])
-                for d in export.get(ctx.entity.documents) or [])
+    lines = count_lines(ctx.entity, export)
     log.info("[%s] extract: chunk %d: %d documents, %d lines", ctx.pipeline, number,
              len(records), lines)
     publish_table(ctx.pipeline, "extraction", [{

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from tasks.artifacts import publish_table
 from tasks.errors import LoadError, stage_message
+from tasks.chunks import chunk_export
 from tasks.faults import crash_point
+from tasks.gate import gate, target_problems
 
 log = logging.getLogger("cwsage.load")
 
@@ -33,9 +35,24 @@ class LoadSummary:
     accounts_created: tuple[str, ...]
 
 
+def money_gate(ctx, xml: bytes, keys: tuple[str, ...], resolved: dict) -> tuple[bytes, tuple, dict]:
+    """The gate before load (``tasks.gate``): held documents are quarantined with both figures
+    and never reach the writer. Returns the XML to load, its keys and Sage's pricing."""
+    present = ctx.writer.present(keys)
+    result = gate(xml, keys, resolved, ctx.facts, ctx.writer.totals(present) if present else {})
+    if result.held:
+        ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
+            key: [dict(h.as_dict(), expectation="money gate") for h in holds]
+            for key, holds in result.held.items()}, stage="gate")
+        log.warning("[%s] load: the money gate held %d documents", ctx.pipeline,
+                    len(result.held))
+    return result.xml, tuple(k for k in keys if k not in result.held), result.priced
+
+
 def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
-                   number: int = 0) -> LoadSummary:
-    """Intent first (``loading``), then the writer, then the outcome per document."""
+                   number: int = 0, priced: dict | None = None) -> LoadSummary:
+    """Intent first (``loading``), then the writer, then the outcome per document, then the
+    gate after load: what the target holds against what was priced (``priced``)."""
     journal, pipeline, writer = ctx.journal, ctx.pipeline, ctx.writer   # open it first
     journal.mark(pipeline, ctx.run_id, keys, "loading", source)
     crash_point("before-writer")
@@ -49,7 +66,14 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
                                       "they stay 'loading' and are checked on the next run"))
     done = {k: r.sage_ref if r.status == "loaded" else f"already in Sage: {r.sage_ref}"
             for k, r in results.items() if r.status != "rejected"}
-    journal.mark_loaded(pipeline, ctx.run_id, done)
+    unreconciled = target_problems({k: priced[k] for k in done if k in priced},
+                                   writer.totals([k for k in done if k in priced])) \
+        if priced else {}
+    journal.mark_loaded(pipeline, ctx.run_id, {k: v for k, v in done.items()
+                                                if k not in unreconciled})
+    journal.hold_unreconciled(pipeline, ctx.run_id, {
+        key: [dict(h.as_dict(), expectation="target check") for h in holds]
+        for key, holds in unreconciled.items()})
     rejected = {k: [{"expectation": "sage import", "reason": r.reason,
                      "fix": "see the reason; correct the data or the mapping and run again"}]
                 for k, r in results.items() if r.status == "rejected"}
@@ -72,7 +96,7 @@ def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:
 
 
 @task(name="load", task_run_name="{ctx.pipeline}-load", cache_policy=NO_CACHE)
-def load_task(ctx, checked, sage_chunk) -> LoadSummary:
+def load_task(ctx, chunk, checked, sage_chunk) -> LoadSummary:
     journal, pipeline = ctx.journal, ctx.pipeline
     pending = set(journal.keys_in(pipeline, "extracted"))
     record_quarantine(ctx, checked, sage_chunk,
@@ -81,7 +105,12 @@ def load_task(ctx, checked, sage_chunk) -> LoadSummary:
     if sage_chunk.packed is None or not keys:
         return LoadSummary(sage_chunk.number, (), (), (), ())
     source = f"{ctx.pipeline} chunk {sage_chunk.number}"
-    summary = load_documents(ctx, sage_chunk.xml, keys, source, sage_chunk.number)
+    xml, priced = sage_chunk.xml, None
+    if ctx.entity.has_money:
+        xml, keys, priced = money_gate(ctx, xml, keys, ctx.resolve(chunk_export(chunk.path)))
+        if not keys:
+            return LoadSummary(sage_chunk.number, (), (), (), ())
+    summary = load_documents(ctx, xml, keys, source, sage_chunk.number, priced)
     log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
              ctx.pipeline, sage_chunk.number, len(summary.loaded),
              len(summary.already_present), len(summary.rejected))

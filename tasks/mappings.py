@@ -33,6 +33,12 @@ class MappingsConfig(BaseModel):
     """Sage product code for lines that carry no ConnectWise item (agreement, labour)."""
     default_nominal_code: str | None = None
     """Sage nominal code for lines whose ConnectWise GL account is empty."""
+    default_tax_code: int | None = None
+    """Sage tax code for lines that carry no ConnectWise tax code (``T9`` or ``9``); unset,
+    such a line is held."""
+    non_taxable_tax_code: int | None = None
+    """Sage tax code for lines ConnectWise marks not taxable (``taxableFlag: false``) whose own
+    code would carry VAT (``T0``, ``T2`` or ``T9``); unset, such a line is held."""
     currencies: list[str] = Field(default_factory=lambda: ["GBP"])
     """ISO currency codes set up in the Sage company; others are quarantined."""
     non_reimbursable: Literal["hold", "employee"] = "hold"
@@ -48,6 +54,16 @@ class MappingsConfig(BaseModel):
         if bad:
             raise ValueError(f"Sage tax codes are numbers 0-99 (T0-T99); got {bad}")
         return value
+
+    @field_validator("default_tax_code", "non_taxable_tax_code", mode="before")
+    @classmethod
+    def _sage_tax_code(cls, value):
+        if value is None or isinstance(value, bool):
+            return value
+        code = str(value).strip().upper().removeprefix("T")
+        if not code.isdigit() or int(code) > 99:
+            raise ValueError(f"a Sage tax code such as T9 (or 9), T0-T99; got {value!r}")
+        return int(code)
 
     @field_validator("nominal_codes")
     @classmethod

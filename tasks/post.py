@@ -31,13 +31,10 @@ class PostConfig(BaseModel):
     batch_prefix: str = Field("CWSAGE", pattern=r"^[A-Z0-9][A-Z0-9_-]{0,11}$")
 
 
-_ABBREVIATION = {"invoices": "INV", "expenses": "EXP", "procurement": "PRO"}
-
-
 def batch_identifier(ctx) -> str:
     """``CWSAGE-INV-20261125T171500-ab12cd-003``: unique, ≤ 50 characters. The number counts
     every batch this run has attempted, so a retried post never reuses an identifier."""
-    kind = _ABBREVIATION.get(ctx.entity.name, ctx.entity.name[:3].upper())
+    kind = ctx.entity.abbreviation
     sequence = ctx.journal.batches_of_run(ctx.run_id) + 1
     return f"{ctx.pipeline_spec.post.batch_prefix}-{kind}-{ctx.run_id}-{sequence:03d}"[:50]
 

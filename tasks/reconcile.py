@@ -39,10 +39,12 @@ class Reconciliation:
     differences: list[Difference]
     missing: list[str]
     lines: list[dict] = field(default_factory=list)     # per type, currency, nominal, tax code
+    unreconciled: list[str] = field(default_factory=list)   # held after load: never batched
 
     @property
     def agrees(self) -> bool:
-        return not self.missing and all(d.explained for d in self.differences)
+        return not self.missing and not self.unreconciled and \
+            all(d.explained for d in self.differences)
 
     @property
     def documents(self) -> int:

@@ -19,10 +19,12 @@ def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
     if not ctx.entity.postable:            # list records (customers) carry no money
         return Reconciliation([], [], [])
     reconciler = Reconciler()
-    for page in ctx.journal.pages(ctx.pipeline, states=["loaded", "posted"],
+    for page in ctx.journal.pages(ctx.pipeline, states=["loaded", "unreconciled", "posted"],
                                   run_id=ctx.run_id if run_only else None):
         reconciler.add(page, ctx.writer.totals([r["key"] for r in page]))
-    return reconciler.result()
+    result = reconciler.result()
+    result.unreconciled = ctx.journal.keys_in(ctx.pipeline, "unreconciled")
+    return result
 
 
 def quarantine_rows(journal, pipeline: str) -> list[dict]:

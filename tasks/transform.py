@@ -222,24 +222,26 @@ class TransformOutcome:
     failures: dict[str, str]
 
 
-def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int) -> TransformOutcome:
-    """Canonical XML → stylesheet → Sage XML for ``keys``. A stylesheet error is pinned to the
+def transform_export(export: dict, pipeline_spec, keys: list[str], chunk: int,
+                     resolved: dict | None = None) -> TransformOutcome:
+    """Canonical XML (with each document's resolved form) → stylesheet → Sage XML for
+    ``keys``. Pure: nothing it is given is changed. A stylesheet error is pinned to the
     documents that cause it (each is retried alone) and those are reported as failures; a
     document the stylesheet silently drops is a failure too — nothing is lost quietly."""
-    from tasks.entities import entity_for
+    from tasks.entities import entity_for, resolve_offline
+    from tasks.resolved import canonical
     entity = entity_for(pipeline_spec.extract)
+    resolved = resolve_offline(export, pipeline_spec) if resolved is None else resolved
     sheet = compile_stylesheet(pipeline_spec.stylesheet_path)
     failures: dict[str, str] = {}
     wanted = list(keys)
-    if entity.prepare:
-        for doc in export.get(entity.documents) or []:
-            entity.prepare(doc)
+    laid_out = {key: canonical(doc) for key, doc in resolved.items() if key in set(wanted)}
 
     def run(subset: list[str]):
         doc = canonical_xml(pipeline_spec.name, entity.name, chunk, export,
                             mappings=pipeline_spec.mappings.model_dump(),
                             documents=entity.documents, key=entity.key, include=subset,
-                            names=sheet.names)
+                            names=sheet.names, resolved=laid_out)
         return _apply(sheet, doc, pipeline=pipeline_spec.name)
 
     if not wanted:
@@ -282,8 +284,9 @@ class SageChunk:
 def transform_task(ctx, chunk, checked) -> SageChunk:
     """Pure: stylesheet failures are recorded in the journal by the load stage."""
     from tasks.extract import chunk_export
-    outcome = transform_export(chunk_export(chunk.path), ctx.pipeline_spec,
-                               list(checked.valid), checked.number)
+    export = chunk_export(chunk.path)
+    outcome = transform_export(export, ctx.pipeline_spec, list(checked.valid), checked.number,
+                               ctx.resolve(export))
     if outcome.failures:
         log.warning("[%s] transform: chunk %d: %d documents failed in the stylesheet",
                     ctx.pipeline, checked.number, len(outcome.failures))

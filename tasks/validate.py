@@ -19,9 +19,10 @@ from tasks.artifacts import publish_table
 from tasks.caching import validate_key
 from tasks.extract import ChunkRef, chunk_export
 from tasks.faults import crash_point
-from tasks.suites import (Suite, ValidationOutcome, check_columns, load_suite,  # noqa: F401
-                          run_suite)
-from tasks.views import view_for
+from tasks.resolved import Resolved
+from tasks.suites import (Finding, Suite, ValidationOutcome, check_columns,  # noqa: F401
+                          load_suite, run_suite)
+from tasks.views import VIEWS, record_view
 
 log = logging.getLogger("cwsage.validate")
 
@@ -65,16 +66,30 @@ class CheckedChunk:
         return grouped
 
 
-def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) -> ValidationOutcome:
-    """Build the view of a chunk and run the pipeline's suite on it (no journal, no Prefect)."""
-    from tasks.entities import entity_for
+def validate_export(export: dict, pipeline_spec, control_accounts: list[str],
+                    resolved: dict[str, Resolved] | None = None) -> ValidationOutcome:
+    """Run the pipeline's suite on the view of a chunk's resolved documents, and add the holds
+    the resolve step found (no journal, no Prefect). Without ``resolved``, the chunk is
+    resolved against a Sage company with the UK default tax codes and no exchange rates."""
+    from tasks.entities import entity_for, resolve_offline
     entity = entity_for(pipeline_spec.extract)
-    build, columns = view_for(entity)
+    resolved = resolve_offline(export, pipeline_spec) if resolved is None else resolved
     suite = suite_for(pipeline_spec.suite_path)
-    if columns is not None:
-        check_columns(suite, columns)
-    view = build(export, entity, pipeline_spec.mappings, control_accounts)
-    return run_suite(suite, view)
+    if entity.kind == "list":
+        return run_suite(suite, record_view(export, entity))
+    build, columns = VIEWS[entity.name]
+    check_columns(suite, columns)
+    outcome = run_suite(suite, build(resolved, pipeline_spec.mappings, set(control_accounts)))
+    held = [Finding(doc.key, doc.number, "resolve", "line", h.line, h.reason, h.fix)
+            for doc in resolved.values() for h in doc.holds]
+    if held:
+        outcome.findings.extend(held)
+        outcome.valid = [k for k in outcome.valid if k not in {f.key for f in held}]
+        outcome.table.append({"expectation": "resolve (money, tax, signs, currency)",
+                              "rows": len(resolved), "failures": len(held),
+                              "documents": len({f.key for f in held}),
+                              "examples": ", ".join(repr(f.reason[:60]) for f in held[:3])})
+    return outcome
 
 
 @task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_key_fn=validate_key,
@@ -82,8 +97,9 @@ def validate_export(export: dict, pipeline_spec, control_accounts: list[str]) ->
 def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
     """Pure: the findings are recorded in the journal by the load stage, so a cached result
     and a computed one have the same effect."""
-    outcome = validate_export(chunk_export(chunk.path), ctx.pipeline_spec,
-                              ctx.spec.sage.control_accounts)
+    export = chunk_export(chunk.path)
+    outcome = validate_export(export, ctx.pipeline_spec, ctx.spec.sage.control_accounts,
+                              ctx.resolve(export))
     log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
              len(outcome.valid), len(outcome.quarantined))
     publish_table(ctx.pipeline, "validation", outcome.table,

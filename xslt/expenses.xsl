@@ -7,9 +7,9 @@
   * The splits of one bill are adjacent and share AccountReference, Reference (the bill id),
     SecondReference (the bill's key, CW-EXP-<id>) and date, so Sage groups them into one
     header, and two bills of one member on one day stay apart.
-  * ConnectWise states each line gross with its VAT inside (taxAmount); Sage takes the net
-    and the VAT as given (TaxAmount is always supplied).
-  * Nominal and tax codes come from the mapping tables in pipelines.yaml.
+  * Each bill arrives resolved (<resolved>, see tasks/resolved.py): account, type, reference
+    and lines with nominal, Sage tax code, net and the VAT ConnectWise states (Sage takes
+    both as given). This stylesheet lays them out.
 -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:import href="_common.xsl"/>
@@ -23,7 +23,7 @@
         <xsl:apply-templates select="export/vendors/item[count(key('bill-by-member', member/id)) &gt; 0]"/>
       </Suppliers>
       <Transactions>
-        <xsl:apply-templates select="export/expenseBills/item/detail/item[number(total) != 0]"/>
+        <xsl:apply-templates select="export/expenseBills/item/resolved/lines/item"/>
       </Transactions>
     </Company>
   </xsl:template>
@@ -33,34 +33,36 @@
     <xsl:variable name="bill" select="key('bill-by-member', member/id)[1]"/>
     <Supplier>
       <Id><xsl:value-of select="concat('CW-MEM-', member/id)"/></Id>
-      <AccountReference><xsl:call-template name="upper"><xsl:with-param name="value" select="$bill/vendorNumber"/></xsl:call-template></AccountReference>
+      <AccountReference><xsl:value-of select="$bill/resolved/account"/></AccountReference>
       <CompanyName><xsl:call-template name="text"><xsl:with-param name="value" select="member/name"/></xsl:call-template></CompanyName>
-      <Currency><xsl:value-of select="($bill/currency/currencyCode | $bill/currency/isoCode)[1]"/></Currency>
+      <Currency><xsl:value-of select="$bill/resolved/currency"/></Currency>
       <xsl:if test="string(number(dueDays)) != 'NaN'"><PaymentDays><xsl:value-of select="dueDays"/></PaymentDays></xsl:if>
     </Supplier>
   </xsl:template>
 
-  <!-- An expense line → one split of the bill's purchase invoice -->
-  <xsl:template match="detail/item">
-    <xsl:variable name="bill" select="../.."/>
+  <!-- A resolved line → one split of the document's purchase invoice or credit -->
+  <xsl:template match="resolved/lines/item">
+    <xsl:variable name="doc" select="../.."/>
     <Transaction>
-      <Id><xsl:value-of select="(id/item | id[not(item)])[1]"/></Id>
-      <TransactionType>PurchaseInvoice</TransactionType>
-      <AccountReference><xsl:call-template name="upper"><xsl:with-param name="value" select="$bill/vendorNumber"/></xsl:call-template></AccountReference>
-      <TransactionDate><xsl:call-template name="date"><xsl:with-param name="value" select="$bill/documentDate"/></xsl:call-template></TransactionDate>
-      <DueDate><xsl:call-template name="date"><xsl:with-param name="value" select="$bill/documentDate"/></xsl:call-template></DueDate>
-      <Reference><xsl:value-of select="substring(normalize-space($bill/id), 1, 10)"/></Reference>
-      <SecondReference><xsl:value-of select="$bill/@key"/></SecondReference>
-      <NominalCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'nominal_codes'"/><xsl:with-param name="code" select="accountNumber"/></xsl:call-template></NominalCode>
-      <Details>
-        <xsl:call-template name="text">
-          <xsl:with-param name="value" select="concat(memo, ' - ', company/name)"/>
-        </xsl:call-template>
-      </Details>
-      <NetAmount><xsl:value-of select="format-number(number(total) - number(taxAmount), '0.00')"/></NetAmount>
-      <TaxCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'tax_codes'"/><xsl:with-param name="code" select="taxCodeXref"/></xsl:call-template></TaxCode>
-      <TaxAmount><xsl:value-of select="format-number(number(taxAmount), '0.00')"/></TaxAmount>
-      <Currency><xsl:value-of select="($bill/currency/currencyCode | $bill/currency/isoCode)[1]"/></Currency>
+      <Id><xsl:value-of select="split_id"/></Id>
+      <TransactionType>
+        <xsl:choose>
+          <xsl:when test="$doc/type = 'PC'">PurchaseCredit</xsl:when>
+          <xsl:otherwise>PurchaseInvoice</xsl:otherwise>
+        </xsl:choose>
+      </TransactionType>
+      <AccountReference><xsl:value-of select="$doc/account"/></AccountReference>
+      <TransactionDate><xsl:call-template name="date"><xsl:with-param name="value" select="$doc/date"/></xsl:call-template></TransactionDate>
+      <xsl:if test="normalize-space($doc/due_date) != ''"><DueDate><xsl:call-template name="date"><xsl:with-param name="value" select="$doc/due_date"/></xsl:call-template></DueDate></xsl:if>
+      <Reference><xsl:value-of select="$doc/reference"/></Reference>
+      <SecondReference><xsl:value-of select="$doc/../@key"/></SecondReference>
+      <NominalCode><xsl:value-of select="nominal"/></NominalCode>
+      <Details><xsl:call-template name="text"><xsl:with-param name="value" select="name"/></xsl:call-template></Details>
+      <NetAmount><xsl:value-of select="net"/></NetAmount>
+      <TaxCode><xsl:value-of select="tax_code"/></TaxCode>
+      <TaxAmount><xsl:value-of select="tax"/></TaxAmount>
+      <Currency><xsl:value-of select="$doc/currency"/></Currency>
+      <xsl:if test="normalize-space($doc/exchange_rate) != ''"><ExchangeRate><xsl:value-of select="$doc/exchange_rate"/></ExchangeRate></xsl:if>
     </Transaction>
   </xsl:template>
 

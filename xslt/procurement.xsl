@@ -4,12 +4,12 @@
   invoices and credits, Zynk schema: Company/Suppliers/Supplier (one per vendor company) and
   Company/Transactions/Transaction (one split per purchase line, carriage included).
 
-  * A/C: the vendor's account number, else its Vendor Nbr, else the company's Vendor ID.
-  * Reference: the supplier's invoice number (else the PO number), at most 10 characters;
-    SecondReference: the document's key, so two receipts of one supplier stay apart.
-  * A purchase whose total is negative (a return) is a PurchaseCredit; amounts are positive.
-  * TaxAmount per split is the line's share of ConnectWise's VAT (cwsageTaxAmount, computed
-    in Python with Decimal), so the splits add up to ConnectWise's VAT exactly.
+  * Each purchase arrives resolved (<resolved>, see tasks/resolved.py): the supplier A/C
+    (vendor account number, else Vendor Nbr, else the company's Vendor ID), the type (a return
+    is a PurchaseCredit), the Reference (the supplier's invoice number, else the PO number,
+    shortened to 10 characters without two documents sharing one) and one line per split
+    with its share of ConnectWise's VAT, so the splits add up to it exactly.
+  * SecondReference is the document's key, so two receipts of one supplier stay apart.
 -->
 <xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
   <xsl:import href="_common.xsl"/>
@@ -24,23 +24,9 @@
         <xsl:apply-templates select="export/vendors/item[count(key('doc-by-vendor', vendor/id)) &gt; 0]"/>
       </Suppliers>
       <Transactions>
-        <xsl:apply-templates select="export/purchaseTransactions/item/purchaseDetail/item[number(total) != 0]"/>
+        <xsl:apply-templates select="export/purchaseTransactions/item/resolved/lines/item"/>
       </Transactions>
     </Company>
-  </xsl:template>
-
-  <xsl:template name="account">
-    <xsl:param name="primary"/>
-    <xsl:param name="secondary"/>
-    <xsl:param name="company"/>
-    <xsl:variable name="raw">
-      <xsl:choose>
-        <xsl:when test="normalize-space($primary) != ''"><xsl:value-of select="$primary"/></xsl:when>
-        <xsl:when test="normalize-space($secondary) != ''"><xsl:value-of select="$secondary"/></xsl:when>
-        <xsl:otherwise><xsl:value-of select="$company/vendorIdentifier"/></xsl:otherwise>
-      </xsl:choose>
-    </xsl:variable>
-    <xsl:call-template name="upper"><xsl:with-param name="value" select="$raw"/></xsl:call-template>
   </xsl:template>
 
   <!-- A vendor company → a Sage supplier -->
@@ -49,13 +35,7 @@
     <xsl:variable name="doc" select="key('doc-by-vendor', vendor/id)[1]"/>
     <Supplier>
       <Id><xsl:value-of select="concat('CW-VEN-', vendor/id)"/></Id>
-      <AccountReference>
-        <xsl:call-template name="account">
-          <xsl:with-param name="primary" select="$doc/vendorAccountNumber"/>
-          <xsl:with-param name="secondary" select="$doc/vendorNumber"/>
-          <xsl:with-param name="company" select="$company"/>
-        </xsl:call-template>
-      </AccountReference>
+      <AccountReference><xsl:value-of select="$doc/resolved/account"/></AccountReference>
       <CompanyName><xsl:call-template name="text"><xsl:with-param name="value" select="vendor/name"/></xsl:call-template></CompanyName>
       <SupplierInvoiceAddress>
         <xsl:call-template name="address"><xsl:with-param name="company" select="$company"/></xsl:call-template>
@@ -67,59 +47,34 @@
         </Country>
         <Telephone><xsl:call-template name="text"><xsl:with-param name="value" select="$company/phoneNumber"/><xsl:with-param name="max" select="30"/></xsl:call-template></Telephone>
       </SupplierInvoiceAddress>
-      <Currency><xsl:value-of select="($doc/currency/currencyCode | $doc/currency/isoCode)[1]"/></Currency>
+      <Currency><xsl:value-of select="$doc/resolved/currency"/></Currency>
       <xsl:if test="string(number(dueDays)) != 'NaN'"><PaymentDays><xsl:value-of select="dueDays"/></PaymentDays></xsl:if>
     </Supplier>
   </xsl:template>
 
-  <!-- A purchase line (goods or carriage) → one split -->
-  <xsl:template match="purchaseDetail/item">
+  <!-- A resolved line → one split of the document's purchase invoice or credit -->
+  <xsl:template match="resolved/lines/item">
     <xsl:variable name="doc" select="../.."/>
-    <xsl:variable name="date">
-      <xsl:choose>
-        <xsl:when test="normalize-space($doc/vendorInvoiceDate) != ''"><xsl:value-of select="$doc/vendorInvoiceDate"/></xsl:when>
-        <xsl:otherwise><xsl:value-of select="$doc/documentDate"/></xsl:otherwise>
-      </xsl:choose>
-    </xsl:variable>
-    <xsl:variable name="xref">
-      <xsl:choose>
-        <xsl:when test="normalize-space(taxCodeXref) != ''"><xsl:value-of select="taxCodeXref"/></xsl:when>
-        <xsl:otherwise><xsl:value-of select="$doc/stateTaxXref"/></xsl:otherwise>
-      </xsl:choose>
-    </xsl:variable>
     <Transaction>
-      <Id><xsl:value-of select="id"/></Id>
+      <Id><xsl:value-of select="split_id"/></Id>
       <TransactionType>
         <xsl:choose>
-          <xsl:when test="starts-with(normalize-space($doc/total), '-')">PurchaseCredit</xsl:when>
+          <xsl:when test="$doc/type = 'PC'">PurchaseCredit</xsl:when>
           <xsl:otherwise>PurchaseInvoice</xsl:otherwise>
         </xsl:choose>
       </TransactionType>
-      <AccountReference>
-        <xsl:call-template name="account">
-          <xsl:with-param name="primary" select="$doc/vendorAccountNumber"/>
-          <xsl:with-param name="secondary" select="$doc/vendorNumber"/>
-          <xsl:with-param name="company" select="key('company', $doc/company/id)"/>
-        </xsl:call-template>
-      </AccountReference>
-      <TransactionDate><xsl:call-template name="date"><xsl:with-param name="value" select="$date"/></xsl:call-template></TransactionDate>
-      <Reference>
-        <xsl:choose>
-          <xsl:when test="normalize-space($doc/vendorInvoiceNumber) != ''"><xsl:value-of select="substring(normalize-space($doc/vendorInvoiceNumber), 1, 10)"/></xsl:when>
-          <xsl:otherwise><xsl:value-of select="substring(normalize-space($doc/documentNumber), 1, 10)"/></xsl:otherwise>
-        </xsl:choose>
-      </Reference>
-      <SecondReference><xsl:value-of select="$doc/@key"/></SecondReference>
-      <NominalCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'nominal_codes'"/><xsl:with-param name="code" select="accountNumber"/></xsl:call-template></NominalCode>
-      <Details>
-        <xsl:call-template name="text">
-          <xsl:with-param name="value" select="concat('PO ', $doc/documentNumber, ': ', (itemDescription | description)[normalize-space(.) != ''][1])"/>
-        </xsl:call-template>
-      </Details>
-      <NetAmount><xsl:call-template name="amount"><xsl:with-param name="value" select="total"/></xsl:call-template></NetAmount>
-      <TaxCode><xsl:call-template name="lookup"><xsl:with-param name="table" select="'tax_codes'"/><xsl:with-param name="code" select="$xref"/></xsl:call-template></TaxCode>
-      <TaxAmount><xsl:call-template name="amount"><xsl:with-param name="value" select="cwsageTaxAmount"/></xsl:call-template></TaxAmount>
-      <Currency><xsl:value-of select="($doc/currency/currencyCode | $doc/currency/isoCode)[1]"/></Currency>
+      <AccountReference><xsl:value-of select="$doc/account"/></AccountReference>
+      <TransactionDate><xsl:call-template name="date"><xsl:with-param name="value" select="$doc/date"/></xsl:call-template></TransactionDate>
+      <xsl:if test="normalize-space($doc/due_date) != ''"><DueDate><xsl:call-template name="date"><xsl:with-param name="value" select="$doc/due_date"/></xsl:call-template></DueDate></xsl:if>
+      <Reference><xsl:value-of select="$doc/reference"/></Reference>
+      <SecondReference><xsl:value-of select="$doc/../@key"/></SecondReference>
+      <NominalCode><xsl:value-of select="nominal"/></NominalCode>
+      <Details><xsl:call-template name="text"><xsl:with-param name="value" select="name"/></xsl:call-template></Details>
+      <NetAmount><xsl:value-of select="net"/></NetAmount>
+      <TaxCode><xsl:value-of select="tax_code"/></TaxCode>
+      <TaxAmount><xsl:value-of select="tax"/></TaxAmount>
+      <Currency><xsl:value-of select="$doc/currency"/></Currency>
+      <xsl:if test="normalize-space($doc/exchange_rate) != ''"><ExchangeRate><xsl:value-of select="$doc/exchange_rate"/></ExchangeRate></xsl:if>
     </Transaction>
   </xsl:template>
 

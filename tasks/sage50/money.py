@@ -23,6 +23,19 @@ ONE = Decimal(1)
 HUNDRED = Decimal(100)
 
 
+def amount(value) -> Decimal:
+    """A number as ConnectWise or a spec writes it, as an exact Decimal (floats through
+    ``str``, so 0.1 stays 0.1); empty is zero. Raises ArithmeticError for anything else."""
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, bool):
+        raise ArithmeticError(f"{value!r} is not an amount")
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not d.is_finite():
+        raise ArithmeticError(f"{value!r} is not an amount")
+    return d
+
+
 def money(x) -> Decimal:
     """``x`` as a Decimal rounded half up to the penny (floats go through ``str`` first)."""
     d = x if isinstance(x, Decimal) else Decimal(str(x))

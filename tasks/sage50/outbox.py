@@ -13,6 +13,8 @@ Settings:
     folder      required; relative paths resolve against ``$CWSAGE_HOME``
     tax_rates   ``{1: 20, 14: 0, …}`` tax code number -> percent, over the UK defaults
     lock_date   ISO date; documents dated on or before it are rejected (R-DATE-2)
+    currency_rates  ``{EUR: 1.15}`` units per pound sterling, as the Sage company holds them;
+                a foreign-currency document without one is held before it is written
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import re
 import sqlite3
 import threading
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
@@ -32,9 +35,10 @@ from tasks.errors import ConfigError, LoadError
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
-from tasks.sage50.protocol import DocumentTotals, LoadReceipt
+from tasks.sage50.protocol import DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
-from tasks.sage50.settings import as_date, as_path, as_tax_rates, read_settings
+from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
+                                   read_settings)
 
 FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
 ORDER = ("Customers", "Suppliers", "Invoices", "Transactions")
@@ -45,12 +49,15 @@ class OutboxWriter:
 
     def __init__(self, settings: dict, home: Path):
         readers = {"folder": as_path(Path(home)), "tax_rates": as_tax_rates,
-                   "lock_date": as_date}
+                   "lock_date": as_date, "currency_rates": as_currency_rates}
         self.settings = read_settings(self.name, settings, readers,
-                                      {"tax_rates": {}, "lock_date": None})
+                                      {"tax_rates": {}, "lock_date": None,
+                                       "currency_rates": {}})
         self.folder: Path = self.settings["folder"]
+        rates = {r.BASE_CURRENCY: Decimal(1), **self.settings["currency_rates"]}
         self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **self.settings["tax_rates"]},
-                             no_direct=r.NO_DIRECT_POSTING, lock_date=self.settings["lock_date"])
+                             no_direct=r.NO_DIRECT_POSTING, currencies=rates,
+                             lock_date=self.settings["lock_date"])
         self._lock = threading.RLock()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -61,6 +68,11 @@ class OutboxWriter:
             raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used as "
                               f"the outbox — {exc}") from exc
         self.reconcile()
+
+    def facts(self) -> SageFacts:
+        """The tax rates and exchange rates the Sage company holds, as configured here."""
+        return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
+                         r.BASE_CURRENCY, "sage.zynk_xml_outbox.currency_rates")
 
     def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
         company = parse_for(company_xml, source)

@@ -58,6 +58,7 @@ class PricedDoc:
     net: Decimal
     tax: Decimal
     source: Invoice | TransactionGroup
+    exchange_rate: Decimal = Decimal(1)     # foreign units per base unit; 1 for the base
 
     @property
     def gross(self) -> Decimal:
@@ -86,6 +87,7 @@ def price_invoice(inv: Invoice, chart: r.Chart) -> tuple[PricedDoc | None, list[
     when = r.iso_date(p, "InvoiceDate", inv.invoice_date, chart)
     due = r.iso_date(p, "DueDate", inv.due_date, chart, required=False, locked=False)
     code = r.currency(p, inv.currency, chart)
+    rate = r.exchange_rate(p, "ForeignRate", code, inv.foreign_rate, chart)
     if inv.invoice_number is not None and not r.INVOICE_NUMBER_RE.match(inv.invoice_number):
         p.append(f"InvoiceNumber {r.show(inv.invoice_number)} is not 1-7 digits (R-INV-1) — "
                  f"leave it out to let Sage number the invoice")
@@ -99,7 +101,7 @@ def price_invoice(inv: Invoice, chart: r.Chart) -> tuple[PricedDoc | None, list[
         return None, p
     return PricedDoc(inv.key, doc_type, inv.account_ref, code, when, due, inv.invoice_number,
                      lines, sum((ln.net for ln in lines), ZERO),
-                     sum((ln.tax for ln in lines), ZERO), inv), p
+                     sum((ln.tax for ln in lines), ZERO), inv, rate), p
 
 
 def _price_item(p: list[str], item: Item, chart: r.Chart) -> PricedLine | None:
@@ -168,12 +170,17 @@ def price_transaction(group: TransactionGroup,
         p.append(f"Currency differs between the splits of one document ({', '.join(sorted(codes))})"
                  f" — a Sage header has one currency")
     code = r.currency(p, first.currency, chart)
+    rates = {s.exchange_rate for s in group.splits}
+    if len(rates) > 1:
+        p.append("ExchangeRate differs between the splits of one document — a Sage header has "
+                 "one exchange rate")
+    rate = r.exchange_rate(p, "ExchangeRate", code, first.exchange_rate, chart)
     lines = [ln for n, s in enumerate(group.splits, 1) if (ln := _price_split(p, n, s, chart))]
     if p:
         return None, p
     return PricedDoc(group.key, doc_type, first.account_ref, code, when, due, first.reference,
                      lines, sum((ln.net for ln in lines), ZERO),
-                     sum((ln.tax for ln in lines), ZERO), group), p
+                     sum((ln.tax for ln in lines), ZERO), group, rate), p
 
 
 def _price_split(p: list[str], n: int, s: Split, chart: r.Chart) -> PricedLine | None:

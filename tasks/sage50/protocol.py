@@ -9,12 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Protocol, runtime_checkable
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
 LOADED = "loaded"
 ALREADY_PRESENT = "already_present"
 REJECTED = "rejected"
 STATUSES = (LOADED, ALREADY_PRESENT, REJECTED)
+
+
+@dataclass(frozen=True)
+class SageFacts:
+    """What the resolve step must know of the target company: each tax code's rate, the
+    currencies with a configured exchange rate (foreign units per base unit), the base."""
+
+    tax_rates: Mapping[int, Decimal]
+    currency_rates: Mapping[str, Decimal]
+    base_currency: str = "GBP"
+    rates_key: str = "sage.sage50_replica.currency_rates"    # where a user configures rates
+
+    def rate_of(self, code: int | None) -> Decimal | None:
+        return None if code is None else self.tax_rates.get(code)
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,8 @@ class Writer(Protocol):
     name: str
 
     def load(self, company_xml: bytes, *, source: str) -> LoadReceipt: ...
+
+    def facts(self) -> SageFacts: ...
 
     def present(self, keys: Iterable[str]) -> set[str]: ...
 

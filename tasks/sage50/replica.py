@@ -23,7 +23,7 @@ from typing import Iterable
 
 from tasks.errors import ConfigError, LoadError, RetriableError
 from tasks.sage50 import replica_read as rd
-from tasks.sage50.protocol import DocumentTotals, LoadReceipt
+from tasks.sage50.protocol import DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.replica_load import LoadRun
 from tasks.sage50.replica_schema import migrate, set_currency_rates
 from tasks.sage50.sagexml import parse_for
@@ -92,6 +92,11 @@ class ReplicaWriter:
                 raise LoadError(f"{source}: the Sage 50 replica {self.path} failed: {exc}") from exc
             except sqlite3.Error as exc:
                 raise LoadError(f"{source}: the Sage 50 replica {self.path} failed: {exc}") from exc
+
+    def facts(self) -> SageFacts:
+        """The company's tax rates and the currencies with a configured exchange rate."""
+        with self._lock:
+            return rd.facts(self._live().cursor())
 
     def present(self, keys: Iterable[str]) -> set[str]:
         with self._lock:

@@ -79,7 +79,7 @@ class Header:
 
 
 def post(run, doc: PricedDoc) -> Posted:
-    rate = run.rates[doc.currency]
+    rate = doc.exchange_rate
     base = [(to_base(ln.net, rate), to_base(ln.tax, rate)) for ln in doc.lines]
     due = (doc.due_date or doc.date + timedelta(days=run.payment_days(doc))).isoformat()
     invoice_no = None

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Iterable
 
 from tasks.sage50.money import money
-from tasks.sage50.protocol import DocumentTotals, LineTotals
+from tasks.sage50.protocol import DocumentTotals, LineTotals, SageFacts
 
 CHUNK = 500                             # well under SQLite's bound-parameter limit
 PENNIES = "SUM(CAST(ROUND({col} * 100) AS INTEGER))"    # exact sums of REAL money columns
@@ -16,6 +16,16 @@ def rate(value: float) -> Decimal:
     """A stored tax or exchange rate as a Decimal: 20.0 -> 20, 17.5 -> 17.5, 1.15 -> 1.15."""
     d = Decimal(str(value))
     return d.quantize(Decimal(1)) if d == d.to_integral_value() else d
+
+
+def facts(cur) -> SageFacts:
+    """Tax code rates, and currencies whose exchange rate is set (a rate of 0 is not set)."""
+    rates = {n: rate(v) for n, v in cur.execute("SELECT TAX_CODE_ID, TAX_RATE FROM TAX_CODE")}
+    currencies = cur.execute("SELECT CODE, RATE, BASE_CURRENCY FROM CURRENCY").fetchall()
+    base = next((code for code, _, is_base in currencies if is_base), "GBP")
+    return SageFacts(rates, {code: rate(v) for code, v, is_base in currencies
+                             if not is_base and v and v > 0}, base,
+                     "sage.sage50_replica.currency_rates")
 
 
 def chunks(values: Iterable) -> Iterable[list]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _PARTY = """
     ACCOUNT_REF TEXT PRIMARY KEY, NAME TEXT, ADDRESS_1 TEXT, ADDRESS_2 TEXT, ADDRESS_3 TEXT,
@@ -151,8 +151,15 @@ def _v1(conn) -> None:
                      [(role, code, direct) for code, _, role, direct in NOMINALS if role])
 
 
-MIGRATIONS = {1: _v1}
-MIGRATION_NOTES = {1: "Sage 50 UK tables with the UK default chart, tax codes and currencies"}
+def _v2(conn) -> None:
+    """Exchange rates are the company's to set, never cwsage's: foreign currencies start with
+    no rate (0), and ``currency_rates`` in the spec sets them (``set_currency_rates``)."""
+    conn.execute("UPDATE CURRENCY SET RATE = 0 WHERE BASE_CURRENCY = 0")
+
+
+MIGRATIONS = {1: _v1, 2: _v2}
+MIGRATION_NOTES = {1: "Sage 50 UK tables with the UK default chart, tax codes and currencies",
+                   2: "foreign currencies without a built-in exchange rate"}
 
 
 def set_currency_rates(conn, rates: dict) -> None:

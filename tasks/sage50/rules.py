@@ -177,6 +177,25 @@ def currency(p: list[str], text: str | None, chart: Chart) -> str:
     return code
 
 
+def exchange_rate(p: list[str], field: str, code: str, text: str | None,
+                  chart: Chart) -> Decimal:
+    """The document's rate (foreign units per base unit): 1 for the base currency; for any
+    other, the rate the XML carries — Sage would otherwise apply whatever rate it holds."""
+    if code == chart.base_currency:
+        if text not in (None, "") and decimal(p, field, text) not in (None, Decimal(1)):
+            p.append(f"{field} {show(text)} is given for a {code} document, whose rate is 1 — "
+                     f"leave it out")
+        return Decimal(1)
+    if text in (None, ""):
+        p.append(f"{field} is missing for a {code} document — send the exchange rate the Sage "
+                 f"company holds for {code}; cwsage never lets Sage pick one")
+        return Decimal(1)
+    rate = decimal(p, field, text)
+    if rate is not None and rate <= 0:
+        p.append(f"{field} {show(text)} is not a rate above 0 — configure the {code} rate")
+    return rate if rate is not None and rate > 0 else Decimal(1)
+
+
 def check_account(acc: Account, chart: Chart) -> list[str]:
     """Problems with a Customer/Supplier element on its own (no ledger lookups)."""
     p: list[str] = []

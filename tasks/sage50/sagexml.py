@@ -82,6 +82,7 @@ class Invoice:
     order_number: str | None            # CustomerOrderNumber
     taken_by: str | None
     currency: str | None
+    foreign_rate: str | None            # ForeignRate: foreign units per base unit
     address: Address
     items: list[Item]
     element: etree._Element
@@ -103,6 +104,7 @@ class Split:
     tax_amount: str | None
     currency: str | None
     extra_ref: str | None               # PaymentReference
+    exchange_rate: str | None           # ExchangeRate: foreign units per base unit
     element: etree._Element
 
 
@@ -208,7 +210,8 @@ def _invoice(el: etree._Element, n: int) -> Invoice:
         _item(i, c) for i, c in enumerate((c for c in items_el if c.tag == "Item"), start=1)]
     return Invoice(key or f"Invoice[{n}]", bool(key), t("AccountReference"), t("InvoiceType"),
                    t("InvoiceNumber"), t("InvoiceDate"), t("DueDate"), t("CustomerOrderNumber"),
-                   t("TakenBy"), t("Currency"), _address(f.get("InvoiceAddress")), items, el)
+                   t("TakenBy"), t("Currency"), t("ForeignRate"), _address(f.get("InvoiceAddress")),
+                   items, el)
 
 
 def _item(number: int, el: etree._Element) -> Item:
@@ -224,7 +227,7 @@ def _split(el: etree._Element) -> Split:
     return Split(t("Id"), t("TransactionType"), t("AccountReference"), t("TransactionDate"),
                  t("DueDate"), t("Reference"), t("SecondReference"), t("NominalCode"),
                  t("Details"), t("NetAmount"), t("TaxCode"), t("TaxAmount"), t("Currency"),
-                 t("PaymentReference"), el)
+                 t("PaymentReference"), t("ExchangeRate"), el)
 
 
 def group_key(s: Split) -> tuple:

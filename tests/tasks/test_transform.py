@@ -13,9 +13,11 @@ from lxml import etree
 
 from flows.spec import load_spec
 from tasks.canonical import canonical_xml
-from tasks.entities import ENTITIES
+from tasks.entities import ENTITIES, resolve_offline
 from tasks.errors import ConfigError, TransformError
 from tasks.extract import read_chunk
+from tasks.sage50.protocol import SageFacts
+from tasks.sage50.rules import UK_TAX_RATES
 from tasks.transform import compile_stylesheet, run_stylesheet, transform_export
 from tasks.validate import validate_export
 
@@ -38,12 +40,25 @@ def invoices():
     return load_spec(ROOT / "pipelines.yaml", need_connection=False).pipeline("invoices")
 
 
+EURO = SageFacts(UK_TAX_RATES, {"EUR": Decimal("1.15")}, "GBP")
+
+
 @pytest.fixture(scope="module")
 def outcome(invoices):
     export = read_chunk(FIXTURE)
-    checked = validate_export(export, invoices, ["1100", "2100", "2200", "2201", "2202"])
-    result = transform_export(export, invoices, checked.valid, 1)
+    resolved = resolve_offline(export, invoices, EURO)
+    checked = validate_export(export, invoices, ["1100", "2100", "2200", "2201", "2202"],
+                              resolved)
+    result = transform_export(export, invoices, checked.valid, 1, resolved)
     return checked, result, etree.fromstring(result.xml)
+
+
+def test_a_foreign_document_without_a_configured_rate_is_held_with_the_fix(invoices):
+    checked = validate_export(read_chunk(FIXTURE), invoices, ["1100"])
+    held = [f for f in checked.findings if f.key == "CW-INV-5003"]
+    assert [f.expectation for f in held] == ["resolve"]
+    assert "EUR has no exchange rate" in held[0].reason
+    assert "sage.sage50_replica.currency_rates" in held[0].fix
 
 
 def test_canonical_xml_golden(invoices):
@@ -106,6 +121,7 @@ def test_mapping_rules(outcome):
     assert credit.findtext("InvoiceItems/Item/UnitPrice") == "100.00"
     euro = doc.find("Invoices/Invoice[Id='CW-INV-5003']")
     assert euro.findtext("Currency") == "EUR"
+    assert euro.findtext("ForeignRate") == "1.15"             # the configured rate travels
     assert euro.findtext("DueDate") == "2026-11-05T00:00:00"  # US-locale date in the export
     assert [i.findtext("TaxCode") for i in euro.findall("InvoiceItems/Item")] == ["0", "9"]
     assert b"&amp;" in etree.tostring(doc)

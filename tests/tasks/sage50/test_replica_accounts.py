@@ -33,7 +33,7 @@ def test_identical_customer_is_already_present(replica, sx):
 
 def test_invoice_in_another_currency_than_its_account_is_rejected(replica, sx):
     load(replica, sx.company(customers=[sx.customer()]))
-    results, _ = load(replica, sx.company(invoices=[sx.invoice(Currency="EUR")]))
+    results, _ = load(replica, sx.company(invoices=[sx.invoice(Currency="EUR", ForeignRate="1.15")]))
     assert "Currency 'EUR' differs from customer SMITHJ01's currency GBP" in \
         results["CW-INV-5120"].reason
     assert "R-CUR-1" in results["CW-INV-5120"].reason

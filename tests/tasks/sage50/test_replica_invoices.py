@@ -165,7 +165,7 @@ def test_foreign_invoice_posts_base_amounts_converted_per_line_and_balances(make
                                                                             open_db):
     replica = make_replica(currency_rates={"EUR": 1.15})
     xml = sx.company(customers=[sx.customer("EUROCO", Currency="EUR")], invoices=[
-        sx.invoice(ref="EUROCO", Currency="EUR",
+        sx.invoice(ref="EUROCO", Currency="EUR", ForeignRate="1.15",
                    items=[sx.item(price="10.00"), sx.item(price="10.00"), sx.item(price="10.00")])])
     results, _ = load(replica, xml)
     assert results["CW-INV-5120"].status == "loaded"

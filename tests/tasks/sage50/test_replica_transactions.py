@@ -98,7 +98,8 @@ def test_foreign_purchase_invoice_balances_in_base_currency(make_replica, sx):
     results = load(replica, sx.company(
         suppliers=[sx.supplier("ACMEUS", Currency="USD")],
         transactions=[sx.split(n, key="CW-PO-1", ref="ACMEUS", nominal="5000", net="33.33",
-                               tax_code=1, tax_amount="6.67", Currency="USD") for n in (1, 2, 3)]))
+                               tax_code=1, tax_amount="6.67", Currency="USD",
+                               ExchangeRate="1.27") for n in (1, 2, 3)]))
     assert results["CW-PO-1"].status == "loaded"
     debits, credits = replica.audit_balances()
     assert debits == credits == D("94.47")      # 3 x (26.24 + 5.25); 120.00 / 1.27 = 94.49
