@@ -7,9 +7,12 @@ export, read the Sage XML (stdout or --output) and the quarantine report (stderr
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from flows.spec import load_spec
+from flows.preview import throwaway_replica
+from tasks.entities import resolve_offline
 from tasks.errors import ConfigError
 from tasks.extract import read_chunk
 from tasks.transform import transform_export
@@ -27,8 +30,9 @@ def transform_file(spec_path: str, pipeline: str, source: Path, target: Path | N
         raise ConfigError(f"{source}: not valid JSON: {exc}") from exc
     if not isinstance(export, dict):
         raise ConfigError(f"{source}: expected a GLExport object ({{\"transactions\": …}})")
-    outcome = validate_export(export, p, spec.sage.control_accounts)
-    result = transform_export(export, p, outcome.valid, 1)
+    resolved = resolve_offline(export, p, target_facts(spec, p))
+    outcome = validate_export(export, p, spec.sage.control_accounts, resolved)
+    result = transform_export(export, p, outcome.valid, 1, resolved)
     xml = result.xml or b'<?xml version="1.0" encoding="utf-8"?>\n<Company/>\n'
     if target:
         target.write_bytes(xml)
@@ -36,6 +40,16 @@ def transform_file(spec_path: str, pipeline: str, source: Path, target: Path | N
         sys.stdout.write(xml.decode("utf-8"))
     _report(outcome, result, source)
     return 0
+
+
+def target_facts(spec, pipeline_spec):
+    """The target's tax and exchange rates, read from a throwaway copy of it."""
+    with tempfile.TemporaryDirectory(prefix="cwsage-facts-") as tmp:
+        writer = throwaway_replica(spec, pipeline_spec, Path(tmp))
+        try:
+            return writer.facts()
+        finally:
+            writer.close()
 
 
 def _report(outcome, result, source: Path) -> None:

@@ -33,7 +33,7 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None or not value.is_finite() else format(money(value), "f")
 
 
-def _replica(spec, pipeline_spec, folder: Path):
+def throwaway_replica(spec, pipeline_spec, folder: Path):
     """A throwaway replica: a copy of the real one when that is the target, else a fresh one
     holding the target's configured exchange rates and lock date."""
     name, settings = spec.writer_for(pipeline_spec)
@@ -51,7 +51,7 @@ def preview_json(spec_path: str | Path, pipeline: str, export: dict) -> dict:
     p = spec.pipeline(pipeline)
     entity = entity_for(p.extract)
     with tempfile.TemporaryDirectory(prefix="cwsage-preview-") as tmp:
-        writer = _replica(spec, p, Path(tmp))
+        writer = throwaway_replica(spec, p, Path(tmp))
         try:
             facts = writer.facts()
             resolved = resolve_offline(export, p, facts)
