@@ -92,6 +92,9 @@ def prepare_spec(dest: Path, chunk: int, workers: int = 2) -> Path:
     raw = yaml.safe_load((ROOT / "pipelines.yaml").read_text(encoding="utf-8"))
     raw.setdefault("defaults", {}).setdefault("extract", {})["chunk_size"] = chunk
     raw["defaults"]["workers"] = workers
+    replica = raw.setdefault("sage", {}).setdefault("sage50_replica", {}) or {}
+    replica["currency_rates"] = {"EUR": 1.15, "USD": 1.27}    # cwsage ships no rates
+    raw["sage"]["sage50_replica"] = replica
     for pipeline in raw.get("pipelines", {}).values():
         if "chunk_size" in (pipeline.get("extract") or {}):
             pipeline["extract"]["chunk_size"] = chunk

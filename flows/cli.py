@@ -1,7 +1,8 @@
 """``cwsage``: the command line.
 
-Every command takes ``--spec FILE`` (default ./pipelines.yaml). A user mistake ends with a
-message that names the file and key and says how to fix it, exit status 2, and no traceback.
+Every command takes ``--spec FILE`` (default ./pipelines.yaml), before or after the command
+name. A user mistake ends with a message that names the file and key and says how to fix it,
+exit status 2, and no traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from tasks.errors import ConfigError, CwsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+DEFAULT_SPEC = "pipelines.yaml"
 
 
 def _prefect_defaults(quiet: bool = False) -> None:
@@ -30,11 +32,20 @@ def _prefect_defaults(quiet: bool = False) -> None:
         logging.getLogger("cwsage").setLevel(os.environ["CWSAGE_LOG_LEVEL"].upper())
 
 
+def _spec_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", metavar="FILE", default=DEFAULT_SPEC,
+                        help="the spec (default: %(default)s); may come before or after the "
+                        "command")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cwsage", description=(
         "Move accounting data from ConnectWise PSA into Sage 50 Accounts (UK)."))
-    parser.add_argument("--spec", default="pipelines.yaml", help="the spec (default: %(default)s)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _spec_option(parser)
+    common = argparse.ArgumentParser(add_help=False)
+    _spec_option(common)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                parser_class=_parser_with(common))
     sub.add_parser("check", help="check the spec, every stylesheet and every suite")
     run = sub.add_parser("run", help="run pipelines (all when none are named)")
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE")
@@ -47,6 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("pipeline")
     tr.add_argument("--input", required=True, type=Path, help="a saved GLExport JSON file")
     tr.add_argument("--output", type=Path, help="write the Sage XML here (default: stdout)")
+    pv = sub.add_parser("preview", help="a saved export in Sage terms, offline: per document "
+                        "ready (ConnectWise vs Sage totals, postings) or blocked (reasons, fixes)")
+    pv.add_argument("pipeline")
+    pv.add_argument("--input", required=True, type=Path, help="a saved export (cwsage export)")
+    pv.add_argument("--json", action="store_true", help="print one JSON object")
+    ex = sub.add_parser("export", help="save what a pipeline would extract, as the file "
+                        "`transform --input` reads (no batch, no journal)")
+    ex.add_argument("pipeline")
+    ex.add_argument("--output", required=True, metavar="FILE",
+                    help="the JSON file to write ('-' for stdout)")
+    ex.add_argument("--ids", nargs="+", metavar="ID", help="only these unposted documents "
+                    "(ids as ConnectWise lists them; default: every one the pipeline selects)")
     q = sub.add_parser("quarantine", help="documents held back, with the reason and the fix")
     q.add_argument("action", nargs="?", choices=["list", "show"], default="list")
     q.add_argument("key", nargs="?", help="with show: the document key, e.g. CW-INV-5007")
@@ -64,17 +87,61 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--work-pool", metavar="NAME", help="register the deployments on this "
                        "work pool and exit; `prefect worker start --pool NAME` runs them")
     sb = sub.add_parser("sandbox", help="serve the local ConnectWise sandbox",
-                        add_help=False)
+                        add_help=False, parents=[])
     sb.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
+def _parser_with(common: argparse.ArgumentParser) -> type:
+    """The class of the commands' parsers: each takes the options of ``common`` (``--spec``),
+    so every command accepts them and its ``--help`` shows them; ``sandbox`` opts out."""
+    class CommandParser(argparse.ArgumentParser):
+        def __init__(self, *args, parents=None, **kwargs):
+            super().__init__(*args, parents=[common] if parents is None else parents, **kwargs)
+    return CommandParser
+
+
+def split_spec(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without its ``--spec FILE`` / ``--spec=FILE`` options, and the last one's FILE.
+
+    Taken out before parsing so that ``--spec`` may go anywhere, even between a command's
+    positional arguments; a ``--spec`` without a value is left for argparse to report."""
+    rest, spec, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--spec" and i + 1 < len(argv):
+            spec, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--spec="):
+            spec = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, spec
+
+
+def _command_index(argv: list[str]) -> int | None:
+    """Where the command name is: the first argument that is no global option or its value."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--spec":
+            i += 2
+        elif argv[i].startswith("-"):
+            i += 1
+        else:
+            return i
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["sandbox"] or (len(argv) > 2 and argv[2:3] == ["sandbox"]):
+    at = _command_index(argv)
+    if at is not None and argv[at] == "sandbox":          # its arguments pass through as-is
         from sandbox.server import main as sandbox_main
-        return sandbox_main(argv[argv.index("sandbox") + 1:])
+        return sandbox_main(argv[at + 1:])
+    argv, spec = split_spec(argv)
     args = build_parser().parse_args(argv)
+    args.spec = spec or args.spec
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
@@ -128,6 +195,17 @@ def cmd_transform(args) -> int:
     return transform_file(args.spec, args.pipeline, args.input, args.output)
 
 
+def cmd_preview(args) -> int:
+    from flows.preview import preview_file
+    return preview_file(args.spec, args.pipeline, args.input, args.json)
+
+
+def cmd_export(args) -> int:
+    from flows.export_file import export_command
+    ids = [i.strip() for arg in args.ids or [] for i in arg.split(",") if i.strip()]
+    return export_command(args.spec, args.pipeline, args.output, ids or None)
+
+
 def cmd_quarantine(args) -> int:
     from flows.summary import quarantine_command
     return quarantine_command(args.spec, args.action, args.key, args.json)
@@ -146,8 +224,8 @@ def cmd_serve(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
-            "transform": cmd_transform, "quarantine": cmd_quarantine, "demo": cmd_demo,
-            "serve": cmd_serve}
+            "transform": cmd_transform, "preview": cmd_preview, "export": cmd_export, "quarantine": cmd_quarantine,
+            "demo": cmd_demo, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,6 +43,14 @@ class Trial:
     problems: list[str] = field(default_factory=list)
 
 
+def with_rates(text: str) -> str:
+    """The spec text with the exchange rates a company holding EUR and USD customers would
+    configure (cwsage ships none: without a rate a foreign document is held)."""
+    old = "  sage50_replica: {}"
+    assert old in text, "pipelines.yaml: the sage50_replica line moved; update with_rates"
+    return text.replace(old, "  sage50_replica: {currency_rates: {EUR: 1.15, USD: 1.27}}")
+
+
 def project(folder: Path) -> Path:
     """A copy of the real spec with small chunks and no retry delays."""
     for name in ("xslt", "expectations"):
@@ -50,6 +58,7 @@ def project(folder: Path) -> Path:
     text = (ROOT / "pipelines.yaml").read_text()
     text = text.replace("    chunk_size: 1000", f"    chunk_size: {CHUNK}")
     text = text.replace("  retry_delay_seconds: 10", "  retry_delay_seconds: 0")
+    text = with_rates(text)
     (folder / "pipelines.yaml").write_text(text)
     return folder / "pipelines.yaml"
 

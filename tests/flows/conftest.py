@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import SandboxServer
+from tests.crash.harness import with_rates
 from tests.flows.helpers import point_env_at
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,5 +29,5 @@ def spec(tmp_path):
     """A copy of the real project files, so a test may edit the mappings."""
     for folder in ("xslt", "expectations"):
         shutil.copytree(ROOT / folder, tmp_path / folder)
-    shutil.copy(ROOT / "pipelines.yaml", tmp_path / "pipelines.yaml")
+    (tmp_path / "pipelines.yaml").write_text(with_rates((ROOT / "pipelines.yaml").read_text()))
     return tmp_path / "pipelines.yaml"
