@@ -81,7 +81,15 @@ class Baseline:
         import yaml
         self.base, self.http, self.etree = base.rstrip("/"), http, etree
         raw = yaml.safe_load(spec.read_text())
-        self.mappings = MappingsConfig(**raw["pipelines"]["invoices"]["mappings"]).model_dump()
+        config = MappingsConfig(**raw["pipelines"]["invoices"]["mappings"])
+        self.mappings = config.model_dump()
+        from decimal import Decimal
+        from tasks.resolved import ResolveContext
+        from tasks.sage50.protocol import SageFacts
+        from tasks.sage50.rules import UK_TAX_RATES
+        rates = (raw.get("sage") or {}).get("sage50_replica", {}).get("currency_rates") or {}
+        self.resolve_ctx = ResolveContext(config, "pipelines.invoices.mappings", SageFacts(
+            UK_TAX_RATES, {k: Decimal(str(v)) for k, v in rates.items()}, "GBP"))
         access = etree.XSLTAccessControl(read_file=True, write_file=False, create_dir=False,
                                          read_network=False, write_network=False)
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -123,10 +131,16 @@ class Baseline:
         return found
 
     def canonical(self, number: int, export: dict):
+        """The documented input form, with each document resolved as the product resolves it
+        (the stylesheet lays out the resolved lines)."""
         from tasks.canonical import canonical_xml
+        from tasks.entities import ENTITIES, resolve_documents
+        from tasks.resolved import canonical
+        resolved = resolve_documents(ENTITIES["invoices"], export, self.resolve_ctx)
         return canonical_xml("invoices", "invoices", number, export, mappings=self.mappings,
                              documents="transactions", key=lambda d: f"CW-INV-{d['id']}",
-                             names=self.names)
+                             names=self.names,
+                             resolved={k: canonical(d) for k, d in resolved.items()})
 
     def transform(self, doc):
         return self.xslt(doc, pipeline=self.etree.XSLT.strparam("invoices"))

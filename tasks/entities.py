@@ -158,9 +158,26 @@ def resolve_documents(entity: AccountingEntity, export: dict,
     for doc in export.get(entity.documents) or []:
         if isinstance(doc, dict):
             key = entity.key(doc)
-            out[key] = entity.resolve(doc, key, ctx)
+            try:
+                out[key] = entity.resolve(doc, key, ctx)
+            except (ArithmeticError, TypeError, ValueError, AttributeError) as exc:
+                out[key] = unreadable(doc, key, entity, exc)
     settle_references(list(out.values()), entity.reference_limit)
     return out
+
+
+def unreadable(doc: dict, key: str, entity: AccountingEntity, exc: Exception) -> Resolved:
+    """A document whose money or shape cannot be read is held, never guessed at."""
+    held = Resolved(key=key, number=str(doc.get(entity.number_field) or "") or None,
+                    doc_type="", account=None, date=None, due_date=None, reference=None,
+                    full_reference=None, currency=None, exchange_rate=None, lines=[],
+                    cw_net=Decimal(0), cw_tax=Decimal(0), cw_gross=Decimal(0),
+                    cw_tax_by_code=None)
+    held.hold(f"ConnectWise sent a value cwsage cannot read as this document's money or "
+              f"lines ({type(exc).__name__}: {str(exc)[:80]})",
+              "save the export (cwsage export) and check the document's totals and lines in "
+              "ConnectWise; re-close it so ConnectWise regenerates its GL entries")
+    return held
 
 
 def resolve_offline(export: dict, pipeline_spec, facts: SageFacts | None = None

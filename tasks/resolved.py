@@ -236,16 +236,15 @@ def price_layout(net: Decimal, qty: Any, unit_price: Any) -> tuple[Decimal, Deci
     it multiplies out to the line total; else the total over the quantity when that is a
     price in pennies; else one of the line total."""
     try:
-        q = abs(amount(qty))
-        p = abs(amount(unit_price))
-    except ArithmeticError:
-        q = p = ZERO
-    if q > 0 and p == p.quantize(PENNY) and money(q * p) == net:
-        return q, p.quantize(PENNY)
-    if q > 0:
-        each = (net / q).quantize(PENNY)
-        if money(q * each) == net:
-            return q, each
+        q, p = abs(amount(qty)), abs(amount(unit_price))
+        if q > 0 and p == p.quantize(PENNY) and money(q * p) == net:
+            return q, p.quantize(PENNY)
+        if q > 0:
+            each = (net / q).quantize(PENNY)
+            if money(q * each) == net:
+                return q, each
+    except ArithmeticError:         # not a number, or too large to price: one of the total
+        pass
     return Decimal(1), net
 
 
@@ -255,7 +254,12 @@ def _plain(value: Decimal | None) -> str | None:
 
 
 def _pennies(value: Decimal | None) -> str | None:
-    return None if value is None or not value.is_finite() else format(money(value), "f")
+    if value is None or not value.is_finite():
+        return None
+    try:
+        return format(money(value), "f")
+    except ArithmeticError:         # beyond Decimal's precision: Sage's checks refuse it
+        return format(value, "f")
 
 
 def canonical(doc: Resolved) -> dict:
