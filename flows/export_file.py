@@ -19,6 +19,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 from typing import IO, Any, Iterator
 
@@ -207,24 +208,31 @@ class MergedExport:
 def dump_json(value: Any) -> str:
     """JSON text of a parsed export, with each Decimal written exactly as ConnectWise sent it
     (``json.dumps`` would need it turned into a float or a string)."""
-    return "".join(_tokens(value))
+    out: list[str] = []
+    _put(value, out.append)
+    return "".join(out)
 
 
-def _tokens(value: Any) -> Iterator[str]:
-    if isinstance(value, Decimal):
-        yield str(value)
-    elif isinstance(value, dict):
-        yield "{"
+def _put(value: Any, put) -> None:
+    kind = type(value)
+    if kind is str:
+        put(_quote(value))
+    elif kind is dict:
+        put("{")
         for n, (key, item) in enumerate(value.items()):
-            yield ("," if n else "") + json.dumps(str(key)) + ":"
-            yield from _tokens(item)
-        yield "}"
-    elif isinstance(value, (list, tuple)):
-        yield "["
+            put(("," if n else "") + _quote(str(key)) + ":")
+            _put(item, put)
+        put("}")
+    elif kind is list:
+        put("[")
         for n, item in enumerate(value):
             if n:
-                yield ","
-            yield from _tokens(item)
-        yield "]"
+                put(",")
+            _put(item, put)
+        put("]")
+    elif kind is Decimal:
+        put(str(value))
+    elif kind is int:
+        put(int.__repr__(value))
     else:
-        yield json.dumps(value)
+        put(json.dumps(value))           # true, false, null, a float

@@ -39,7 +39,7 @@ def amount(value) -> Decimal:
 def money(x) -> Decimal:
     """``x`` as a Decimal rounded half up to the penny (floats go through ``str`` first)."""
     d = x if isinstance(x, Decimal) else Decimal(str(x))
-    return d.quantize(PENNY, rounding=ROUND_HALF_UP)
+    return d.quantize(PENNY, rounding=ROUND_HALF_UP) + ZERO      # + 0.00: never -0.00
 
 
 def line_net(qty, unit_price) -> Decimal:
