@@ -21,6 +21,7 @@ from sandbox.data import SandboxData
 from sandbox.entries import batch_entries_resource
 from sandbox.export import build_export, export_unposted, parse_export
 from sandbox.faults import FaultPlan, FaultSpecError
+from sandbox.invoice_edits import edit_invoice, find_invoice, invoice_record
 from sandbox.listing import Resource, count, list_page
 from sandbox.state import SandboxState
 
@@ -85,6 +86,8 @@ class SandboxApi:
             ("DELETE", batch, self._delete_batch),
             ("POST", rf"{batch}/export", self._reexport),
             ("GET", rf"{batch}/entries(?:/count)?", self._entries),
+            ("GET", r"finance/invoices/(?P<id>\d+)", self._invoice),
+            ("PATCH", r"finance/invoices/(?P<id>\d+)", self._edit_invoice),
             ("PATCH", r"company/companies/(?P<id>\d+)", self._patch),
             ("PATCH", r"system/members/(?P<id>\d+)", self._patch),
             ("GET", r"admin/faults", self._faults),
@@ -217,6 +220,15 @@ class SandboxApi:
         body = _json(request, records.MODEL[kind].lower())
         return Response(200, records.patch_record(self.data, self.state, kind,
                                                   int(match.group("id")), body))
+
+    def _invoice(self, request: Request, match: re.Match) -> Response:
+        index = find_invoice(self.data, int(match.group("id")))
+        return Response(200, invoice_record(self.data, self.state, index))
+
+    def _edit_invoice(self, request: Request, match: re.Match) -> Response:
+        """``PATCH /finance/invoices/{id}`` (see ``sandbox.invoice_edits``)."""
+        body = _json(request, "invoice")
+        return Response(200, edit_invoice(self.data, self.state, int(match.group("id")), body))
 
     def _faults(self, request: Request, match: re.Match) -> Response:
         """``/admin/faults``: GET shows, POST ``{"spec": "…"}`` adds, DELETE clears."""

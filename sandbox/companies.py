@@ -192,3 +192,23 @@ def company_ref(record: Mapping[str, Any]) -> dict:
 def member_ref(record: Mapping[str, Any]) -> dict:
     return {"id": record["id"], "identifier": record["identifier"],
             "name": f"{record['firstName']} {record['lastName']}"}
+
+
+def fixture_company(fields: Mapping[str, Any], vendor: bool) -> dict:
+    """A company record for a hand-written document's party: the given ``fields`` (at least
+    ``id`` and ``name``) over the blank defaults of a GB client or vendor, so it has every
+    field of a seeded record."""
+    name = str(fields["name"])
+    record = {"id": fields["id"], "identifier": re.sub(r"[^A-Za-z0-9]", "", name)[:25]
+              or f"Company{fields['id']}", "name": name, "status": {"id": 1, "name": "Active"},
+              "types": [{"id": 5, "name": "Vendor"} if vendor else {"id": 1, "name": "Client"}],
+              "addressLine1": "", "addressLine2": "", "city": "", "state": "", "zip": "",
+              "country": dict(cat.COUNTRIES["GB"]), "phoneNumber": "", "faxNumber": "",
+              "website": "", "accountNumber": "", "vendorIdentifier": "",
+              "isVendorFlag": vendor, "billingTerms": dict(NET_30),
+              "taxCode": dict(STANDARD_VAT), "taxIdentifier": "", "currency": currency("GBP"),
+              "deletedFlag": False,
+              "_info": {"lastUpdated": stamp(day(90), hour=9), "dateEntered": stamp(day(400)),
+                        "enteredBy": "sandbox", "updatedBy": "sandbox"}}
+    record.update((key, value) for key, value in fields.items() if value is not None)
+    return record

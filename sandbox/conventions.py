@@ -70,6 +70,8 @@ STANDARD_VAT = {"id": 11, "name": "Standard VAT"}
 OUTSIDE_SCOPE = {"id": 12, "name": "Outside Scope"}
 NET_30 = {"id": 1, "name": "Net 30 Days"}
 LOCATIONS = {1: "Newcastle", 2: "Leeds"}
+# Tax levels an unposted row carries but the UK set-up never uses (flag false, amount 0).
+NO_TAX_LEVELS = ("county", "city", "country", "composite", "levelSix")
 
 
 class BrokenDocument(NamedTuple):

@@ -7,11 +7,14 @@ unposted summary row, dates, location), so the export and batch logic is written
 
 The same options always give the same documents; see ``sandbox.conventions`` for the data
 conventions and ``broken_documents`` for the documents a correct pipeline must quarantine.
+``documents=`` adds hand-written documents after the seeded ones (``sandbox.fixtures``), and
+invoices carry the edits of ``PATCH /finance/invoices/{id}`` (``sandbox.repricing``).
 """
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, Protocol
 
 from sandbox import invoice_docs
@@ -20,9 +23,12 @@ from sandbox.conventions import BrokenDocument, day
 from sandbox.entries import invoice_entries
 from sandbox.expense_docs import ExpenseKind
 from sandbox.expenses import ExpenseBook
+from sandbox.fixture_kinds import combine
+from sandbox.fixtures import Fixture, load_documents
 from sandbox.invoices import InvoiceBook
 from sandbox.procurement import ProcurementBook
 from sandbox.procurement_docs import ProcurementKind
+from sandbox.repricing import EditedInvoices
 
 DEFAULTS = {"seed": 7, "invoices": 120, "expenses": 40, "procurement": 30,
             "broken_share": 0.08, "lines_per_invoice": 4}
@@ -126,11 +132,11 @@ class InvoiceKind:
 
 
 class SandboxData:
-    """All seeded data of one sandbox. ``edits`` are the PATCHes laid over the records."""
+    """All data of one sandbox. ``edits`` are the PATCHes laid over the records."""
 
     def __init__(self, seed: int = 7, invoices: int = 120, expenses: int = 40,
                  procurement: int = 30, broken_share: float = 0.08,
-                 lines_per_invoice: int = 4):
+                 lines_per_invoice: int = 4, documents: str | Path | dict | None = None):
         for name, value in (("invoices", invoices), ("expenses", expenses),
                             ("procurement", procurement)):
             if value < 0:
@@ -140,13 +146,14 @@ class SandboxData:
         self.options = {"seed": seed, "invoices": invoices, "expenses": expenses,
                         "procurement": procurement, "broken_share": broken_share,
                         "lines_per_invoice": lines_per_invoice}
-        self.edits: dict[str, dict[int, dict]] = {"company": {}, "member": {}}
+        self.edits: dict[str, dict[int, dict]] = {"company": {}, "member": {}, "invoice": {}}
         self.customers = build_customers(seed, max(40, invoices // 25))
         self.vendors = build_vendors(seed)
         self.members = build_members(seed)
         self._companies = {c.id: c.record for c in self.customers}
         self._companies.update((v["id"], v) for v in self.vendors)
         self._members = {m["id"]: m for m in self.members}
+        self._customers = {c.id: c for c in self.customers}
         self.invoice_book = InvoiceBook(seed, invoices, self.customers, broken_share,
                                         lines_per_invoice)
         self.expense_book = ExpenseBook(seed, expenses, self.members, self.customers,
@@ -156,6 +163,18 @@ class SandboxData:
             "invoice": InvoiceKind(self),
             "expense": ExpenseKind(self.expense_book, self.member, self.company),
             "procurement": ProcurementKind(self.procurement_book, self.company)}
+        self.fixture: Fixture | None = None
+        if documents is not None:
+            self._add_documents(documents)
+        self.kinds["invoice"] = EditedInvoices(self.kinds["invoice"],
+                                               lambda: self.edits.get("invoice", {}))
+
+    def _add_documents(self, documents: str | Path | dict) -> None:
+        """Serve the hand-written documents of ``documents`` after the seeded ones."""
+        self.fixture = load_documents(documents, self)
+        self.options["documents"] = self.fixture.digest
+        self._companies.update(self.fixture.companies)
+        self.kinds = combine(self, self.fixture)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -164,6 +183,9 @@ class SandboxData:
     def company(self, company_id: int) -> dict:
         """The current company record (generated record + PATCH edits)."""
         return overlay(self._companies[company_id], self.edits["company"].get(company_id))
+
+    def seeded_customer(self, company_id: int) -> Customer | None:
+        return self._customers.get(company_id)
 
     def has_company(self, company_id: Any) -> bool:
         return company_id in self._companies

@@ -11,13 +11,12 @@ from typing import Any, Callable
 from sandbox import catalogue as cat
 from sandbox.companies import company_ref, member_ref
 from sandbox.conventions import (AP_CONTROL, EXPENSE_ENTRY_BASE, EXPENSE_NUMBER_BASE,
-                                 OUTSIDE_SCOPE, STANDARD_VAT, BrokenDocument, currency, money,
-                                 stamp)
-from sandbox.entries import entry
+                                 NO_TAX_LEVELS, OUTSIDE_SCOPE, STANDARD_VAT, BrokenDocument,
+                                 currency, money, stamp)
+from sandbox.entries import bill_entries
 from sandbox.expenses import ExpenseBill, ExpenseBook
 
 Lookup = Callable[[int], dict]
-_NO_TAX_LEVELS = ("county", "city", "country", "composite", "levelSix")
 _DETAIL = {"missing_vendor_number": "member {name} has no Vendor Nbr",
            "unmapped_gl_account": "an expense line posts to GL account 7999"}
 
@@ -77,7 +76,7 @@ def unposted_row(book: ExpenseBook, index: int, member: Lookup, company: Lookup)
            "avalaraTaxFlag": False, "itemTaxableFlag": False, "salesTaxAmount": money(vat),
            "stateTaxFlag": vat > 0, "stateTaxXref": "T1" if vat else "",
            "stateTaxAmount": money(vat)}
-    for level in _NO_TAX_LEVELS:
+    for level in NO_TAX_LEVELS:
         row.update({f"{level}TaxFlag": False, f"{level}TaxXref": "", f"{level}TaxAmount": 0.0})
     row.update({"dateClosed": closed, "_info": {"lastUpdated": closed, "updatedBy": "jbarker"}})
     return row
@@ -85,7 +84,12 @@ def unposted_row(book: ExpenseBook, index: int, member: Lookup, company: Lookup)
 
 def vendor_entry(record: dict) -> dict:
     """The ``GLExportVendor`` of a member with expense bills."""
-    return {"member": member_ref(record), "vendorNumber": record["vendorNumber"],
+    return member_vendor_entry(member_ref(record), record["vendorNumber"])
+
+
+def member_vendor_entry(member: dict, vendor_number: str) -> dict:
+    """The ``GLExportVendor`` of the member ``member`` (a reference) with that Vendor Nbr."""
+    return {"member": dict(member), "vendorNumber": vendor_number,
             "accountNumber": "", "billingTerms": {"id": 2, "name": "Due on receipt"},
             "dueDays": 0, "taxCode": dict(STANDARD_VAT)}
 
@@ -137,16 +141,7 @@ class ExpenseKind:
                 f"(document {document_number(self.book.bill(index))})")
 
     def entries(self, index: int) -> list[dict]:
-        bill = self.document(index)
-        ref = {"expense": {"id": bill["id"], "identifier": bill["documentNumber"]}}
-        name = bill["member"]["name"]
-        rows = [entry(bill["id"], "AP", name, bill["apAccountNumber"], -bill["total"], **ref)]
-        for detail in bill["detail"]:
-            rows.append(entry(detail["id"][0], "EE", name, detail["accountNumber"],
-                              detail["total"], **ref))
-            rows += [entry(i, "EE", name, detail["accountNumber"], 0.0, **ref)
-                     for i in detail["id"][1:]]
-        return rows
+        return bill_entries(self.document(index))
 
     def broken(self) -> list[BrokenDocument]:
         out = []

@@ -16,14 +16,13 @@ from typing import Any, Callable
 from sandbox import catalogue as cat
 from sandbox.companies import Customer, company_ref
 from sandbox.conventions import (AR_CONTROL, BILLING_LOG_BASE, INVOICE_NUMBER_BASE, LOCATIONS,
-                                 NET_30, VAT_OUTPUT, VAT_PERCENT, ZONELESS_EVERY, currency, day,
-                                 money, stamp)
+                                 NET_30, NO_TAX_LEVELS, VAT_OUTPUT, VAT_PERCENT, ZONELESS_EVERY,
+                                 currency, day, money, stamp)
 from sandbox.invoices import Header, InvoiceBook, Line
 
 CompanyLookup = Callable[[int], dict]
 FULL_FIELDS = frozenset({"subTotal", "total", "salesTaxAmount", "stateTaxAmount", "hasTime",
                          "hasExpenses", "hasProducts"})
-_NO_TAX_LEVELS = ("county", "city", "country", "composite", "levelSix")
 
 
 def document_number(index: int) -> str:
@@ -97,7 +96,7 @@ def _detail(line: Line, gl_id: int, sign: int, ctx: dict) -> dict:
             "taxLevels": [{"taxLevel": 1, "taxableFlag": taxable}]}
 
 
-def _tax_line(gl_id: int, amount: int, ctx: dict) -> dict:
+def tax_line(gl_id: int, amount: int, ctx: dict) -> dict:
     return {"id": gl_id, "glTypeId": "ST", **_common(ctx), "accountNumber": VAT_OUTPUT,
             "productAccountNumber": "", "costAccountNumber": "", "inventoryAccountNumber": "",
             "salesCode": "", "glItemId": "", "itemDescription": "Sales Tax",
@@ -121,7 +120,7 @@ def transaction(book: InvoiceBook, index: int, company: CompanyLookup) -> dict:
     glentry = [next(ids) for _ in range(header.header_ids)]
     detail = [_detail(line, next(ids), sign, ctx) for line in lines]
     if totals.vat:
-        detail.append(_tax_line(next(ids), sign * totals.vat, ctx))
+        detail.append(tax_line(next(ids), sign * totals.vat, ctx))
     return {"id": book.doc_id(index), "glTypeId": "AR", "glClass": "",
             "documentType": ctx["type"], "documentNumber": document_number(index),
             "documentDate": doc_date, "dueDate": due, **_parties(header, record),
@@ -193,7 +192,7 @@ def _summary_header(book: InvoiceBook, header: Header, record: dict) -> dict:
            "currency": currency(customer.currency), "invoiceTaxableFlag": customer.taxable,
            "taxCode": record["taxCode"], "avalaraTaxFlag": False, "itemTaxableFlag": False,
            "stateTaxFlag": customer.taxable, "stateTaxXref": customer.tax_xref}
-    for level in _NO_TAX_LEVELS:
+    for level in NO_TAX_LEVELS:
         row.update({f"{level}TaxFlag": False, f"{level}TaxXref": "", f"{level}TaxAmount": 0.0})
     row.update({"createdBy": _rep(header)[0], "dateClosed": closed,
                 "_info": {"lastUpdated": closed, "updatedBy": _rep(header)[0]}})
@@ -202,12 +201,17 @@ def _summary_header(book: InvoiceBook, header: Header, record: dict) -> dict:
 
 def customer_entry(customer: Customer, record: dict) -> dict:
     """The ``GLExportCustomer`` of a client referenced by exported transactions."""
-    rate = VAT_PERCENT if customer.taxable else 0
-    xref = customer.tax_xref
+    return client_entry(record, customer.taxable)
+
+
+def client_entry(record: dict, taxable: bool) -> dict:
+    """The ``GLExportCustomer`` of the company ``record``, VAT-registered (T1) or not (T9)."""
+    rate = VAT_PERCENT if taxable else 0
+    xref = "T1" if taxable else "T9"
     entry = {"company": company_ref(record), "companyType": {"id": 1, "name": "Client"},
              "site": {"id": record["id"], "name": "Main"},
              "accountNumber": record["accountNumber"], "billingTerms": dict(NET_30),
-             "billingTermsXref": "Net 30", "dueDays": 30, "taxable": customer.taxable,
+             "billingTermsXref": "Net 30", "dueDays": 30, "taxable": taxable,
              "taxCode": record["taxCode"], "currency": record["currency"],
              "stateTaxXref": xref, "stateTaxRate": rate, "taxGroupRate": None,
              "taxAgencyXref": "", "stateTaxAgencyXref": ""}

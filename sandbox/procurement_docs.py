@@ -10,15 +10,14 @@ from typing import Any, Callable
 
 from sandbox import catalogue as cat
 from sandbox.companies import company_ref
-from sandbox.conventions import (AP_CONTROL, CARRIAGE, NET_30, OUTSIDE_SCOPE,
+from sandbox.conventions import (AP_CONTROL, CARRIAGE, NET_30, NO_TAX_LEVELS, OUTSIDE_SCOPE,
                                  PROCUREMENT_ROW_BASE, PURCHASE_ORDER_BASE, STANDARD_VAT,
                                  VAT_INPUT, VAT_PERCENT, ZONELESS_EVERY, BrokenDocument,
                                  currency, day, money, stamp)
-from sandbox.entries import entry
+from sandbox.entries import purchase_entries
 from sandbox.procurement import ProcurementBook, Purchase, PurchaseLine
 
 Lookup = Callable[[int], dict]
-_NO_TAX_LEVELS = ("county", "city", "country", "composite", "levelSix")
 _DETAIL = {"missing_vendor_account": "vendor {name} has no Vendor ID / account number",
            "unmapped_gl_account": "a purchase line posts to GL account 5999"}
 
@@ -139,7 +138,7 @@ def unposted_row(book: ProcurementBook, index: int, company: Lookup) -> dict:
            "avalaraTaxFlag": False, "itemTaxableFlag": False,
            "purchaseOrderTaxableFlag": purchase.taxable, "stateTaxFlag": purchase.taxable,
            "stateTaxXref": xref, "stateTaxAmount": money(sign * purchase.vat)}
-    for level in _NO_TAX_LEVELS:
+    for level in NO_TAX_LEVELS:
         row.update({f"{level}TaxFlag": False, f"{level}TaxXref": "", f"{level}TaxAmount": 0.0})
     row.update({"taxTotal": money(sign * purchase.vat), "vendor": company_ref(vendor),
                 "vendorAccountNumber": vendor["vendorIdentifier"],
@@ -209,12 +208,7 @@ class ProcurementKind:
         return f"purchase transaction '{label(index)}'"
 
     def entries(self, index: int) -> list[dict]:
-        doc = self.document(index)
-        ref = {"purchaseOrder": {"id": po_number(index), "name": doc["documentNumber"]}}
-        name = doc["company"]["name"]
-        return [entry(line["id"], line["glTypeId"], name, line["accountNumber"],
-                      -line["total"], line.get("glItemId", ""), **ref)
-                for line in doc["purchaseDetail"] + doc["purchaseDetailTax"]]
+        return purchase_entries(self.document(index), po_number(index))
 
     def broken(self) -> list[BrokenDocument]:
         return [BrokenDocument("purchase_transaction", label(index), reason,

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from sandbox.api import Request, Response, SandboxApi
 from sandbox.data import DEFAULTS, SandboxData
 from sandbox.faults import Fault, FaultPlan, FaultSpecError
+from sandbox.fixtures import DocumentsError
 from sandbox.state import SandboxState, StateError
 
 log = logging.getLogger("cwsage.sandbox")
@@ -142,17 +143,23 @@ def _fault_response(fault: Fault) -> Response:
 
 
 class SandboxServer:
-    """A local ConnectWise-compatible API with seeded data; ``port=0`` picks a free port."""
+    """A local ConnectWise-compatible API with seeded data; ``port=0`` picks a free port.
+
+    ``documents`` (a path to a GLExport-shaped JSON file, or the parsed dict) adds
+    hand-written documents to the seeded ones (``sandbox.fixtures``); a bad one raises
+    ``DocumentsError`` naming the file, the document and the field.
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
                  invoices: int = 120, expenses: int = 40, procurement: int = 30,
                  broken_share: float = 0.08, state_file: str | Path | None = None, *,
                  lines_per_invoice: int = 4, faults: str | None = None,
+                 documents: str | Path | dict | None = None,
                  credentials: dict[str, str] | None = None, verbose: bool = False):
         self.host, self.verbose = host, verbose
         self.credentials = dict(credentials or DEFAULT_CREDENTIALS)
         self.data = SandboxData(seed, invoices, expenses, procurement, broken_share,
-                                lines_per_invoice)
+                                lines_per_invoice, documents)
         self.state = SandboxState(self.data.counts, self.data.options, state_file)
         self.data.edits = self.state.edits
         self.faults = FaultPlan(faults)
@@ -229,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
                         metavar="N", help="average invoice lines (default %(default)s)")
     parser.add_argument("--state", metavar="FILE", help="keep batches and edits in FILE "
                         "across restarts")
+    parser.add_argument("--documents", metavar="FILE", help="also serve the hand-written "
+                        "documents of FILE, a GLExport-shaped JSON object (transactions, "
+                        "expenseBills, purchaseTransactions, customers, vendors, companies)")
     parser.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. "
                         "'429@unpostedinvoices:2,lose@POST:batches:1' (see sandbox/faults.py)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -243,6 +253,9 @@ def _banner(srv: SandboxServer) -> str:
         f"  {counts.get('invoice', 0)} invoices, {counts.get('expense', 0)} expense bills, "
         f"{counts.get('procurement', 0)} purchase transactions (seed {data.options['seed']}, "
         f"{len(data.broken_documents())} with data problems)",
+        *([f"  including {data.fixture.count} hand-written document"
+           f"{'' if data.fixture.count == 1 else 's'} from {data.fixture.name}"]
+          if data.fixture else []),
         "Point cwsage at it with:",
         f"  export CW_BASE_URL={srv.base_url}",
         f"  export CW_COMPANY={c['company']}",
@@ -263,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         srv = SandboxServer(args.host, args.port, args.seed, args.invoices, args.expenses,
                             args.procurement, args.broken_share, args.state,
                             lines_per_invoice=args.lines_per_invoice, faults=args.faults,
-                            verbose=args.verbose)
-    except (StateError, FaultSpecError, ValueError) as exc:
+                            documents=args.documents, verbose=args.verbose)
+    except (StateError, FaultSpecError, DocumentsError, ValueError) as exc:
         print(f"cwsage sandbox: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

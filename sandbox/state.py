@@ -2,13 +2,15 @@
 
 Documents themselves are regenerated from the seed; the state only records, per document
 kind, which batch each document is in (one ``array('i')`` of batch ids, 0 = unposted), the
-batches, and the edits made with ``PATCH`` to companies and members.
+batches, and the edits made with ``PATCH`` to companies, members and invoices (an invoice's
+edits are its new line amounts, by line GL id: ``{"lines": {"100007": {"quantity": "2",
+"itemPrice": "240.00"}}}``).
 
 With ``--state FILE`` every change is written at once — to a temporary file in the same
 folder, flushed and fsynced, then renamed over ``FILE`` — and the file is read back on start,
 so batches and edits survive a restart. The file records the generator options it was made
-with; starting with other options is refused, since its document numbers would then name
-different documents.
+with (and a digest of the ``--documents`` file, if any); starting with other options is
+refused, since its document numbers would then name different documents.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class SandboxState:
         self.posted = {kind: array("i", [0]) * counts.get(kind, 0) for kind in KINDS}
         self.batches: dict[int, Batch] = {}
         self.next_batch_id = 1
-        self.edits: dict[str, dict[int, dict]] = {"company": {}, "member": {}}
+        self.edits: dict[str, dict[int, dict]] = {"company": {}, "member": {}, "invoice": {}}
         self.version = 0
         self._unposted: dict[str, tuple[int, list[int]]] = {}
         if self.path and self.path.exists():
@@ -130,7 +132,7 @@ class SandboxState:
 
     def edit(self, kind: str, record_id: int, changes: dict[str, Any],
              last_updated: str = "") -> dict:
-        """Record edits of a company or member; returns all its edits so far.
+        """Record edits of a company, member or invoice; returns all its edits so far.
 
         ``_info.lastUpdated`` becomes now, and always moves forward from ``last_updated``
         (the record's previous value), so ``lastUpdated > [...]`` finds every edit.

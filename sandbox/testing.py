@@ -12,7 +12,11 @@ from typing import Any, Iterator
 
 import requests
 
+from sandbox.entries import expense_bill_gl_ids, invoice_gl_ids, purchase_gl_ids
 from sandbox.server import SandboxServer
+
+__all__ = ["SandboxClient", "authorization", "expense_bill_gl_ids", "invoice_gl_ids",
+           "purchase_gl_ids"]
 
 
 def authorization(credentials: dict[str, str]) -> str:
@@ -60,18 +64,3 @@ class SandboxClient:
         response = self.post("/finance/accounting/export", body)
         response.raise_for_status()
         return response.json()
-
-
-def invoice_gl_ids(transaction: dict) -> list[int]:
-    """Header ``glEntryIds`` plus every ``detail[].id`` (connectwise-api.md §4.2)."""
-    ids = [int(i) for i in transaction["glEntryIds"].split(",") if i.strip()]
-    return ids + [int(d["id"]) for d in transaction["detail"]]
-
-
-def expense_bill_gl_ids(bill: dict) -> list[int]:
-    return [int(bill["id"])] + [int(i) for d in bill["detail"] for i in d["id"]]
-
-
-def purchase_gl_ids(purchase: dict) -> list[int]:
-    return [int(d["id"]) for d in purchase["purchaseDetail"]] + \
-        [int(d["id"]) for d in purchase["purchaseDetailTax"]]

@@ -1,5 +1,6 @@
 """``python -m sandbox``: prints its URL and credentials as CW_* exports, serves until Ctrl-C."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import requests
 
 from sandbox.server import DEFAULT_CREDENTIALS, main
 from sandbox.testing import authorization
+from tests.sandbox.handwritten import invoice
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +37,7 @@ def _stopped(process, timeout: float = 10) -> int:
 def _exports(process) -> dict[str, str]:
     found = {}
     for line in process.stdout:
+        found["banner"] = found.get("banner", "") + line
         if line.strip().startswith("export "):
             name, _, value = line.strip()[len("export "):].partition("=")
             found[name] = value
@@ -44,9 +47,13 @@ def _exports(process) -> dict[str, str]:
 
 
 def test_prints_the_environment_and_serves_until_interrupted(tmp_path):
-    process = _start("--invoices", "30", "--state", str(tmp_path / "state.json"))
+    documents = tmp_path / "extra.json"
+    documents.write_text(json.dumps({"transactions": [invoice()]}))
+    process = _start("--invoices", "30", "--state", str(tmp_path / "state.json"),
+                     "--documents", str(documents))
     try:
         env = _exports(process)
+        assert f"including 1 hand-written document from {documents}" in env.pop("banner")
         assert set(env) == {"CW_BASE_URL", "CW_COMPANY", "CW_PUBLIC_KEY", "CW_PRIVATE_KEY",
                             "CW_CLIENT_ID"}
         assert env["CW_BASE_URL"].endswith("/v4_6_release/apis/3.0")
@@ -56,7 +63,7 @@ def test_prints_the_environment_and_serves_until_interrupted(tmp_path):
         response = requests.get(env["CW_BASE_URL"] + "/finance/accounting/unpostedinvoices/count",
                                 headers={"Authorization": authorization(creds),
                                          "clientId": creds["client_id"]}, timeout=10)
-        assert response.json() == {"count": 30}
+        assert response.json() == {"count": 31}
     finally:
         process.send_signal(signal.SIGINT)
         assert _stopped(process) == 0
