@@ -23,22 +23,19 @@ def extracted_events(home: Path) -> dict[str, int]:
                            "from_state IS NOT 'loading' GROUP BY key").fetchall())
 
 
-@pytest.mark.skip(reason="the run now reads the target's tax and exchange rates before it "
-                  "extracts, so a target that cannot be opened fails the run before any "
-                  "chunk exists; this retry scenario needs a failure after extraction")
 def test_a_failed_run_retried_from_prefect_resumes_without_extracting_again(
         prefect_harness, sandbox, spec, home):
     good = spec.read_text()
-    (spec.parent / "blocker").write_text("a file where the replica's folder should be")
-    spec.write_text(good.replace("  sage50_replica: {currency_rates:",
-                                 "  sage50_replica: {path: blocker/x.db, currency_rates:"))
+    spec.write_text(good.replace("  retries: 3", "  retries: 0"))
+    sandbox.faults.add("500@POST:batches:1")          # extracted and loaded, then the batch fails
     from flows.pipeline import run_pipeline
     state = run_pipeline(pipeline="invoices", spec_path=str(spec), return_state=True)
     assert state.is_failed()
     flow_run_id = state.state_details.flow_run_id
     before = extracted_events(home)
     assert len(before) == 40 and set(before.values()) == {1}
-    spec.write_text(good)                                      # the fix, then Retry
+    assert CW(sandbox).unposted() == 40                      # nothing batched yet
+    spec.write_text(good)                                      # then Retry
     from prefect.settings import PREFECT_API_URL
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "retry",
