@@ -8,6 +8,7 @@ from pathlib import Path
 
 import requests
 
+
 class CW:
     """A few direct calls to the sandbox, as a ConnectWise user would see it."""
 
@@ -22,6 +23,11 @@ class CW:
         r = self.session.get(self.base + path, params=params)
         r.raise_for_status()
         return r.json()
+
+    def send(self, method: str, path: str, body=None):
+        r = self.session.request(method, self.base + path, json=body)
+        r.raise_for_status()
+        return r.json() if r.content else None
 
     def unposted(self) -> int:
         return self.get("/finance/accounting/unpostedinvoices/count")["count"]
