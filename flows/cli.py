@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(ids as ConnectWise lists them; default: every one the pipeline selects)")
     q = sub.add_parser("quarantine", help="documents held back, with the reason and the fix")
     q.add_argument("action", nargs="?", choices=["list", "show"], default="list")
-    q.add_argument("key", nargs="?", help="with show: the document key, e.g. CW-INV-5007")
+    q.add_argument("key", nargs="?", help="with show: the document key (CW-INV-5007) or its "
+                   "ConnectWise number (10463)")
     q.add_argument("--json", action="store_true")
     demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
     demo.add_argument("--seed", type=int, default=7)

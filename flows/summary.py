@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from flows.inert import terminal
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.journal import Journal
@@ -136,10 +137,18 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
 
 
 def _show(journal, docs, key, as_json) -> int:
-    match = [(n, d) for n, d in docs if d["key"] == key]
+    """``key`` is a document key (CW-INV-5007) or ConnectWise's document number (10463)."""
+    match = [(n, d) for n, d in docs if d["key"] == key] or \
+        [(n, d) for n, d in docs if str(d["doc_number"] or "") == str(key)]
     if not match:
-        print(f"cwsage: {key!r} is not in quarantine — `cwsage quarantine list` shows what is",
+        print(f"cwsage: {terminal(key)!r} is not in quarantine (as a document key or a "
+              f"ConnectWise document number) — `cwsage quarantine list` shows what is",
               file=sys.stderr)
+        return EXIT_USER
+    if len(match) > 1:
+        keys = ", ".join(f"{d['key']} ({n})" for n, d in match)
+        print(f"cwsage: document number {terminal(key)} is held in more than one pipeline: "
+              f"{keys} — show one by its key", file=sys.stderr)
         return EXIT_USER
     name, doc = match[0]
     reasons = json.loads(doc["reasons"] or "[]")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from tasks.errors import ConfigError
+from tasks.keys import TEXT_ID_PREFIXES, document_key
 from tasks.resolve_purchases import REFERENCE_LIMIT, resolve_expense_bill, resolve_purchase
 from tasks.resolve_sales import NUMBER_LIMIT, resolve_invoice
 from tasks.resolved import Resolved, ResolveContext, settle_references
@@ -72,7 +73,7 @@ class AccountingEntity:
 
     def key(self, doc: dict) -> str:
         """The stable key of a document: the journal's, the quarantine's and Sage's ``Id``."""
-        return f"{self.key_prefix}{doc['id']}"
+        return document_key(self.key_prefix, doc["id"])
 
     def source_id(self, doc: dict) -> Any:
         return doc["id"]
@@ -94,7 +95,8 @@ ENTITIES: dict[str, AccountingEntity] = {
     "procurement": AccountingEntity(
         name="procurement", unposted_path="/finance/accounting/unpostedprocurement",
         export_flag="exportProductsFlag", included_ids="includedProductIds",
-        list_id_field="unpostedProductId", documents="purchaseTransactions", key_prefix="CW-PO-",
+        list_id_field="unpostedProductId", documents="purchaseTransactions",
+        key_prefix=TEXT_ID_PREFIXES[0],
         gl_ids=purchase_gl_ids, resolve=resolve_purchase, number_field="documentNumber",
         abbreviation="PRO", reference_limit=REFERENCE_LIMIT, id_is_text=True),
 }
@@ -116,7 +118,7 @@ class ListEntity:
     export_flag: str = ""
 
     def key(self, doc: dict) -> str:
-        return f"{self.key_prefix}{doc['id']}"
+        return document_key(self.key_prefix, doc["id"])
 
     def source_id(self, doc: dict) -> Any:
         return doc["id"]

@@ -21,6 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
+from tasks.keys import legacy_key
+
 STATES = ("extracted", "quarantined", "loading", "loaded", "unreconciled", "posting", "posted")
 # ``unreconciled``: in the target, but the target's money differs from what the gate priced;
 # never batched, reported as unexplained until the document is extracted again and agrees.
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS batches (
   run_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS cursors (
   pipeline TEXT PRIMARY KEY, value TEXT NOT NULL, run_id TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT, status TEXT, counts TEXT);
@@ -93,9 +96,30 @@ class Journal:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self._rename_legacy_keys()
 
     def close(self) -> None:
         self.db.close()
+
+    def _rename_legacy_keys(self) -> None:
+        """Once per journal: keys written before keys were shell-safe (``tasks.keys``) take
+        their new form in documents, history and batches."""
+        if self.db.execute("SELECT 1 FROM meta WHERE name='keys'").fetchone():
+            return
+        with self._tx():
+            moves = [(new, old) for (old,) in self.db.execute(
+                "SELECT DISTINCT key FROM documents WHERE key LIKE 'CW-PO-%'")
+                if (new := legacy_key(old))]
+            self.db.executemany("UPDATE documents SET key=? WHERE key=?", moves)
+            self.db.executemany("UPDATE events SET key=? WHERE key=?", moves)
+            renamed = dict((old, new) for new, old in moves)
+            for identifier, keys in self.db.execute("SELECT batch_identifier, keys FROM "
+                                                    "batches").fetchall():
+                listed = json.loads(keys)
+                if any(k in renamed for k in listed):
+                    self.db.execute("UPDATE batches SET keys=? WHERE batch_identifier=?",
+                                    (json.dumps([renamed.get(k, k) for k in listed]), identifier))
+            self.db.execute("INSERT INTO meta VALUES ('keys', 'shell-safe')")
 
     def _tx(self):
         return _Transaction(self.db, self._lock)

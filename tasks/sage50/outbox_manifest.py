@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Iterable
 
 from tasks.sage50.protocol import DocumentTotals, LineTotals
+from tasks.keys import legacy_key
 from tasks.sage50.replica_read import chunks, marks
 from tasks.sage50.replica_schema import now
 
 MANIFEST_NAME = ".cwsage-manifest.sqlite"
-VERSION = 1
+VERSION = 2                 # 2: purchase keys renamed to the shell-safe form (tasks.keys)
 DDL = """
 CREATE TABLE IF NOT EXISTS FILES (NAME TEXT PRIMARY KEY, SOURCE TEXT, SHA256 TEXT,
     WRITTEN_AT TEXT NOT NULL, RECONCILED INTEGER NOT NULL DEFAULT 0);
@@ -53,7 +54,18 @@ class Manifest:
                                      timeout=30)
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(DDL)
+        if self._conn.execute("PRAGMA user_version").fetchone()[0] < 2:
+            self._rename_legacy_keys()
         self._conn.execute(f"PRAGMA user_version = {VERSION}")
+
+    def _rename_legacy_keys(self) -> None:
+        """Keys written before keys were shell-safe take their new form (``legacy_key``)."""
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for table in ("DOCUMENTS", "SPLITS"):
+                rows = self._conn.execute(f"SELECT DISTINCT KEY FROM {table}").fetchall()
+                self._conn.executemany(f"UPDATE {table} SET KEY = ? WHERE KEY = ?", [
+                    (new, old) for (old,) in rows if (new := legacy_key(old))])
 
     def files(self) -> set[str]:
         return {name for (name,) in self._conn.execute("SELECT NAME FROM FILES")}

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-SCHEMA_VERSION = 2
+from tasks.keys import legacy_key
+
+SCHEMA_VERSION = 3
 
 _PARTY = """
     ACCOUNT_REF TEXT PRIMARY KEY, NAME TEXT, ADDRESS_1 TEXT, ADDRESS_2 TEXT, ADDRESS_3 TEXT,
@@ -157,9 +159,19 @@ def _v2(conn) -> None:
     conn.execute("UPDATE CURRENCY SET RATE = 0 WHERE BASE_CURRENCY = 0")
 
 
-MIGRATIONS = {1: _v1, 2: _v2}
+def _v3(conn) -> None:
+    """Document keys are shell-safe (``tasks.keys``): purchase keys written as the ConnectWise
+    label (``CW-PO-PO #4707, Packing Slip: 4707``) take their new form."""
+    for table in ("INVOICE", "AUDIT_HEADER"):
+        rows = conn.execute(f"SELECT EXTERNAL_ID FROM {table} WHERE EXTERNAL_ID LIKE 'CW-PO-%'")
+        conn.executemany(f"UPDATE {table} SET EXTERNAL_ID = ? WHERE EXTERNAL_ID = ?",
+                         [(new, old) for (old,) in rows.fetchall() if (new := legacy_key(old))])
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
 MIGRATION_NOTES = {1: "Sage 50 UK tables with the UK default chart, tax codes and currencies",
-                   2: "foreign currencies without a built-in exchange rate"}
+                   2: "foreign currencies without a built-in exchange rate",
+                   3: "shell-safe purchase document keys"}
 
 
 def set_currency_rates(conn, rates: dict) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tasks.keys import document_key
+
 from tests.flows.helpers import CW, replica, run, point_env_at
 from sandbox.server import SandboxServer
 
@@ -23,7 +25,8 @@ def sandbox(monkeypatch):
 
 
 def broken(server, kind: str, prefix: str) -> dict[str, str]:
-    return {f"{prefix}{b.id}": b.reason for b in server.data.broken_documents() if b.kind == kind}
+    return {document_key(prefix, b.id): b.reason for b in server.data.broken_documents()
+            if b.kind == kind}
 
 
 def quarantined(home, pipeline: str) -> set[str]:

@@ -162,8 +162,9 @@ def purchase_document(draw, index: int) -> dict:
             "vendor_invoice": f"SI-2026-00{12300 + index}" if long_ref else f"INV-{700100 + index}"}
 
 
-def exports(document, size=3):
-    return st.integers(1, size).flatmap(
+def exports(document, size=3, least=1):
+    """Between ``least`` and ``size`` documents of one export, numbered from 0."""
+    return st.integers(least, size).flatmap(
         lambda n: st.tuples(*[document(index) for index in range(n)]))
 
 

@@ -11,6 +11,7 @@ from lxml import etree
 
 from flows.spec import load_spec
 from tasks.extract import read_chunk
+from tasks.entities import ENTITIES
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 
@@ -65,7 +66,7 @@ def test_procurement_mapping():
     cheapo = [f for f in checked.findings if "Cheapo Cables Direct" in f.reason]
     assert cheapo and cheapo[0].fix.startswith("set a Vendor ID on company Cheapo Cables Direct")
     assert any(f.value == "5999" for f in reasons.values())
-    docs = {f"CW-PO-{d['id']}": d for d in export["purchaseTransactions"]}
+    docs = {ENTITIES["procurement"].key(d): d for d in export["purchaseTransactions"]}
     kinds = set()
     for key in result.keys:
         source = docs[key]

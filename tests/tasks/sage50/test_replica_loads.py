@@ -84,7 +84,7 @@ def test_reopening_keeps_data_and_schema_version(tmp_path, sx):
     with ReplicaWriter({"currency_rates": {"EUR": 1.2, "CHF": 1.1}}, tmp_path) as w:
         assert w.present(["CW-INV-5120"]) == {"CW-INV-5120"}
         conn = sqlite3.connect(w.path)
-        assert conn.execute("SELECT VERSION FROM SCHEMA_VERSION").fetchall() == [(1,), (2,)]
+        assert conn.execute("SELECT VERSION FROM SCHEMA_VERSION").fetchall() == [(1,), (2,), (3,)]
         assert conn.execute("SELECT CODE, RATE FROM CURRENCY ORDER BY NUMBER").fetchall() == [
             ("GBP", 1.0), ("EUR", 1.2), ("USD", 0.0), ("CHF", 1.1)]   # no built-in rates
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
