@@ -25,6 +25,7 @@ from tasks.errors import ConfigError
 from tasks.gate import gate, target_problems
 from tasks.sage50 import get_writer
 from tasks.sage50.money import ZERO, money
+from tasks.sage50.rules import fixes
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 
@@ -84,8 +85,7 @@ def _load(writer, result, resolved, facts, blocked: dict) -> dict:
     done = [r.key for r in receipt.results if r.status != "rejected"] if receipt else []
     for r in receipt.results if receipt else []:
         if r.status == "rejected" and r.key in resolved:
-            blocked.setdefault(r.key, []).append({"reason": r.reason, "fix": (
-                "see the reason; correct the data or the mapping and run again")})
+            blocked.setdefault(r.key, []).append({"reason": r.reason, "fix": fixes(r.reason)})
     totals = writer.totals(done)
     for key, holds in target_problems({k: verdict.priced[k] for k in done
                                        if k in verdict.priced}, totals).items():

@@ -14,6 +14,7 @@ from tasks.errors import LoadError, stage_message
 from tasks.chunks import chunk_export
 from tasks.faults import crash_point
 from tasks.gate import gate, target_problems
+from tasks.sage50.rules import fixes
 
 log = logging.getLogger("cwsage.load")
 
@@ -75,7 +76,7 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
         key: [dict(h.as_dict(), expectation="target check") for h in holds]
         for key, holds in unreconciled.items()})
     rejected = {k: [{"expectation": "sage import", "reason": r.reason,
-                     "fix": "see the reason; correct the data or the mapping and run again"}]
+                     "fix": fixes(r.reason)}]
                 for k, r in results.items() if r.status == "rejected"}
     journal.quarantine(pipeline, ctx.run_id, rejected, stage="load")
     crash_point("after-load")

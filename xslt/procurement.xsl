@@ -47,7 +47,15 @@
         </Country>
         <Telephone><xsl:call-template name="text"><xsl:with-param name="value" select="$company/phoneNumber"/><xsl:with-param name="max" select="30"/></xsl:call-template></Telephone>
       </SupplierInvoiceAddress>
-      <Currency><xsl:value-of select="$doc/resolved/currency"/></Currency>
+      <!-- the supplier's own currency (its ConnectWise company), not that of whichever of its
+           purchases comes first: Sage fixes an account's currency when it is created -->
+      <Currency>
+        <xsl:choose>
+          <xsl:when test="normalize-space($company/currency/currencyCode) != ''"><xsl:value-of select="normalize-space($company/currency/currencyCode)"/></xsl:when>
+          <xsl:when test="normalize-space($company/currency/isoCode) != ''"><xsl:value-of select="normalize-space($company/currency/isoCode)"/></xsl:when>
+          <xsl:otherwise><xsl:value-of select="$doc/resolved/currency"/></xsl:otherwise>
+        </xsl:choose>
+      </Currency>
       <xsl:if test="string(number(dueDays)) != 'NaN'"><PaymentDays><xsl:value-of select="dueDays"/></PaymentDays></xsl:if>
     </Supplier>
   </xsl:template>

@@ -68,6 +68,14 @@ def reason(key: str, problems: Iterable[str]) -> str:
     return f"{key}: " + "; ".join(problems)
 
 
+def fixes(text: str | None) -> str:
+    """The fixes a rejection's reason carries (each problem ends ``— <how to fix it>``), joined;
+    a generic fix only when a problem names none."""
+    found = [p.rsplit(" — ", 1)[1].strip() for p in (text or "").split("; ") if " — " in p]
+    return "; ".join(dict.fromkeys(found)) or \
+        "correct the data in ConnectWise or the mapping in pipelines.yaml and run again"
+
+
 def show(value: str) -> str:
     """A value as quoted in a message, shortened so a 500-character field stays readable."""
     return repr(value if len(value) <= 40 else value[:37] + "...")

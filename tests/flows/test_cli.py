@@ -57,6 +57,9 @@ def test_status_and_quarantine_commands(prefect_harness, home, capsys):
     shown = capsys.readouterr().out
     assert "fix:" in shown and "stays unposted in ConnectWise" in shown
     assert main(spec + ["quarantine", "show", "CW-INV-0"]) == 2
+    number = next(i["document"] for i in items if i["pipeline"] == "invoices")
+    assert main(spec + ["quarantine", "show", number]) == 0     # by ConnectWise's number
+    assert f"document {number}" in capsys.readouterr().out
 
 
 def test_transform_command_writes_sage_xml_and_reports_quarantine(tmp_path):

@@ -169,7 +169,7 @@ def exports(document, size=3, least=1):
 
 
 # -- ConnectWise documents from the drawn values -----------------------------------------------
-def _vat_by_code(lines: list[dict]) -> dict[str, Decimal]:
+def vat_by_code(lines: list[dict]) -> dict[str, Decimal]:
     nets: dict[str, Decimal] = {}
     for ln in lines:
         nets[ln["code"]] = nets.get(ln["code"], ZERO) + ln["net"]
@@ -204,7 +204,7 @@ def build_invoice(doc: dict) -> tuple[dict, dict]:
         if ln["own_code"] or doc["currency"] != "GBP":   # only T1 lines inherit (from T1)
             row["taxCodeXref"] = ln["code"]
         detail.append(row)
-    vats = _vat_by_code(doc["lines"])
+    vats = vat_by_code(doc["lines"])
     for code, vat in sorted(vats.items()):
         if vat:
             level = 2 if code == "T5" else 1

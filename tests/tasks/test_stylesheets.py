@@ -3,6 +3,7 @@ quarantine, and the mapping rules that matter on the purchase side."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,3 +90,19 @@ def test_customers_mapping():
         assert customer.findtext("Id").startswith("CW-CO-")
         assert customer.findtext("AccountReference").isupper() or \
             customer.findtext("AccountReference").isalnum()
+
+
+def test_a_supplier_takes_its_own_currency_not_that_of_its_first_purchase():
+    """Sage fixes an account's currency when it is created: a GBP vendor whose first purchase
+    in the chunk is in EUR must still be created in GBP."""
+    spec = load_spec(ROOT / "pipelines.yaml", need_connection=False).pipeline("procurement")
+    export = json.loads((ROOT / "tests" / "fixtures" / "procurement-export.json").read_text())
+    first = export["purchaseTransactions"][0]
+    first["currency"] = {"id": 2, "currencyCode": "EUR"}
+    vendor = first["company"]["id"]
+    company = next(c for c in export["companies"] if c["id"] == vendor)
+    assert company["currency"]["currencyCode"] == "GBP"
+    xml = etree.fromstring(transform_export(export, spec, [
+        ENTITIES["procurement"].key(d) for d in export["purchaseTransactions"]], 1).xml)
+    supplier = xml.xpath("Suppliers/Supplier[Id=$id]", id=f"CW-VEN-{vendor}")[0]
+    assert supplier.findtext("Currency") == "GBP"
