@@ -59,7 +59,8 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
         leftover = post(ctx, 0)
         plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
-                 "already_present": 0, "rejected": 0, "quarantined": 0,
+                 "already_present": 0, "rejected": 0, "quarantined": 0, "priced": 0,
+                 "gate_held": 0,
                  "batches": [leftover] if leftover else []}
 
         def load_and_post(number: int, chunk, checked, sage) -> None:
@@ -68,7 +69,9 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
             stats["loaded"] += len(loaded.loaded)
             stats["already_present"] += len(loaded.already_present)
             stats["rejected"] += len(loaded.rejected)
-            stats["quarantined"] += len(checked.quarantined)
+            stats["quarantined"] += len(checked.quarantined) + len(loaded.gate_held)
+            stats["priced"] += loaded.priced
+            stats["gate_held"] += len(loaded.gate_held)
             stats["batches"] += [batch] if batch else []
 
         if p.workers == 1:

@@ -27,6 +27,9 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
             source = f"{r['unposted']} unposted in ConnectWise"
             tail = (f"; {len(batches)} batch(es) posted "
                     f"({sum(b['documents'] for b in batches)} documents)")
+            if r.get("priced"):
+                tail += (f"; money gate: {r['priced']} priced by Sage's rules, "
+                         f"{r.get('gate_held', 0)} held for money that differs from ConnectWise")
         else:
             source, tail = f"{r['unposted']} new or changed records in ConnectWise", ""
         print(f"{r['pipeline']}: {source} → {r['loaded']} loaded, {r['already_present']} "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -34,6 +34,8 @@ class LoadSummary:
     already_present: tuple[str, ...]
     rejected: tuple[str, ...]
     accounts_created: tuple[str, ...]
+    priced: int = 0                          # documents the money gate priced
+    gate_held: tuple[str, ...] = ()          # … and held before Sage
 
 
 def money_gate(ctx, xml: bytes, keys: tuple[str, ...], resolved: dict) -> tuple[bytes, tuple, dict]:
@@ -106,12 +108,15 @@ def load_task(ctx, chunk, checked, sage_chunk) -> LoadSummary:
     if sage_chunk.packed is None or not keys:
         return LoadSummary(sage_chunk.number, (), (), (), ())
     source = f"{ctx.pipeline} chunk {sage_chunk.number}"
-    xml, priced = sage_chunk.xml, None
+    xml, priced, held = sage_chunk.xml, None, ()
     if ctx.entity.has_money:
+        before = keys
         xml, keys, priced = money_gate(ctx, xml, keys, ctx.resolve(chunk_export(chunk.path)))
+        held = tuple(k for k in before if k not in keys)
         if not keys:
-            return LoadSummary(sage_chunk.number, (), (), (), ())
-    summary = load_documents(ctx, xml, keys, source, sage_chunk.number, priced)
+            return LoadSummary(sage_chunk.number, (), (), (), (), len(before), held)
+    summary = replace(load_documents(ctx, xml, keys, source, sage_chunk.number, priced),
+                      priced=len(keys) + len(held), gate_held=held)
     log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
              ctx.pipeline, sage_chunk.number, len(summary.loaded),
              len(summary.already_present), len(summary.rejected))
