@@ -22,9 +22,10 @@ from typing import Any
 from flows.spec import load_spec
 from tasks.entities import entity_for, resolve_offline
 from tasks.errors import ConfigError
-from tasks.gate import gate, target_problems
+from tasks.gate import MoneyCheck, changed_in_target, target_problems
 from tasks.sage50 import get_writer
 from tasks.sage50.money import ZERO, money
+from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
 from tasks.sage50.rules import fixes
 from tasks.transform import transform_export
 from tasks.validate import validate_export
@@ -75,21 +76,30 @@ def preview_json(spec_path: str | Path, pipeline: str, export: dict) -> dict:
 
 
 def _load(writer, result, resolved, facts, blocked: dict) -> dict:
+    """The run's load path on the throwaway replica: the changed-in-target check, the writer
+    with the money gate, the check after load. Returns what the replica holds."""
+    def block(key: str, holds) -> None:
+        blocked.setdefault(key, []).extend({"reason": h.reason, "fix": h.fix} for h in holds)
+
     present = writer.present(result.keys)
-    verdict = gate(result.xml, result.keys, resolved, facts,
-                   writer.totals(present) if present else {})
-    for key, holds in verdict.held.items():
-        blocked.setdefault(key, []).extend({"reason": h.reason, "fix": h.fix} for h in holds)
-    keys = [k for k in result.keys if k not in verdict.held]
-    receipt = writer.load(verdict.xml, source="preview") if keys else None
-    done = [r.key for r in receipt.results if r.status != "rejected"] if receipt else []
-    for r in receipt.results if receipt else []:
-        if r.status == "rejected" and r.key in resolved:
+    xml, changed = changed_in_target(result.xml, writer.totals(present), facts) \
+        if present else (result.xml, {})
+    for key, holds in changed.items():
+        block(key, holds)
+    check = MoneyCheck(resolved, facts)
+    keys = [k for k in result.keys if k not in changed]
+    receipt = writer.load(xml, source="preview", check=check) if keys else None
+    results = receipt.results if receipt else []
+    for r in results:
+        if r.status == HELD:
+            block(r.key, check.held.get(r.key, []))
+        elif r.status == REJECTED and r.key in resolved:
             blocked.setdefault(r.key, []).append({"reason": r.reason, "fix": fixes(r.reason)})
+    done = [r.key for r in results if r.status in (LOADED, ALREADY_PRESENT)]
     totals = writer.totals(done)
-    for key, holds in target_problems({k: verdict.priced[k] for k in done
-                                       if k in verdict.priced}, totals).items():
-        blocked.setdefault(key, []).extend({"reason": h.reason, "fix": h.fix} for h in holds)
+    for key, holds in target_problems({k: check.priced[k] for k in done
+                                       if k in check.priced}, totals).items():
+        block(key, holds)
     return totals
 
 

@@ -252,7 +252,7 @@ def _prepare(raw: dict, path: Path, problems: list[str]) -> dict:
         if not _PIPELINE_NAME.match(str(name)):
             problems.append(f"{path.name}: pipelines.{name}: pipeline names are snake_case "
                             "(lower-case letters, digits, underscores) — rename it")
-        body = _deep_merge(defaults, body if isinstance(body, dict) else {})
+        body = deep_merge(defaults, body if isinstance(body, dict) else {})
         merged[name] = _with_paths(str(name), body, path.parent)
     raw["pipelines"] = merged
     raw["path"] = path
@@ -268,11 +268,11 @@ def _with_paths(name: str, body: dict, base: Path) -> dict:
     return body
 
 
-def _deep_merge(base: dict, override: dict) -> dict:
+def deep_merge(base: dict, override: dict) -> dict:
     out = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out

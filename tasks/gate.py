@@ -17,7 +17,6 @@ that differs is held as ``unreconciled`` and never batched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tasks.resolved import Hold, Resolved
@@ -28,13 +27,6 @@ from tasks.sage50.protocol import DocumentTotals, SageFacts
 from tasks.sage50.sagexml import CompanyXml, TransactionGroup, parse_company, serialize
 
 HALF_PENNY = Decimal("0.005")
-
-
-@dataclass
-class GateResult:
-    priced: dict[str, PricedDoc] = field(default_factory=dict)     # key → Sage's pricing
-    held: dict[str, list[Hold]] = field(default_factory=dict)
-    xml: bytes | None = None                                        # the XML without the held
 
 
 def _code(code: int | None) -> str:
@@ -128,21 +120,47 @@ def _by_split(lines) -> dict:
     return {k: v for k, v in out.items() if v}
 
 
-def price_all(company: CompanyXml, facts: SageFacts) -> dict[str, PricedDoc]:
-    """Each document of the XML priced as Sage would; one that cannot be priced is left to
-    the writer, which rejects it with the reason."""
+class MoneyCheck:
+    """The gate before load, handed to the writer (``Writer.load(check=…)``): the writer prices
+    each document by Sage's rules anyway, so the gate compares that pricing with ConnectWise's
+    money before the document is written — one parse, one pricing. It remembers each pricing
+    (for the check after load) and the holds (for the quarantine)."""
+
+    def __init__(self, resolved: dict[str, Resolved], facts: SageFacts):
+        self.resolved, self.facts = resolved, facts
+        self.priced: dict[str, PricedDoc] = {}
+        self.held: dict[str, list[Hold]] = {}
+
+    def __call__(self, priced: PricedDoc) -> bool:
+        self.priced[priced.key] = priced
+        cw = self.resolved.get(priced.key)
+        problems = money_problems(priced, cw, self.facts) if cw is not None else []
+        if problems:
+            self.held[priced.key] = problems
+        return bool(problems)
+
+
+def changed_in_target(xml: bytes, present: dict[str, DocumentTotals],
+                      facts: SageFacts) -> tuple[bytes, dict[str, list[Hold]]]:
+    """Documents already in the target (un-batched and exported again): the new version is
+    priced and compared with what the target holds; a changed one is held and taken out of
+    the XML (see the module). Returns the XML to load and the holds."""
+    company = parse_company(xml)
     chart = r.Chart(tax_rates=facts.tax_rates, no_direct=r.NO_DIRECT_POSTING,
                     base_currency=facts.base_currency)
-    out: dict[str, PricedDoc] = {}
-    for inv in company.invoices:
-        doc, _ = price_invoice(inv, chart)
-        if doc is not None:
-            out[doc.key] = doc
-    for group in company.transactions:
-        doc, _ = price_transaction(group, chart)
-        if doc is not None:
-            out[doc.key] = doc
-    return out
+    held: dict[str, list[Hold]] = {}
+    sources = [(i, price_invoice) for i in company.invoices if i.key in present]
+    sources += [(g, price_transaction) for g in company.transactions if g.key in present]
+    for source, price in sources:
+        priced, _ = price(source, chart)
+        changes = changed_since_load(present[source.key], priced) if priced else []
+        if changes:
+            held[source.key] = [Hold(
+                f"changed in ConnectWise after it was loaded into Sage: {'; '.join(changes)}",
+                "restore the document in ConnectWise as it was loaded; or, if the change is "
+                "right, post a credit and a new invoice for it in Sage and remove it from "
+                "ConnectWise's Accounting Interface by hand — it will not be batched as it is")]
+    return (without(company, set(held)) if held else xml), held
 
 
 def without(company: CompanyXml, keys: set[str]) -> bytes:
@@ -155,31 +173,6 @@ def without(company: CompanyXml, keys: set[str]) -> bytes:
             for split in group.splits:
                 split.element.getparent().remove(split.element)
     return serialize(company.root)
-
-
-def gate(xml: bytes, keys: tuple[str, ...], resolved: dict[str, Resolved], facts: SageFacts,
-         held_in_target: dict[str, DocumentTotals]) -> GateResult:
-    """The gate before load (see the module) for the documents ``keys`` of a chunk's XML."""
-    company = parse_company(xml)
-    result = GateResult(priced=price_all(company, facts))
-    for key in keys:
-        priced, cw = result.priced.get(key), resolved.get(key)
-        if priced is None or cw is None:
-            continue                        # the writer rejects what cannot be priced
-        problems = money_problems(priced, cw, facts)
-        if not problems and key in held_in_target:
-            changes = changed_since_load(held_in_target[key], priced)
-            if changes:
-                problems.append(Hold(
-                    f"changed in ConnectWise after it was loaded into Sage: "
-                    f"{'; '.join(changes)}",
-                    "restore the document in ConnectWise as it was loaded; or, if the change "
-                    "is right, post a credit and a new invoice for it in Sage and remove it from "
-                    "ConnectWise's Accounting Interface by hand — it will not be batched as it is"))
-        if problems:
-            result.held[key] = problems
-    result.xml = without(company, set(result.held)) if result.held else xml
-    return result
 
 
 def target_problems(predicted: dict[str, PricedDoc],

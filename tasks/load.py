@@ -13,7 +13,8 @@ from tasks.artifacts import publish_table
 from tasks.errors import LoadError, stage_message
 from tasks.chunks import chunk_export
 from tasks.faults import crash_point
-from tasks.gate import gate, target_problems
+from tasks.gate import MoneyCheck, changed_in_target, target_problems
+from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
 from tasks.sage50.rules import fixes
 
 log = logging.getLogger("cwsage.load")
@@ -38,28 +39,34 @@ class LoadSummary:
     gate_held: tuple[str, ...] = ()          # … and held before Sage
 
 
-def money_gate(ctx, xml: bytes, keys: tuple[str, ...], resolved: dict) -> tuple[bytes, tuple, dict]:
-    """The gate before load (``tasks.gate``): held documents are quarantined with both figures
-    and never reach the writer. Returns the XML to load, its keys and Sage's pricing."""
-    present = ctx.writer.present(keys)
-    result = gate(xml, keys, resolved, ctx.facts, ctx.writer.totals(present) if present else {})
-    if result.held:
+def hold_for_money(ctx, holds: dict[str, list]) -> None:
+    """Documents the money gate held: quarantined with both figures, never in Sage."""
+    if holds:
         ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
-            key: [dict(h.as_dict(), expectation="money gate") for h in holds]
-            for key, holds in result.held.items()}, stage="gate")
-        log.warning("[%s] load: the money gate held %d documents", ctx.pipeline,
-                    len(result.held))
-    return result.xml, tuple(k for k in keys if k not in result.held), result.priced
+            key: [dict(h.as_dict(), expectation="money gate") for h in found]
+            for key, found in holds.items()}, stage="gate")
+        log.warning("[%s] load: the money gate held %d documents", ctx.pipeline, len(holds))
+
+
+def changed_gate(ctx, xml: bytes, keys: tuple[str, ...]) -> tuple[bytes, tuple[str, ...]]:
+    """Documents already in the target that changed in ConnectWise since: held, taken out."""
+    present = ctx.writer.present(keys)
+    if not present:
+        return xml, keys
+    xml, held = changed_in_target(xml, ctx.writer.totals(present), ctx.facts)
+    hold_for_money(ctx, held)
+    return xml, tuple(k for k in keys if k not in held)
 
 
 def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
-                   number: int = 0, priced: dict | None = None) -> LoadSummary:
-    """Intent first (``loading``), then the writer, then the outcome per document, then the
-    gate after load: what the target holds against what was priced (``priced``)."""
+                   number: int = 0, check: MoneyCheck | None = None) -> LoadSummary:
+    """Intent first (``loading``), then the writer — which prices each document and lets the
+    money gate (``check``) hold it — then the outcome per document, then the check after
+    load: what the target holds against what was priced."""
     journal, pipeline, writer = ctx.journal, ctx.pipeline, ctx.writer   # open it first
     journal.mark(pipeline, ctx.run_id, keys, "loading", source)
     crash_point("before-writer")
-    receipt = writer.load(xml, source=source)
+    receipt = writer.load(xml, source=source, check=check)
     crash_point("after-writer")
     results = {r.key: r for r in receipt.results if r.key in set(keys)}
     silent = [k for k in keys if k not in results]
@@ -67,11 +74,13 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
         raise LoadError(stage_message(pipeline, "load", f"the writer did not report on "
                                       f"{len(silent)} documents ({', '.join(silent[:5])}); "
                                       "they stay 'loading' and are checked on the next run"))
+    by = lambda status: tuple(k for k, r in results.items() if r.status == status)  # noqa: E731
+    held = by(HELD)
+    hold_for_money(ctx, {k: check.held[k] for k in held} if check else {})
     done = {k: r.sage_ref if r.status == "loaded" else f"already in Sage: {r.sage_ref}"
-            for k, r in results.items() if r.status != "rejected"}
-    unreconciled = target_problems({k: priced[k] for k in done if k in priced},
-                                   writer.totals([k for k in done if k in priced])) \
-        if priced else {}
+            for k, r in results.items() if r.status in (LOADED, ALREADY_PRESENT)}
+    priced = {k: check.priced[k] for k in by(LOADED) if k in check.priced} if check else {}
+    unreconciled = target_problems(priced, writer.totals(priced)) if priced else {}
     journal.mark_loaded(pipeline, ctx.run_id, {k: v for k, v in done.items()
                                                 if k not in unreconciled})
     journal.hold_unreconciled(pipeline, ctx.run_id, {
@@ -79,12 +88,12 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
         for key, holds in unreconciled.items()})
     rejected = {k: [{"expectation": "sage import", "reason": r.reason,
                      "fix": fixes(r.reason)}]
-                for k, r in results.items() if r.status == "rejected"}
+                for k, r in results.items() if r.status == REJECTED}
     journal.quarantine(pipeline, ctx.run_id, rejected, stage="load")
     crash_point("after-load")
-    by = lambda status: tuple(k for k, r in results.items() if r.status == status)  # noqa: E731
-    return LoadSummary(number, by("loaded"), by("already_present"), tuple(rejected),
-                       tuple(receipt.accounts_created))
+    return LoadSummary(number, by(LOADED), by(ALREADY_PRESENT), tuple(rejected),
+                       tuple(receipt.accounts_created), len(check.priced) if check else 0,
+                       held)
 
 
 def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:
@@ -108,15 +117,17 @@ def load_task(ctx, chunk, checked, sage_chunk) -> LoadSummary:
     if sage_chunk.packed is None or not keys:
         return LoadSummary(sage_chunk.number, (), (), (), ())
     source = f"{ctx.pipeline} chunk {sage_chunk.number}"
-    xml, priced, held = sage_chunk.xml, None, ()
+    xml, check, changed = sage_chunk.xml, None, ()
     if ctx.entity.has_money:
         before = keys
-        xml, keys, priced = money_gate(ctx, xml, keys, ctx.resolve(chunk_export(chunk.path)))
-        held = tuple(k for k in before if k not in keys)
+        xml, keys = changed_gate(ctx, xml, keys)
+        changed = tuple(k for k in before if k not in keys)
         if not keys:
-            return LoadSummary(sage_chunk.number, (), (), (), (), len(before), held)
-    summary = replace(load_documents(ctx, xml, keys, source, sage_chunk.number, priced),
-                      priced=len(keys) + len(held), gate_held=held)
+            return LoadSummary(sage_chunk.number, (), (), (), (), 0, changed)
+        check = MoneyCheck(ctx.resolve(chunk_export(chunk.path)), ctx.facts)
+    summary = load_documents(ctx, xml, keys, source, sage_chunk.number, check)
+    summary = replace(summary, priced=summary.priced + len(changed),
+                      gate_held=changed + summary.gate_held)
     log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
              ctx.pipeline, sage_chunk.number, len(summary.loaded),
              len(summary.already_present), len(summary.rejected))
@@ -134,6 +145,8 @@ def receipt_rows(summary: LoadSummary, keys: tuple[str, ...]) -> list[dict]:
     rows += [{"documents": k, "outcome": "already in Sage", "count": 1}
              for k in summary.already_present[:100]]
     rows += [{"documents": k, "outcome": "rejected by Sage", "count": 1} for k in summary.rejected]
+    rows += [{"documents": k, "outcome": "held by the money gate", "count": 1}
+             for k in summary.gate_held]
     rows += [{"documents": ref, "outcome": "account created", "count": 1}
              for ref in summary.accounts_created]
     return rows

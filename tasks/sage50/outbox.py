@@ -35,7 +35,7 @@ from tasks.errors import ConfigError, LoadError
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
-from tasks.sage50.protocol import DocumentTotals, LoadReceipt, SageFacts
+from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
@@ -74,12 +74,13 @@ class OutboxWriter:
         return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
                          r.BASE_CURRENCY, "sage.zynk_xml_outbox.currency_rates")
 
-    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
+    def load(self, company_xml: bytes, *, source: str,
+             check: Check | None = None) -> LoadReceipt:
         company = parse_for(company_xml, source)
         with self._lock:
             manifest = self._live()
             self.reconcile()
-            plan = plan_load(company, self.chart, manifest)
+            plan = plan_load(company, self.chart, manifest, check)
             if plan.docs or plan.accounts:
                 name = self._write(company, plan, source)
                 try:

@@ -15,7 +15,8 @@ from lxml import etree
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import AccountEntry, DocEntry, Manifest
 from tasks.sage50.pricing import PricedDoc, price_invoice, price_transaction
-from tasks.sage50.protocol import ALREADY_PRESENT, LOADED, REJECTED, DocumentResult, LoadReceipt
+from tasks.sage50.protocol import (ALREADY_PRESENT, HELD, LOADED, REJECTED, Check,
+                                   DocumentResult, LoadReceipt)
 from tasks.sage50.sagexml import Account, CompanyXml, Invoice, TransactionGroup
 
 
@@ -40,10 +41,11 @@ class Plan:
                                                      f"outbox {name}", None)
 
 
-def plan_load(company: CompanyXml, chart: r.Chart, manifest: Manifest) -> Plan:
+def plan_load(company: CompanyXml, chart: r.Chart, manifest: Manifest,
+              check: Check | None = None) -> Plan:
     plan, clashes = Plan(), r.xml_problems(company)
     candidates, refused = _accounts(plan, company, chart, manifest, clashes)
-    accepted = _documents(plan, company, chart, manifest, clashes, refused)
+    accepted = _documents(plan, company, chart, manifest, clashes, refused, check)
     named = {(doc.ledger, doc.account_ref) for doc in accepted}
     for acc, entry, changed in candidates:
         if changed or (acc.kind, acc.account_ref) in named:
@@ -79,7 +81,7 @@ def _accounts(plan: Plan, company: CompanyXml, chart: r.Chart, manifest: Manifes
 
 
 def _documents(plan: Plan, company: CompanyXml, chart: r.Chart, manifest: Manifest,
-               clashes: dict, refused: dict) -> list[PricedDoc]:
+               clashes: dict, refused: dict, check: Check | None) -> list[PricedDoc]:
     sources = [(i, price_invoice) for i in company.invoices]
     sources += [(g, price_transaction) for g in company.transactions]
     written = manifest.document_files(s.key for s, _ in sources)
@@ -94,6 +96,9 @@ def _documents(plan: Plan, company: CompanyXml, chart: r.Chart, manifest: Manife
             continue
         clash = clashes.get(("document", key))
         doc, problems = (None, [clash]) if clash else price(source, chart)
+        if doc is not None and check is not None and check(doc):
+            plan.add(key, HELD, reason="held by the caller's check before writing")
+            continue
         if doc is not None:
             problems = _known_problems(doc, refused, owners)
         if problems:

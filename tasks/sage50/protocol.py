@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
 LOADED = "loaded"
 ALREADY_PRESENT = "already_present"
 REJECTED = "rejected"
-STATUSES = (LOADED, ALREADY_PRESENT, REJECTED)
+HELD = "held"                # the caller's check refused it before anything was written
+STATUSES = (LOADED, ALREADY_PRESENT, REJECTED, HELD)
+# A check the caller hands to ``Writer.load``: called with each document as Sage prices it
+# (``pricing.PricedDoc``) before it is written; True holds the document back.
+Check = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,8 @@ class LoadReceipt:
 class Writer(Protocol):
     name: str
 
-    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt: ...
+    def load(self, company_xml: bytes, *, source: str,
+             check: Check | None = None) -> LoadReceipt: ...
 
     def facts(self) -> SageFacts: ...
 

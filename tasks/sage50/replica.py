@@ -23,7 +23,7 @@ from typing import Iterable
 
 from tasks.errors import ConfigError, LoadError, RetriableError
 from tasks.sage50 import replica_read as rd
-from tasks.sage50.protocol import DocumentTotals, LoadReceipt, SageFacts
+from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.replica_load import LoadRun
 from tasks.sage50.replica_schema import migrate, set_currency_rates
 from tasks.sage50.sagexml import parse_for
@@ -79,12 +79,14 @@ class ReplicaWriter:
             raise LoadError(f"the Sage 50 replica {self.path} is closed")
         return self._conn
 
-    def load(self, company_xml: bytes, *, source: str) -> LoadReceipt:
+    def load(self, company_xml: bytes, *, source: str,
+             check: Check | None = None) -> LoadReceipt:
         company = parse_for(company_xml, source)
         with self._lock:
             conn = self._live()
             try:
-                return self._in_transaction(conn, lambda: LoadRun(conn, self.settings).run(company))
+                return self._in_transaction(conn, lambda: LoadRun(conn, self.settings,
+                                                                        check).run(company))
             except sqlite3.OperationalError as exc:
                 if "locked" in str(exc) or "busy" in str(exc):
                     raise RetriableError(f"{source}: the Sage 50 replica {self.path} is busy "

@@ -16,7 +16,8 @@ from tasks.sage50 import replica_read as rd
 from tasks.sage50 import rules as r
 from tasks.sage50.money import ZERO
 from tasks.sage50.pricing import PricedDoc, price_invoice, price_transaction
-from tasks.sage50.protocol import ALREADY_PRESENT, LOADED, REJECTED, DocumentResult, LoadReceipt
+from tasks.sage50.protocol import (ALREADY_PRESENT, HELD, LOADED, REJECTED, Check,
+                                   DocumentResult, LoadReceipt)
 from tasks.sage50.replica_accounts import (LEDGER_TABLE, address_values, apply_account,
                                            create_account, document_account_problems,
                                            read_accounts)
@@ -35,9 +36,10 @@ class Rejected(Exception):
 class LoadRun:
     Rejected = Rejected
 
-    def __init__(self, conn: sqlite3.Connection, opt: dict):
+    def __init__(self, conn: sqlite3.Connection, opt: dict, check: Check | None = None):
         self.cur = conn.cursor()
         self.opt = opt
+        self.check = check
         self.receipt = LoadReceipt()
         self._read_chart()
         self.next = self._counters()
@@ -126,6 +128,10 @@ class LoadRun:
             return
         clash = clashes.get(("document", key))
         doc, problems = (None, [clash]) if clash else price(source, self.chart)
+        if doc is not None and self.check is not None and self.check(doc):
+            self.receipt.results.append(DocumentResult(key, HELD, None, "held by the caller's "
+                                                       "check before loading"))
+            return
         if doc is not None:
             problems = self._ledger_problems(doc)
         if problems:

@@ -20,13 +20,14 @@ Amounts are ``Decimal`` throughout; ConnectWise's JSON numbers go through ``str`
 
 from __future__ import annotations
 
-import copy
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
+
+from flows.spec import deep_merge
 
 PENNY = Decimal("0.01")
 HALF_PENNY = Decimal("0.005")
@@ -521,18 +522,8 @@ def spec_with_overlay(spec: Path, pipeline: str, overlay: dict, folder: Path) ->
     for name, body in raw["pipelines"].items():
         body.setdefault("transform", {}).setdefault("stylesheet", str(base / f"xslt/{name}.xsl"))
         body.setdefault("validate", {}).setdefault("suite", str(base / f"expectations/{name}.json"))
-    raw["pipelines"][pipeline] = _merge(raw["pipelines"][pipeline], overlay)
+    raw["pipelines"][pipeline] = deep_merge(raw["pipelines"][pipeline], overlay)
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / "pipelines.yaml"
     out.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    return out
-
-
-def _merge(base: dict, over: dict) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
     return out

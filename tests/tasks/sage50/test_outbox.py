@@ -193,3 +193,31 @@ def test_settings_as_the_spec_passes_them_keep_the_uk_defaults(tmp_path, sx):
         w.close()
     w = OutboxWriter({"folder": "o2", "tax_rates": {"1": 17.5}, "lock_date": None}, tmp_path)
     w.close()
+
+
+def test_a_document_the_callers_check_holds_is_not_written(outbox, tmp_path, sx):
+    """The money gate runs inside the writer, on Sage's own pricing: a held document is
+    reported ``held`` and is neither written nor remembered; the others are written."""
+    seen = {}
+
+    def check(priced):
+        seen[priced.key] = priced.gross
+        return priced.key == "CW-INV-2"
+
+    receipt = outbox.load(sx.company(customers=[sx.customer()], invoices=[
+        sx.invoice("CW-INV-1"), sx.invoice("CW-INV-2")]), source="chunk 1", check=check)
+    status = {r.key: r.status for r in receipt.results}
+    assert (status["CW-INV-1"], status["CW-INV-2"]) == ("loaded", "held")
+    assert set(seen) == {"CW-INV-1", "CW-INV-2"} and all(seen.values())
+    [name] = xml_files(tmp_path / "outbox")
+    assert "CW-INV-2" not in ids_in(tmp_path / "outbox" / name)
+    assert outbox.present(["CW-INV-1", "CW-INV-2"]) == {"CW-INV-1"}
+
+
+def test_the_replica_holds_what_the_callers_check_holds(replica, sx):
+    receipt = replica.load(sx.company(customers=[sx.customer()], invoices=[
+        sx.invoice("CW-INV-1"), sx.invoice("CW-INV-2")]), source="chunk 1",
+        check=lambda priced: priced.key == "CW-INV-2")
+    assert {r.key: r.status for r in receipt.results if r.key.startswith("CW-INV")} == {
+        "CW-INV-1": "loaded", "CW-INV-2": "held"}
+    assert replica.present(["CW-INV-1", "CW-INV-2"]) == {"CW-INV-1"}
