@@ -31,6 +31,7 @@ from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity
 from tasks.errors import RetriableError, stage_message
 from tasks.faults import crash_point
+from tasks.resolved import fingerprint
 from tasks.sage50.money import ZERO
 
 log = logging.getLogger("cwsage.extract")
@@ -245,7 +246,8 @@ def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[
     for doc in export.get(entity.documents) or []:
         key = entity.key(doc)
         found = resolved.get(key)
-        digest = hashlib.sha256(json.dumps(doc, default=str).encode())    # ConnectWise's order
+        digest = fingerprint(found) if found else \
+            hashlib.sha256(json.dumps(doc, default=str).encode()).hexdigest()[:16]
         records.append(DocRecord(
             key=key, cw_id=str(entity.source_id(doc)), doc_number=doc.get(entity.number_field),
             doc_type=found.doc_type if found else "RECORD",
@@ -253,7 +255,7 @@ def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[
             currency=found.currency if found else None,
             net=found.cw_net if found else ZERO, tax=found.cw_tax if found else ZERO,
             gross=found.cw_gross if found else ZERO, gl_ids=tuple(entity.gl_ids(doc)),
-            content_hash=digest.hexdigest()[:16]))
+            content_hash=digest))
     return records
 
 

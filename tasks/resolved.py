@@ -248,6 +248,17 @@ def price_layout(net: Decimal, qty: Any, unit_price: Any) -> tuple[Decimal, Deci
     return Decimal(1), net
 
 
+def fingerprint(doc: Resolved) -> str:
+    """A digest of what the document would put in Sage (type, account, dates, reference,
+    currency, and each line's codes and money) — what the journal keeps to say which version
+    of a document was loaded."""
+    parts = [doc.doc_type, doc.account, doc.date, doc.due_date, doc.reference, doc.currency,
+             doc.exchange_rate, doc.cw_net, doc.cw_tax, doc.cw_gross]
+    parts += [(ln.line_id, ln.sku, ln.nominal, ln.tax_code, ln.net, ln.tax, ln.negative)
+              for ln in doc.lines]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+
+
 def _plain(value: Decimal | None) -> str | None:
     return None if value is None else format(value.normalize(), "f") \
         if value == value.to_integral_value() else format(value, "f")

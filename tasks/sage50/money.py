@@ -26,6 +26,10 @@ HUNDRED = Decimal(100)
 def amount(value) -> Decimal:
     """A number as ConnectWise or a spec writes it, as an exact Decimal (floats through
     ``str``, so 0.1 stays 0.1); empty is zero. Raises ArithmeticError for anything else."""
+    if type(value) is Decimal:
+        if value.is_finite():
+            return value
+        raise ArithmeticError(f"{value!r} is not an amount")
     if value is None or value == "":
         return ZERO
     if isinstance(value, bool):
