@@ -27,6 +27,7 @@ from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
 from tasks.mappings import MappingsConfig
 from tasks.post import PostConfig
+from tasks.sage50.rules import NO_DIRECT_POSTING
 from tasks.transform import TransformConfig
 from tasks.validate import ValidateConfig
 
@@ -73,8 +74,7 @@ class SageConfig(_Frozen):
     writer: Literal["sage50_replica", "zynk_xml_outbox"] = "sage50_replica"
     sage50_replica: ReplicaSettings = ReplicaSettings()
     zynk_xml_outbox: OutboxSettings = OutboxSettings()
-    control_accounts: list[str] = Field(
-        default_factory=lambda: ["1100", "2100", "2200", "2201", "2202"])
+    control_accounts: list[str] = Field(default_factory=lambda: sorted(NO_DIRECT_POSTING))
 
     @model_validator(mode="after")
     def _outbox_needs_folder(self) -> "SageConfig":

@@ -14,6 +14,8 @@ from decimal import Decimal
 from pathlib import Path
 from threading import Lock
 
+from tasks.files import write_atomic
+
 
 @dataclass(frozen=True)
 class ChunkRef:
@@ -58,6 +60,5 @@ def companies_path(path: Path) -> Path:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    """A spilled chunk: whole or absent (it can always be exported again, so no fsync)."""
+    write_atomic(path, data)

@@ -32,6 +32,7 @@ from typing import Iterable
 from lxml import etree
 
 from tasks.errors import ConfigError, LoadError
+from tasks.files import write_atomic
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
@@ -98,7 +99,7 @@ class OutboxWriter:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         name = f"{slug(source)}-{stamp}-{plan.sha256[:8]}.xml"
         try:
-            write_atomic(self.folder, name, data)
+            write_atomic(self.folder / name, data, durable=True)
         except OSError as exc:
             raise LoadError(f"{source}: could not write {name} to the outbox {self.folder}: "
                             f"{exc}") from exc
@@ -164,25 +165,3 @@ def _entries(company: CompanyXml, chart: r.Chart) -> tuple[list[DocEntry], list[
 def slug(source: str) -> str:
     text = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")
     return text[:40].strip("-") or "load"
-
-
-def write_atomic(folder: Path, name: str, data: bytes) -> None:
-    """Write ``folder/name`` so that a reader sees either no file or the whole file."""
-    tmp = folder / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, folder / name)
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
