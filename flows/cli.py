@@ -185,7 +185,8 @@ def cmd_status(args) -> int:
         return EXIT_OK
     for row in rows:
         print(f"{row['pipeline']:<14} extracted {row['extracted']:>6}  quarantined "
-              f"{row['quarantined']:>5}  loaded {row['loaded']:>6}  posted {row['posted']:>6}"
+              f"{row['quarantined']:>5}  loaded {row['loaded']:>6}  unreconciled "
+              f"{row['unreconciled']:>3}  posted {row['posted']:>6}"
               f"  in flight {row['in_flight']:>3}  last run {row['last_run'] or '-'} "
               f"({row['last_status'] or '-'})")
     return EXIT_OK

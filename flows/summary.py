@@ -97,6 +97,11 @@ def print_quarantine(name: str, rows: list[dict], out=sys.stdout) -> None:
             print(f"      - {r['reason']}\n        fix: {r['fix']}", file=out)
 
 
+# Held documents: before Sage (quarantined), or in Sage with other money than was priced
+# (unreconciled: never batched back until a person settles it).
+HELD_STATES = ["quarantined", "unreconciled"]
+
+
 def status_rows(spec_path: str) -> list[dict]:
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     journal = Journal(cwsage_home() / "journal.db")
@@ -119,7 +124,7 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
     journal = Journal(cwsage_home() / "journal.db")
     try:
         docs = [(name, d) for name in spec.pipelines
-                for d in journal.documents(name, states=["quarantined"])]
+                for d in journal.documents(name, states=HELD_STATES)]
         if action == "show":
             return _show(journal, docs, key, as_json)
         items = [{"pipeline": n, "key": d["key"], "document": d["doc_number"],
@@ -161,7 +166,7 @@ def _show(journal, docs, key, as_json) -> int:
                           "history": history}, indent=2, default=str))
         return EXIT_OK
     print(f"{doc['key']} — {name} document {doc['doc_number']} ({doc['doc_type']}, "
-          f"{doc['currency']} {doc['gross']}), quarantined since {doc['updated_at']}")
+          f"{doc['currency']} {doc['gross']}), {doc['state']} since {doc['updated_at']}")
     for r in reasons:
         print(f"  [{r.get('stage')}] {r.get('reason')}")
         if r.get("value") not in (None, ""):

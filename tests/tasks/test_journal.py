@@ -110,3 +110,20 @@ def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(journal):
     for sql in executed:
         plan = " ".join(row[-1] for row in journal.db.execute("EXPLAIN QUERY PLAN " + sql))
         assert "USING INDEX documents_state" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_a_document_the_target_holds_with_other_money_is_never_offered_for_a_batch(journal):
+    run = journal.begin_run("invoices")
+    journal.record_extracted("invoices", run, [record("A"), record("B", (3,))])
+    journal.mark("invoices", run, ["A", "B"], "loading")
+    journal.mark_loaded("invoices", run, {"B": "SI 2"})
+    journal.hold_unreconciled("invoices", run, {"A": [{"reason": "net 100.00 → 90.00",
+                                                       "fix": "correct Sage by hand"}]})
+    assert journal.keys_in("invoices", "loaded") == ["B"]          # what the post stage batches
+    assert journal.keys_in("invoices", "unreconciled") == ["A"]
+    [row] = journal.documents("invoices", keys=["A"])
+    assert '"stage": "load"' in row["reasons"]
+    with pytest.raises(IllegalTransition):
+        journal.begin_batch("invoices", run, "B9", ["A"], [1, 2])   # never posting from here
+    journal.record_extracted("invoices", run, [record("A")])        # exported again: re-checked
+    assert journal.keys_in("invoices", "extracted") == ["A"]
