@@ -41,6 +41,7 @@ class RunContext:
         self.dry_run = dry_run
         self.seen_cursor: str | None = None
         self.companies: dict = {}            # company records fetched in this run
+        self.confirmed: set[str] = set()     # loaded and checked in the target by this process
         self._client: ConnectWiseClient | None = None
         self._writer: Any = None
         self._journal: Journal | None = None
@@ -101,6 +102,9 @@ class RunContext:
                 _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)
                 name, settings = "sage50_replica", {"path": str(copy)}
             self._writer = get_writer(name, settings, self.home)
+            if not self.dry_run:
+                from tasks.sage50.claim import claim
+                claim(self._writer.target, self.home, self.journal.home_marker())
         return self._writer
 
     @property

@@ -270,6 +270,39 @@ class Journal:
             self._move_many(row["pipeline"], run_id, moves)
             return keys
 
+    def adopt_posted(self, pipeline: str, run_id: str, keys: Iterable[str], cw_batch_id: int,
+                     identifier: str, detail: str) -> None:
+        """ConnectWise holds these documents in batch ``cw_batch_id`` (found there, e.g. after
+        a create-batch call that timed out): the journal follows. A batch of this journal with
+        that identifier is recorded as created."""
+        keys = list(keys)
+        with self._tx():
+            before = self._states(pipeline, keys)
+            moves = [(k, "posting", detail, {"batch_identifier": identifier})
+                     for k in keys if before.get(k) == "loaded"]
+            self._move_many(pipeline, run_id, moves)
+            self._move_many(pipeline, run_id, [
+                (k, "posted", detail, {"batch_id": cw_batch_id, "batch_identifier": identifier})
+                for k in keys if before.get(k) in ("loaded", "posting")])
+            self.db.execute("UPDATE batches SET state='created', cw_batch_id=?, updated_at=? "
+                            "WHERE batch_identifier=? AND state != 'created'",
+                            (cw_batch_id, now(), identifier))
+
+    def batch(self, identifier: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM batches WHERE batch_identifier=?",
+                               (identifier,)).fetchone()
+
+    def home_marker(self) -> str:
+        """Six characters naming this journal (this cwsage home) in the batch identifiers it
+        writes, so a batch written by another home against the same tenant is recognised."""
+        row = self.db.execute("SELECT value FROM meta WHERE name='home'").fetchone()
+        if row:
+            return row[0]
+        with self._tx():
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('home', ?)",
+                            (uuid.uuid4().hex[:6],))
+        return self.db.execute("SELECT value FROM meta WHERE name='home'").fetchone()[0]
+
     def batches_of_run(self, run_id: str) -> int:
         return self.db.execute("SELECT COUNT(*) FROM batches WHERE run_id=?",
                                (run_id,)).fetchone()[0]

@@ -81,8 +81,10 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
             for k, r in results.items() if r.status in (LOADED, ALREADY_PRESENT)}
     priced = {k: check.priced[k] for k in by(LOADED) if k in check.priced} if check else {}
     unreconciled = target_problems(priced, writer.totals(priced)) if priced else {}
-    journal.mark_loaded(pipeline, ctx.run_id, {k: v for k, v in done.items()
-                                                if k not in unreconciled})
+    confirmed = {k: v for k, v in done.items() if k not in unreconciled}
+    journal.mark_loaded(pipeline, ctx.run_id, confirmed)
+    if check is not None:          # priced, or found unchanged in the target: checked here
+        ctx.confirmed.update(confirmed)
     journal.hold_unreconciled(pipeline, ctx.run_id, {
         key: [dict(h.as_dict(), expectation="target check") for h in holds]
         for key, holds in unreconciled.items()})

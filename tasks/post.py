@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from decimal import Decimal
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.entities import ALL_FLAGS
-from tasks.errors import CwsageError, stage_message
+from tasks.errors import (ConfigError, CwsageError, FatalError, RetriableError,
+                          stage_message)
+from tasks.gate import HALF_PENNY
 from tasks.faults import crash_point
 
 log = logging.getLogger("cwsage.post")
@@ -32,11 +36,14 @@ class PostConfig(BaseModel):
 
 
 def batch_identifier(ctx) -> str:
-    """``CWSAGE-INV-20261125T171500-ab12cd-003``: unique, ≤ 50 characters. The number counts
-    every batch this run has attempted, so a retried post never reuses an identifier."""
+    """``CWSAGE-INV-20261125T171500-ab12cd-h4f2e1-003``: unique, ≤ 50 characters. ``h4f2e1``
+    names this cwsage home (``Journal.home_marker``), so a batch another home created against
+    the same tenant is recognised; the number counts every batch this run has attempted, so a
+    retried post never reuses an identifier."""
     kind = ctx.entity.abbreviation
     sequence = ctx.journal.batches_of_run(ctx.run_id) + 1
-    return f"{ctx.pipeline_spec.post.batch_prefix}-{kind}-{ctx.run_id}-{sequence:03d}"[:50]
+    tail = f"-{ctx.run_id}-h{ctx.journal.home_marker()}-{sequence:03d}"
+    return f"{ctx.pipeline_spec.post.batch_prefix}-{kind}"[:50 - len(tail)] + tail
 
 
 def find_batch(client, identifier: str) -> dict | None:
@@ -46,10 +53,24 @@ def find_batch(client, identifier: str) -> dict | None:
     return found[0] if found else None
 
 
-def post_loaded(ctx) -> dict | None:
-    """Batch every document the journal holds as loaded; return the batch, or None."""
+def settle_open_batches(ctx) -> int:
+    """Every batch whose create call had no certain outcome (no answer, a timeout, a 5xx) is
+    looked up in ConnectWise — first, before anything new is batched, on every attempt: found,
+    its documents are posted; not found, it was not created and they are batched again."""
+    batches = ctx.journal.open_batches(ctx.pipeline)
+    for batch in batches:
+        found = find_batch(ctx.client, batch["batch_identifier"])
+        ctx.journal.settle_batch(batch["batch_identifier"], found["id"] if found else None,
+                                 ctx.run_id)
+    return len(batches)
+
+
+def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
+    """Batch every document the journal holds as loaded, once the target confirms it holds
+    each with ConnectWise's money; return the batch, or None."""
     journal, pipeline = ctx.journal, ctx.pipeline
-    rows = journal.documents(pipeline, states=["loaded"])
+    settle_open_batches(ctx)
+    rows = confirmed_in_target(ctx, journal.documents(pipeline, states=["loaded"]))
     if not rows:
         return None
     keys = [r["key"] for r in rows]
@@ -64,24 +85,112 @@ def post_loaded(ctx) -> dict | None:
     crash_point("before-batch")
     try:
         created = ctx.client.post("/finance/accounting/batches", body, retry=False)
-    except CwsageError:
-        settle_open_batch(ctx, identifier)
+    except FatalError as exc:                   # refused: nothing was created
+        journal.settle_batch(identifier, None, ctx.run_id)
+        if settle_refusal and adopt_from_refusal(ctx, str(exc)):
+            return post_loaded(ctx, settle_refusal=False)       # what is left, once
+        raise
+    except CwsageError:                         # no certain answer: look now, and again later
+        found = find_batch(ctx.client, identifier)
+        if found:
+            journal.settle_batch(identifier, found["id"], ctx.run_id)
         raise
     crash_point("after-batch")
     batch_id = (created or {}).get("id") if isinstance(created, dict) else None
     if batch_id is None:
         batch_id = (find_batch(ctx.client, identifier) or {}).get("id")
+    if batch_id is None:            # answered, yet not found: settled on the next attempt
+        raise RetriableError(stage_message(pipeline, "post", f"ConnectWise answered the "
+                                           f"create of batch {identifier} but does not list it "
+                                           "yet; it is looked up again before anything else"))
     journal.settle_batch(identifier, batch_id, ctx.run_id)
+    ctx.confirmed.difference_update(keys)
     crash_point("after-post")
     log.info("[%s] post: batch %s (id %s): %d documents, %d GL entries", pipeline, identifier,
              batch_id, len(keys), len(ids))
     return {"batch": identifier, "id": batch_id, "documents": len(keys), "gl_entries": len(ids)}
 
 
-def settle_open_batch(ctx, identifier: str) -> None:
-    """After a failed or unanswered create: posted if ConnectWise has the batch, else loaded."""
-    found = find_batch(ctx.client, identifier)
-    ctx.journal.settle_batch(identifier, found["id"] if found else None, ctx.run_id)
+_IN_BATCH = re.compile(r"already posted in batch (\d+)", re.IGNORECASE)
+
+
+def adopt_from_refusal(ctx, message: str) -> int:
+    """A refusal that says documents are already posted in batch N is evidence, never a dead
+    end: the batch is read from ConnectWise and every loaded document whose GL entries it holds
+    is recorded as posted in it. A batch this home did not write but another cwsage home did
+    stops the pipeline with the way out. Returns how many documents were found posted."""
+    adopted = 0
+    for cw_id in sorted({int(n) for n in _IN_BATCH.findall(message)}):
+        batch = ctx.client.get(f"/finance/accounting/batches/{cw_id}") or {}
+        identifier = str(batch.get("batchIdentifier") or "")
+        _refuse_other_home(ctx, identifier)
+        entries = _entry_ids(ctx.client, cw_id)
+        rows = ctx.journal.documents(ctx.pipeline, states=["loaded", "posting"])
+        keys = [r["key"] for r in rows
+                if {int(i) for i in json.loads(r["gl_ids"] or "[]")} & entries]
+        ours = ctx.journal.batch(identifier) is not None
+        ctx.journal.adopt_posted(ctx.pipeline, ctx.run_id, keys, cw_id, identifier,
+                                 f"found posted in ConnectWise batch {cw_id} '{identifier}'"
+                                 + ("" if ours else " (not written by cwsage)"))
+        log.warning("[%s] post: %d documents were already posted in ConnectWise batch %s "
+                    "'%s'; the journal now says so", ctx.pipeline, len(keys), cw_id, identifier)
+        adopted += len(keys)
+    return adopted
+
+
+def _entry_ids(client, cw_id: int) -> set[int]:
+    ids: set[int] = set()
+    for page in client.pages(f"/finance/accounting/batches/{cw_id}/entries", {"pageSize": 1000}):
+        ids.update(int(e["id"]) for e in page if e.get("id") is not None)
+    return ids
+
+
+def _refuse_other_home(ctx, identifier: str) -> None:
+    marker = re.search(r"-h([0-9a-f]{6})-\d{3}$", identifier)
+    prefix = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.entity.abbreviation}-"
+    if marker and identifier.startswith(prefix) and marker.group(1) != ctx.journal.home_marker():
+        raise ConfigError(stage_message(ctx.pipeline, "post", (
+            f"ConnectWise batch '{identifier}' was written by another cwsage home (h"
+            f"{marker.group(1)}; this one is h{ctx.journal.home_marker()}) for the same "
+            f"documents — two homes are loading one tenant into two targets. Run each pipeline "
+            f"from one home (see the README: running on several machines); nothing more was "
+            f"batched")))
+
+
+def confirmed_in_target(ctx, rows: list) -> list:
+    """The target is asked before a batch: a document this process did not just check on load
+    (one loaded by an earlier or interrupted run) must still be in the target with
+    ConnectWise's money. One the target does not hold goes back to be loaded; one it holds
+    with other money is held as unreconciled — neither is ever batched."""
+    earlier = [r for r in rows if r["key"] not in ctx.confirmed]
+    if not earlier:
+        return rows
+    keys = [r["key"] for r in earlier]
+    totals = ctx.writer.totals(keys)
+    absent = [k for k in keys if k not in totals]
+    differs = {r["key"]: [money_disagreement(r, totals[r["key"]])] for r in earlier
+               if r["key"] in totals and money_disagreement(r, totals[r["key"]])}
+    ctx.journal.mark(ctx.pipeline, ctx.run_id, absent, "extracted",
+                     "not in the target when it was to be batched: loaded again")
+    ctx.journal.hold_unreconciled(ctx.pipeline, ctx.run_id, {
+        k: [{"expectation": "target check", "reason": reason, "fix": (
+            "compare the document in Sage with ConnectWise and correct Sage by hand; it is "
+            "not batched until they agree")}] for k, [reason] in differs.items()})
+    if absent or differs:
+        log.warning("[%s] post: the target lacks %d and disagrees on %d documents loaded "
+                    "earlier; none of them is batched", ctx.pipeline, len(absent), len(differs))
+    return [r for r in rows if r["key"] not in set(absent) | set(differs)]
+
+
+def money_disagreement(row, held) -> str | None:
+    """ConnectWise's totals (the journal's) against the target's, with Sage's per-line VAT
+    rounding allowed (half a penny a line)."""
+    net, tax = Decimal(row["net"]), Decimal(row["tax"])
+    bound = HALF_PENNY * max(1, len(held.lines))
+    if held.doc_type != row["doc_type"] or held.net != net or abs(held.tax - tax) > bound:
+        return (f"the target holds {held.doc_type} net {held.net} VAT {held.tax}; ConnectWise "
+                f"states {row['doc_type']} net {net} VAT {tax}")
+    return None
 
 
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)

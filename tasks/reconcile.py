@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tasks.inert import markdown as md
 from tasks.sage50.money import money
 
 ZERO = Decimal("0")
@@ -40,10 +41,11 @@ class Reconciliation:
     missing: list[str]
     lines: list[dict] = field(default_factory=list)     # per type, currency, nominal, tax code
     unreconciled: list[str] = field(default_factory=list)   # held after load: never batched
+    unfinished: dict[str, int] = field(default_factory=dict)  # state → documents left in it
 
     @property
     def agrees(self) -> bool:
-        return not self.missing and not self.unreconciled and \
+        return not self.missing and not self.unreconciled and not self.unfinished and \
             all(d.explained for d in self.differences)
 
     @property
@@ -212,33 +214,29 @@ def reconciliation_markdown(rec: Reconciliation) -> str:
     if rec.groups:
         out += ["", "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | status |",
                 "|---|---|--:|--:|--:|--:|--:|---|"]
-        out += [f"| {g['doc_type']} | {g['currency']} | {g['documents']} | {_m(g['cw_net'])} | "
-                f"{_m(g['sage_net'])} | {_m(g['cw_tax'])} | {_m(g['sage_tax'])} | "
-                f"{group_status(rec, g['doc_type'], g['currency'])} |" for g in rec.groups]
+        out += [f"| {md(g['doc_type'])} | {md(g['currency'])} | {g['documents']} | "
+                f"{_m(g['cw_net'])} | {_m(g['sage_net'])} | {_m(g['cw_tax'])} | "
+                f"{_m(g['sage_tax'])} | {group_status(rec, g['doc_type'], g['currency'])} |"
+                for g in rec.groups]
     if rec.lines:
         out += ["", "By nominal and tax code (what Sage holds):", "",
                 "| type | currency | nominal | tax code | lines | net | VAT |",
                 "|---|---|---|---|--:|--:|--:|"]
-        out += [f"| {l['doc_type']} | {l['currency']} | {l['nominal_code']} | "
-                f"T{l['tax_code']} ({_plain(l['rate'])}%) | {l['lines']} | {_m(l['net'])} | "
+        out += [f"| {md(l['doc_type'])} | {md(l['currency'])} | {md(l['nominal_code'])} | "
+                f"T{md(l['tax_code'])} ({_plain(l['rate'])}%) | {l['lines']} | {_m(l['net'])} | "
                 f"{_m(l['tax'])} |" for l in rec.lines]
     if rec.differences or rec.missing:
         out += ["", "Differences:", ""]
     for d in rec.differences:
         flag = "explained" if d.explained else "**UNEXPLAINED**"
-        out.append(f"- {d.document or d.key} {d.what}: ConnectWise {_m(d.connectwise)}, Sage "
-                   f"{_m(d.sage)} ({flag}) — {md(d.explanation)}")
+        out.append(f"- {md(d.document or d.key)} {md(d.what)}: ConnectWise "
+                   f"{_m(d.connectwise)}, Sage {_m(d.sage)} ({flag}) — {md(d.explanation)}")
         out += [f"  - {md(line)}" for line in d.lines]
-    out += [f"- {key}: **missing** from Sage's totals" for key in rec.missing]
+    out += [f"- {md(key)}: **missing** from Sage's totals" for key in rec.missing]
     return "\n".join(out)
 
 
 def _m(value: Decimal) -> str:
     return f"{value:,.2f}"
 
-
-def md(text) -> str:
-    """Text from the data as literal markdown: placeholders such as <Sage nominal code> stay."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
-        .replace("|", "\\|")
 

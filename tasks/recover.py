@@ -15,22 +15,20 @@ import logging
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.post import settle_open_batch
+from tasks.post import settle_open_batches
 
 log = logging.getLogger("cwsage.recover")
 
 
 def recover(ctx) -> dict:
     journal, pipeline = ctx.journal, ctx.pipeline
-    batches = journal.open_batches(pipeline)
-    for batch in batches:
-        settle_open_batch(ctx, batch["batch_identifier"])
+    batches = settle_open_batches(ctx)
     loading = journal.keys_in(pipeline, "loading")
     present = ctx.writer.present(loading) if loading else set()
     journal.mark_loaded(pipeline, ctx.run_id, {k: "found in Sage on recovery" for k in present})
     absent = [k for k in loading if k not in present]
     journal.mark(pipeline, ctx.run_id, absent, "extracted", "not in Sage on recovery")
-    summary = {"open_batches": len(batches), "loading_found": len(present),
+    summary = {"open_batches": batches, "loading_found": len(present),
                "loading_absent": len(absent)}
     if any(summary.values()):
         log.warning("[%s] recover: settled an interrupted run: %s", pipeline, summary)

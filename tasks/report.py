@@ -9,8 +9,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_markdown, publish_table
+from tasks.inert import markdown as md
+from tasks.inert import terminal
 from tasks.reconcile import (Reconciler, Reconciliation, difference_rows, group_rows,
-                             line_rows, md, reconciliation_markdown, verdict)
+                             line_rows, reconciliation_markdown, verdict)
 
 log = logging.getLogger("cwsage.report")
 
@@ -24,7 +26,17 @@ def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
         reconciler.add(page, ctx.writer.totals([r["key"] for r in page]))
     result = reconciler.result()
     result.unreconciled = ctx.journal.keys_in(ctx.pipeline, "unreconciled")
+    result.unfinished = unfinished(ctx)
     return result
+
+
+def unfinished(ctx) -> dict[str, int]:
+    """Documents a run leaves half-way: loading (the target's answer unknown), posting (the
+    batch's outcome unknown) and, when the pipeline batches, loaded but not batched. A run that
+    leaves any is not green: the next run settles them first."""
+    counts = ctx.journal.counts(ctx.pipeline)
+    states = ["loading", "posting"] + (["loaded"] if ctx.pipeline_spec.post.enabled else [])
+    return {state: counts[state] for state in states if counts.get(state)}
 
 
 def quarantine_rows(journal, pipeline: str) -> list[dict]:
@@ -54,27 +66,31 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
              "## This run", "", "| | documents |", "|---|--:|"]
     lines += [f"| {label} | {stats[key]} |" for key, label in STATS if key in stats]
     lines.append(f"| posted in ConnectWise batches | {sum(b['documents'] for b in batches)} "
-                 f"({', '.join(b['batch'] for b in batches) or 'none'}) |")
+                 f"({', '.join(md(b['batch']) for b in batches) or 'none'}) |")
     lines += ["", "## Journal (all runs)", "", "| " + " | ".join(counts) + " |",
               "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |"]
     if rec is not None:
         lines += ["", "## Reconciliation (documents loaded in this run)", "",
                   reconciliation_markdown(rec)]
-    lines += ["", "## Quarantine", ""]
-    if not held:
-        lines.append("Nothing held back.")
-    else:
-        lines += [f"Oldest first ({min(SHOWN, len(held))} of {len(held)}); each flows on the "
-                  "next run once fixed:", ""]
-        for doc in held[:SHOWN]:
-            reasons = json.loads(doc["reasons"] or "[]")
-            lines.append(f"- **{doc['key']}** ({doc['doc_number'] or '-'}), first seen "
-                         f"{doc['first_seen'][:10]}")
-            lines += [f"  - {md(r.get('reason'))} — fix: {md(r.get('fix'))}" for r in reasons]
-        lines += ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
+    lines += ["", "## Quarantine", "", *held_markdown(held)]
     kinds = ARTIFACTS if rec is not None else [a for a in ARTIFACTS if a not in MONEY]
     lines += ["", "## Artifact keys", "", ", ".join(f"`{pipeline}-{what}`" for what in kinds)]
     return "\n".join(lines)
+
+
+def held_markdown(held: list) -> list[str]:
+    """The quarantine's oldest documents, each reason with its fix; every value from the
+    journal (ConnectWise's text) is escaped, so it reads as written and forms no Markdown."""
+    if not held:
+        return ["Nothing held back."]
+    lines = [f"Oldest first ({min(SHOWN, len(held))} of {len(held)}); each flows on the "
+             "next run once fixed:", ""]
+    for doc in held[:SHOWN]:
+        reasons = json.loads(doc["reasons"] or "[]")
+        lines.append(f"- **{md(doc['key'])}** ({md(doc['doc_number'] or '-')}), first seen "
+                     f"{md(doc['first_seen'][:10])}")
+        lines += [f"  - {md(r.get('reason'))} — fix: {md(r.get('fix'))}" for r in reasons]
+    return lines + ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
 
 
 MONEY = ("reconciliation", "reconciliation-by-nominal", "rounding-differences")
@@ -108,7 +124,7 @@ def advance_cursor(ctx) -> None:
             (previous is None or ctx.seen_cursor > previous):
         ctx.journal.set_cursor(ctx.pipeline, ctx.seen_cursor, ctx.run_id)
         log.info("[%s] report: cursor %s moved to %s", ctx.pipeline,
-                 ctx.pipeline_spec.extract.cursor, ctx.seen_cursor)
+                 ctx.pipeline_spec.extract.cursor, terminal(ctx.seen_cursor))
 
 
 @task(name="report", task_run_name="{ctx.pipeline}-report", cache_policy=NO_CACHE)

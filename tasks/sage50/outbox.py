@@ -33,6 +33,7 @@ from lxml import etree
 
 from tasks.errors import ConfigError, LoadError
 from tasks.files import write_atomic
+from tasks.sage50.claim import exclusive
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
@@ -70,6 +71,10 @@ class OutboxWriter:
                               f"the outbox — {exc}") from exc
         self.reconcile()
 
+    @property
+    def target(self) -> Path:
+        return self.folder
+
     def facts(self) -> SageFacts:
         """The tax rates and exchange rates the Sage company holds, as configured here."""
         return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
@@ -78,7 +83,7 @@ class OutboxWriter:
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt:
         company = parse_for(company_xml, source)
-        with self._lock:
+        with self._lock, exclusive(self.folder):     # one writer at a time, any process
             manifest = self._live()
             self.reconcile()
             plan = plan_load(company, self.chart, manifest, check)

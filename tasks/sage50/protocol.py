@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
 LOADED = "loaded"
@@ -84,6 +85,7 @@ class LoadReceipt:
 @runtime_checkable
 class Writer(Protocol):
     name: str
+    target: Path             # the replica file, the outbox folder: what a claim is made on
 
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt: ...

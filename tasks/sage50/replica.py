@@ -95,6 +95,10 @@ class ReplicaWriter:
             except sqlite3.Error as exc:
                 raise LoadError(f"{source}: the Sage 50 replica {self.path} failed: {exc}") from exc
 
+    @property
+    def target(self) -> Path:
+        return self.path
+
     def facts(self) -> SageFacts:
         """The company's tax rates and the currencies with a configured exchange rate."""
         with self._lock:

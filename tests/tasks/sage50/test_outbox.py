@@ -37,7 +37,8 @@ def test_load_writes_one_file_atomically_and_records_it(outbox, tmp_path, sx):
     folder = tmp_path / "outbox"
     [name] = xml_files(folder)
     assert NAME.match(name)
-    assert sorted(os.listdir(folder)) == sorted([name, ".cwsage-manifest.sqlite"])  # no temp
+    assert sorted(os.listdir(folder)) == sorted([name, ".cwsage-manifest.sqlite",
+                                                 ".cwsage-write.lock"])          # no temp
     assert ids_in(folder / name) == ["CW-CO-SMITHJ01", "CW-INV-5120"]
     assert [(r.key, r.status, r.sage_ref) for r in receipt.results] == [
         ("CW-CO-SMITHJ01", "loaded", f"outbox {name}"), ("CW-INV-5120", "loaded", f"outbox {name}")]
@@ -142,7 +143,8 @@ def test_a_failed_write_leaves_neither_file_nor_manifest_entry(outbox, tmp_path,
     with pytest.raises(LoadError, match="chunk 9: could not write .* No space left"):
         outbox.load(sx.company(invoices=[sx.invoice()]), source="chunk 9")
     monkeypatch.undo()
-    assert os.listdir(tmp_path / "outbox") == [".cwsage-manifest.sqlite"]
+    assert sorted(os.listdir(tmp_path / "outbox")) == [".cwsage-manifest.sqlite",
+                                                       ".cwsage-write.lock"]
     assert outbox.present(["CW-INV-5120"]) == set()
 
 
@@ -221,3 +223,43 @@ def test_the_replica_holds_what_the_callers_check_holds(replica, sx):
     assert {r.key: r.status for r in receipt.results if r.key.startswith("CW-INV")} == {
         "CW-INV-1": "loaded", "CW-INV-2": "held"}
     assert replica.present(["CW-INV-1", "CW-INV-2"]) == {"CW-INV-1"}
+
+
+def test_two_writers_on_one_folder_never_write_the_same_documents_twice(tmp_path, sx):
+    """Two processes (here: two writers, each with its own lock file handle) loading the same
+    chunk at once: the folder's write lock makes the second see what the first wrote."""
+    import threading
+    xml = sx.company(customers=[sx.customer()], invoices=[sx.invoice("CW-INV-1"),
+                                                          sx.invoice("CW-INV-2")])
+    writers = [OutboxWriter({"folder": "outbox"}, tmp_path) for _ in range(2)]
+    receipts = [None, None]
+
+    def load(n):
+        receipts[n] = writers[n].load(xml, source="chunk 1")
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for w in writers:
+        w.close()
+    statuses = sorted(r.status for receipt in receipts for r in receipt.results
+                      if r.key.startswith("CW-INV"))
+    assert statuses == ["already_present", "already_present", "loaded", "loaded"]
+    assert len(xml_files(tmp_path / "outbox")) == 1
+
+
+def test_a_target_claimed_by_another_home_is_refused_and_links_are_not_followed(tmp_path):
+    from tasks.sage50.claim import claim, claim_path
+    target = tmp_path / "sage50.db"
+    claim(target, tmp_path / "home-a", "aaaaaa")
+    claim(target, tmp_path / "home-a", "aaaaaa")                 # the same home: fine
+    with pytest.raises(ConfigError, match="written by another cwsage home \\(haaaaaa"):
+        claim(target, tmp_path / "home-b", "bbbbbb")
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    other = tmp_path / "other.db"
+    claim_path(other).symlink_to(precious)
+    with pytest.raises(ConfigError, match="not a link"):
+        claim(other, tmp_path / "home-a", "aaaaaa")
+    assert precious.read_text() == "keep me"
