@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from flows.inert import terminal
 from tasks.errors import ConfigError, CwsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
@@ -146,10 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ConfigError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
+        print("\n".join(map(terminal, exc.problems)), file=sys.stderr)
         return EXIT_USER
     except CwsageError as exc:
-        print(f"cwsage: {exc}", file=sys.stderr)
+        print(f"cwsage: {terminal(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("cwsage: interrupted; the next run settles what this one left", file=sys.stderr)
@@ -184,11 +185,11 @@ def cmd_status(args) -> int:
         print(json.dumps(rows, indent=2, default=str))
         return EXIT_OK
     for row in rows:
-        print(f"{row['pipeline']:<14} extracted {row['extracted']:>6}  quarantined "
+        print(f"{terminal(row['pipeline']):<14} extracted {row['extracted']:>6}  quarantined "
               f"{row['quarantined']:>5}  loaded {row['loaded']:>6}  unreconciled "
               f"{row['unreconciled']:>3}  posted {row['posted']:>6}"
-              f"  in flight {row['in_flight']:>3}  last run {row['last_run'] or '-'} "
-              f"({row['last_status'] or '-'})")
+              f"  in flight {row['in_flight']:>3}  last run {terminal(row['last_run'] or '-')} "
+              f"({terminal(row['last_status'] or '-')})")
     return EXIT_OK
 
 

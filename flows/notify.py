@@ -15,6 +15,10 @@ inspect them. Secrets (the SMTP login, the webhook URL, the ConnectWise keys) ne
 message or a log line: deliveries are logged by channel and host only, and every text sent is
 scrubbed of the secret values first. A failed delivery is logged, never raised: an alert must
 not change a run's outcome.
+
+Every value from ConnectWise or the journal (keys, numbers, reasons, fixes, errors that quote
+them) enters a message's lines through ``inert.alert``, so it cannot ping a channel, disguise a
+link or format the chat's text. The JSON fields beside ``text`` carry the raw values as data.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from flows import inert
 from flows.delivery import (Alert, EmailConfig, NotifyConfig, WebhookConfig,  # noqa: F401
                             send)
 
@@ -83,8 +88,9 @@ def run_failed(spec, pipeline: str, home: Path, flow_run, state) -> Alert | None
     details = {"error": error, "error_type": kind}
     alert = Alert("run_failed", pipeline, f"[cwsage] {pipeline}: run failed",
                   [f"The cwsage pipeline '{pipeline}' failed.", "",
-                   *_run_lines(flow_run, details), f"  error:  {error}", "", "What to do:",
-                   f"  {NEXT_STEPS.get(kind, DEFAULT_STEP)}.", _retry_line(pipeline)], details)
+                   *_run_lines(flow_run, details), f"  error:  {inert.alert(error)}", "",
+                   "What to do:", f"  {NEXT_STEPS.get(kind, DEFAULT_STEP)}.",
+                   _retry_line(pipeline)], details)
     alert = send(spec, _with_quarantine(alert, cfg, home))
     if alert.delivered:
         _remember(home, f"{pipeline}:failure", {error}, _now())
@@ -99,9 +105,11 @@ def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Aler
     sent = []
     rec = _reconciliation(state)
     if cfg.on_unreconciled and rec is not None and not rec.agrees:
-        items = [f"  {d.document or d.key} {d.what}: ConnectWise {d.connectwise}, Sage "
-                 f"{d.sage} — {d.explanation}" for d in rec.differences if not d.explained]
-        items += [f"  {key}: loaded but missing from Sage's totals" for key in rec.missing]
+        items = [f"  {inert.alert(d.document or d.key)} {inert.alert(d.what)}: ConnectWise "
+                 f"{d.connectwise}, Sage {d.sage} — {inert.alert(d.explanation)}"
+                 for d in rec.differences if not d.explained]
+        items += [f"  {inert.alert(key)}: loaded but missing from Sage's totals"
+                  for key in rec.missing]
         details: dict = {"differences": len(items)}
         alert = Alert("unreconciled", pipeline, f"[cwsage] {pipeline}: totals do not agree",
                       [f"The cwsage pipeline '{pipeline}' loaded documents whose totals do "
@@ -177,9 +185,10 @@ def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
         lines.append(f"Oldest {len(oldest)}:")
     for d in oldest:
         days = (now - d["since"]).days
-        lines.append(f"  {d['key']} ({d['number'] or '-'}), first seen "
-                     f"{d['since']:%Y-%m-%d} ({days} day{'' if days == 1 else 's'})")
-        lines += [f"    - {r.get('reason')}\n      fix: {r.get('fix')}" for r in d["reasons"]]
+        lines.append(f"  {inert.alert(d['key'])} ({inert.alert(d['number'] or '-')}), first "
+                     f"seen {d['since']:%Y-%m-%d} ({days} day{'' if days == 1 else 's'})")
+        lines += [f"    - {inert.alert(r.get('reason'))}\n      fix: {inert.alert(r.get('fix'))}"
+                  for r in d["reasons"]]
     lines += ["", "Inspect: cwsage quarantine list", "         cwsage quarantine show KEY"]
     alert.lines += lines
     alert.details["quarantine"] = {
@@ -197,7 +206,7 @@ def _run_lines(flow_run, details: dict) -> list[str]:
     from prefect.utilities.urls import url_for
     link = url_for("flow-run", obj_id=flow_run.id)
     details["run"] = {"id": str(flow_run.id), "name": flow_run.name, "url": link}
-    return [f"  run:    {flow_run.name} (flow run {flow_run.id})",
+    return [f"  run:    {inert.alert(flow_run.name)} (flow run {flow_run.id})",
             *([f"  view:   {link}"] if link else []), ""]
 
 

@@ -26,7 +26,7 @@ def render(report: dict) -> str:
         out.append(f"  {terminal(doc['key']):<22} {doc['status']:<8} {_three(cw):>30}   "
                    f"{_three(sage):>30}")
         for split in sage.get("splits") or []:
-            out.append(f"      {terminal(split['nominal']):<8} {split['tax_code']:<4} "
+            out.append(f"      {terminal(split['nominal']):<8} {terminal(split['tax_code']):<4} "
                        f"net {split['net']:>10} VAT {split['tax']:>9}  "
                        f"{terminal(split['details'])[:40]}")
     return "\n".join(out) + "\n"

@@ -1,11 +1,15 @@
-"""What the CLI prints: run results, status, the quarantine."""
+"""What the CLI prints: run results, status, the quarantine.
+
+Every value that came from ConnectWise or the journal (keys, numbers, reasons, fixes, errors
+that quote them) is printed through ``terminal``, so no escape sequence or bidirectional
+override reaches the terminal."""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from flows.inert import terminal
+from flows.inert import terminal as t
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.journal import Journal
@@ -17,7 +21,7 @@ EXIT_OK, EXIT_USER = 0, 2
 def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool = True) -> None:
     for r in results:
         if not r.get("ok") and "error" in r:
-            print(f"{r['pipeline']}: FAILED — {r['error']}", file=out)
+            print(f"{r['pipeline']}: FAILED — {t(r['error'])}", file=out)
             continue
         if r.get("dry_run"):
             print_readiness(r, out)
@@ -50,22 +54,31 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
     print(f"    {'type':<4} {'cur':<4} {'docs':>5} {'CW net':>12} {'Sage net':>12} "
           f"{'CW VAT':>10} {'Sage VAT':>10} {'CW gross':>12} {'Sage gross':>12}", file=out)
     for g in rec.groups:
-        print(f"    {g['doc_type']:<4} {g['currency']:<4} {g['documents']:>5} "
+        print(f"    {t(g['doc_type']):<4} {t(g['currency']):<4} {g['documents']:>5} "
               f"{g['cw_net']:>12} {g['sage_net']:>12} {g['cw_tax']:>10} {g['sage_tax']:>10} "
               f"{g['cw_gross']:>12} {g['sage_gross']:>12}", file=out)
     for key in rec.missing:
-        print(f"    MISSING in Sage: {key}", file=out)
+        print(f"    MISSING in Sage: {t(key)}", file=out)
     explained = [d for d in rec.differences if d.explained]
     hidden = explained[shown:] if shown is not None else []
     for d in [d for d in rec.differences if d not in hidden]:
         flag = "explained" if d.explained else "UNEXPLAINED"
-        print(f"    {d.document or d.key} {d.what}: CW {d.connectwise} vs Sage {d.sage} "
-              f"({flag}) — {d.explanation}", file=out)
+        print(f"    {t(d.document or d.key)} {t(d.what)}: CW {d.connectwise} vs Sage {d.sage} "
+              f"({flag}) — {t(d.explanation)}", file=out)
         for line in d.lines:
-            print(f"        {line}", file=out)
+            print(f"        {t(line)}", file=out)
     if hidden:
         print(f"    … and {len(hidden)} more explained rounding differences of a penny", file=out)
-    verdict = ("agrees to the penny" if not rec.differences and not rec.missing else
+    for key in rec.unreconciled:
+        print(f"    {key}: in Sage with other money than was priced — held, never batched "
+              f"(cwsage quarantine show {key})", file=out)
+    if rec.unfinished:
+        left = ", ".join(f"{n} {state}" for state, n in rec.unfinished.items())
+        print(f"    not finished: {left} — the next run settles them first "
+              f"(cwsage status)", file=out)
+    clean = not rec.differences and not rec.missing and not rec.unreconciled \
+        and not rec.unfinished
+    verdict = ("agrees to the penny" if clean else
                "every difference explained" if rec.agrees else "DOES NOT AGREE")
     print(f"    → {verdict}", file=out)
 
@@ -77,8 +90,8 @@ def print_readiness(r: dict, out=sys.stdout) -> None:
           "to Sage and no batch was created", file=out)
     for row in r["rows"]:
         if row["status"] == "blocked":
-            print(f"    blocked {row['document']} ({row['number']}): {row['reason']}\n"
-                  f"        fix: {row['fix']}", file=out)
+            print(f"    blocked {t(row['document'])} ({t(row['number'])}): {t(row['reason'])}\n"
+                  f"        fix: {t(row['fix'])}", file=out)
     print(f"  report: {r['report_html']}\n          {r['report_csv']}", file=out)
 
 
@@ -92,9 +105,9 @@ def print_quarantine(name: str, rows: list[dict], out=sys.stdout) -> None:
     print(f"  quarantined: {len(by_doc)} documents stay unposted in ConnectWise and flow once "
           "fixed (cwsage quarantine show KEY):", file=out)
     for key, reasons in by_doc.items():
-        print(f"    {key} ({reasons[0]['number']}):", file=out)
+        print(f"    {t(key)} ({t(reasons[0]['number'])}):", file=out)
         for r in reasons:
-            print(f"      - {r['reason']}\n        fix: {r['fix']}", file=out)
+            print(f"      - {t(r['reason'])}\n        fix: {t(r['fix'])}", file=out)
 
 
 # Held documents: before Sage (quarantined), or in Sage with other money than was priced
@@ -137,8 +150,8 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
         for item in [] if as_json else items:
             first = item["reasons"][0] if item["reasons"] else {}
             more = f" (+{len(item['reasons']) - 1} more)" if len(item["reasons"]) > 1 else ""
-            print(f"{item['key']:<14} {item['pipeline']:<10} {item['document'] or '':<8} "
-                  f"{first.get('reason', '')}{more}")
+            print(f"{t(item['key']):<14} {item['pipeline']:<10} {t(item['document']):<8} "
+                  f"{t(first.get('reason', ''))}{more}")
         return EXIT_OK
     finally:
         journal.close()
@@ -149,13 +162,13 @@ def _show(journal, docs, key, as_json) -> int:
     match = [(n, d) for n, d in docs if d["key"] == key] or \
         [(n, d) for n, d in docs if str(d["doc_number"] or "") == str(key)]
     if not match:
-        print(f"cwsage: {terminal(key)!r} is not in quarantine (as a document key or a "
+        print(f"cwsage: {t(key)!r} is not in quarantine (as a document key or a "
               f"ConnectWise document number) — `cwsage quarantine list` shows what is",
               file=sys.stderr)
         return EXIT_USER
     if len(match) > 1:
-        keys = ", ".join(f"{d['key']} ({n})" for n, d in match)
-        print(f"cwsage: document number {terminal(key)} is held in more than one pipeline: "
+        keys = ", ".join(f"{t(d['key'])} ({n})" for n, d in match)
+        print(f"cwsage: document number {t(key)} is held in more than one pipeline: "
               f"{keys} — show one by its key", file=sys.stderr)
         return EXIT_USER
     name, doc = match[0]
@@ -165,12 +178,12 @@ def _show(journal, docs, key, as_json) -> int:
         print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons,
                           "history": history}, indent=2, default=str))
         return EXIT_OK
-    print(f"{doc['key']} — {name} document {doc['doc_number']} ({doc['doc_type']}, "
-          f"{doc['currency']} {doc['gross']}), {doc['state']} since {doc['updated_at']}")
+    print(f"{t(doc['key'])} — {name} document {t(doc['doc_number'] or '-')} ({t(doc['doc_type'])}, "
+          f"{t(doc['currency'])} {t(doc['gross'])}), {doc['state']} since {doc['updated_at']}")
     for r in reasons:
-        print(f"  [{r.get('stage')}] {r.get('reason')}")
+        print(f"  [{t(r.get('stage'))}] {t(r.get('reason'))}")
         if r.get("value") not in (None, ""):
-            print(f"      value: {r.get('value')!r}")
-        print(f"      fix:   {r.get('fix')}")
+            print(f"      value: {t(repr(r.get('value')))}")
+        print(f"      fix:   {t(r.get('fix'))}")
     print("  It stays unposted in ConnectWise and is checked again on every run.")
     return EXIT_OK

@@ -3,12 +3,18 @@
 Keys are ``{pipeline}-{what}`` (lower case, digits and dashes, as Prefect requires) so the
 Artifacts page groups every run's versions together. Outside a Prefect run (the offline
 ``cwsage transform``, unit tests calling ``.fn``) publishing is skipped.
+
+The UI renders every text cell of a table artifact as Markdown, so ``table_rows`` makes each
+one inert (``tasks.inert.markdown``); numbers stay numbers. A Markdown artifact's builder
+escapes the values it writes into its text itself (``tasks.report.summary_markdown``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+
+from tasks.inert import markdown
 
 log = logging.getLogger("cwsage.artifacts")
 MAX_ROWS = 500
@@ -27,16 +33,22 @@ def publish_table(pipeline: str, what: str, rows: list[dict], description: str) 
     if not _in_run():
         return
     from prefect.artifacts import create_table_artifact
-    shown = rows[:MAX_ROWS]
     if len(rows) > MAX_ROWS:
         description += f" (first {MAX_ROWS} of {len(rows)} rows)"
-    create_table_artifact(key=artifact_key(pipeline, what), table=shown or [{"": "none"}],
+    create_table_artifact(key=artifact_key(pipeline, what), table=table_rows(rows),
                           description=description)
 
 
-def publish_markdown(pipeline: str, what: str, markdown: str, description: str) -> None:
+def table_rows(rows: list[dict]) -> list[dict]:
+    """The rows a table artifact shows: the first ``MAX_ROWS``, each text cell inert Markdown."""
+    shown = [{key: markdown(value) if isinstance(value, str) else value
+              for key, value in row.items()} for row in rows[:MAX_ROWS]]
+    return shown or [{"": "none"}]
+
+
+def publish_markdown(pipeline: str, what: str, text: str, description: str) -> None:
     if not _in_run():
         return
     from prefect.artifacts import create_markdown_artifact
-    create_markdown_artifact(key=artifact_key(pipeline, what), markdown=markdown,
+    create_markdown_artifact(key=artifact_key(pipeline, what), markdown=text,
                              description=description)

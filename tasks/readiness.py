@@ -8,7 +8,6 @@ A dry run extracts, validates, transforms and loads into a throwaway copy of the
 from __future__ import annotations
 
 import csv
-import html
 import json
 from pathlib import Path
 
@@ -16,9 +15,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_table
+from tasks.inert import csv_cell, html
 
 COLUMNS = ["status", "document", "number", "account", "type", "nominal", "tax_code", "net",
            "vat", "gross", "currency", "reason", "fix"]
+AMOUNTS = ("net", "vat", "gross")        # cwsage's own Decimals: they stay numbers in a sheet
 
 
 def readiness_rows(journal, pipeline: str, run_id: str, writer) -> list[dict]:
@@ -63,23 +64,27 @@ def write_report(rows: list[dict], folder: Path, stem: str) -> tuple[Path, Path]
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)
     html_path.write_text(_html(rows, stem), encoding="utf-8")
     return csv_path, html_path
+
+
+def csv_row(row: dict) -> dict:
+    """A row as the CSV holds it: every text cell inert for a spreadsheet, amounts as numbers."""
+    return {c: row[c] if c in AMOUNTS else csv_cell(row[c]) for c in COLUMNS}
 
 
 def _html(rows: list[dict], title: str) -> str:
     counts = {s: len({r["document"] for r in rows if r["status"] == s})
               for s in ("ready", "warning", "blocked")}
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
+    head = "".join(f"<th>{html(c)}</th>" for c in COLUMNS)
     body = "".join("<tr class='{0}'>{1}</tr>".format(
-        html.escape(r["status"]), "".join(f"<td>{html.escape(r[c])}</td>" for c in COLUMNS))
-        for r in rows)
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        html(r["status"]), "".join(f"<td>{html(r[c])}</td>" for c in COLUMNS)) for r in rows)
+    return (f"<!doctype html><meta charset='utf-8'><title>{html(title)}</title>"
             "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
             ".blocked{background:#fde2e2}.warning{background:#fff4ce}.ready{background:#e6f4ea}"
-            f"</style><h1>{html.escape(title)}</h1><p>{counts['ready']} ready, "
+            f"</style><h1>{html(title)}</h1><p>{counts['ready']} ready, "
             f"{counts['warning']} with warnings, {counts['blocked']} blocked — nothing was "
             "written to Sage and no ConnectWise batch was created.</p>"
             f"<table><tr>{head}</tr>{body}</table>")
