@@ -36,7 +36,7 @@ def export_command(spec_path: str, pipeline: str, output: str,
                    ids: list[str] | None = None) -> int:
     spec = load_spec(spec_path)
     p = spec.pipeline(pipeline)
-    target = None if output == STDOUT else _writable(Path(output))
+    target = None if output == STDOUT else writable_output(Path(output))
     try:
         with _quiet_logs():
             merged = _export(spec, p, target, ids)
@@ -95,7 +95,7 @@ def _quiet_logs() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _writable(path: Path) -> Path:
+def writable_output(path: Path) -> Path:
     """The output file, checked before anything is asked of ConnectWise."""
     path = path.resolve()
     folder = path.parent

@@ -110,6 +110,10 @@ def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Aler
                  for d in rec.differences if not d.explained]
         items += [f"  {inert.alert(key)}: loaded but missing from Sage's totals"
                   for key in rec.missing]
+        items += [f"  {inert.alert(key)}: in Sage with other money than was priced — held, "
+                  f"never batched" for key in rec.unreconciled]
+        items += [f"  not finished: {n} documents {state} — the next run settles them first"
+                  for state, n in rec.unfinished.items()]
         details: dict = {"differences": len(items)}
         alert = Alert("unreconciled", pipeline, f"[cwsage] {pipeline}: totals do not agree",
                       [f"The cwsage pipeline '{pipeline}' loaded documents whose totals do "

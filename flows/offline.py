@@ -10,10 +10,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from flows.spec import load_spec
+from flows.export_file import writable_output
+from flows.inert import terminal
 from flows.preview import throwaway_replica
-from tasks.entities import resolve_offline
+from flows.spec import load_spec
+from tasks.entities import entity_for, resolve_offline
 from tasks.errors import ConfigError
+from tasks.export_shape import check_export, json_problem
 from tasks.extract import read_chunk
 from tasks.transform import transform_export
 from tasks.validate import validate_export
@@ -24,22 +27,31 @@ def transform_file(spec_path: str, pipeline: str, source: Path, target: Path | N
     p = spec.pipeline(pipeline)
     if not source.is_file():
         raise ConfigError(f"{source}: file not found — pass a saved GLExport JSON with --input")
+    if target:
+        writable_output(target)                        # before the work, not after it
     try:
         export = read_chunk(source)
-    except ValueError as exc:
-        raise ConfigError(f"{source}: not valid JSON: {exc}") from exc
-    if not isinstance(export, dict):
-        raise ConfigError(f"{source}: expected a GLExport object ({{\"transactions\": …}})")
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{source}: not valid JSON: {json_problem(exc)}") from exc
+    check_export(export, entity_for(p.extract), source.name)
     resolved = resolve_offline(export, p, target_facts(spec, p))
     outcome = validate_export(export, p, spec.sage.control_accounts, resolved)
     result = transform_export(export, p, outcome.valid, 1, resolved)
     xml = result.xml or b'<?xml version="1.0" encoding="utf-8"?>\n<Company/>\n'
     if target:
-        target.write_bytes(xml)
+        _write(target, xml)
     else:
         sys.stdout.write(xml.decode("utf-8"))
     _report(outcome, result, source)
     return 0
+
+
+def _write(target: Path, xml: bytes) -> None:
+    try:
+        target.write_bytes(xml)
+    except OSError as exc:
+        raise ConfigError(f"{target}: cannot write the Sage XML ({exc.strerror}) — choose "
+                          "another --output") from exc
 
 
 def target_facts(spec, pipeline_spec):
@@ -55,9 +67,10 @@ def target_facts(spec, pipeline_spec):
 def _report(outcome, result, source: Path) -> None:
     err = sys.stderr
     held = outcome.quarantined + list(result.failures)
-    print(f"{source.name}: {len(result.keys)} documents transformed, {len(held)} quarantined",
-          file=err)
+    print(f"{terminal(source.name)}: {len(result.keys)} documents transformed, {len(held)} "
+          f"quarantined", file=err)
     for f in outcome.findings:
-        print(f"  {f.key} ({f.document}): {f.reason}\n      fix: {f.fix}", file=err)
+        print(f"  {terminal(f.key)} ({terminal(f.document)}): {terminal(f.reason)}\n"
+              f"      fix: {terminal(f.fix)}", file=err)
     for key, message in result.failures.items():
-        print(f"  {key}: {message}", file=err)
+        print(f"  {terminal(key)}: {terminal(message)}", file=err)

@@ -22,10 +22,12 @@ from typing import Any
 from flows.spec import load_spec
 from tasks.entities import entity_for, resolve_offline
 from tasks.errors import ConfigError
+from tasks.export_shape import check_export, json_problem
 from tasks.gate import MoneyCheck, changed_in_target, target_problems
 from tasks.sage50 import get_writer
 from tasks.sage50.money import ZERO, money
 from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
+from tasks.sage50.replica import replica_unusable
 from tasks.sage50.rules import fixes
 from tasks.transform import transform_export
 from tasks.validate import validate_export
@@ -39,12 +41,26 @@ def throwaway_replica(spec, pipeline_spec, folder: Path):
     """A throwaway replica: a copy of the real one when that is the target, else a fresh one
     holding the target's configured exchange rates and lock date."""
     name, settings = spec.writer_for(pipeline_spec)
-    copy = folder / "sage50.db"
     real = Path(settings.get("path") or "") if name == "sage50_replica" else None
-    if real and real.is_file():
-        shutil.copyfile(real, copy)
     keep = {k: settings[k] for k in ("currency_rates", "lock_date") if k in settings}
-    return get_writer("sage50_replica", dict(keep, path=str(copy)), folder)
+    return replica_copy(real if real and real.is_file() else None, keep, folder)
+
+
+def replica_copy(real: Path | None, settings: dict, folder: Path):
+    """A replica opened on a copy of ``real`` in ``folder`` (a fresh one when None). An error
+    names ``real`` — the file a person restores or moves aside — not the copy."""
+    copy = folder / "sage50.db"
+    try:
+        if real is not None:
+            shutil.copyfile(real, copy)
+    except OSError as exc:
+        raise replica_unusable(real, exc) from exc
+    try:
+        return get_writer("sage50_replica", dict(settings, path=str(copy)), folder)
+    except ConfigError as exc:                  # the copy is unusable: so is the real file
+        if real is None or exc.__cause__ is None:
+            raise
+        raise replica_unusable(real, exc.__cause__) from exc.__cause__
 
 
 def preview_json(spec_path: str | Path, pipeline: str, export: dict) -> dict:
@@ -149,10 +165,10 @@ def preview_file(spec_path: str, pipeline: str, source: Path, as_json: bool) -> 
                           "(cwsage export writes one)")
     try:
         export = json.loads(source.read_bytes(), parse_float=Decimal)
-    except ValueError as exc:
-        raise ConfigError(f"{source}: not valid JSON: {exc}") from exc
-    if not isinstance(export, dict):
-        raise ConfigError(f"{source}: expected a saved export object ({{\"transactions\": …}})")
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{source}: not valid JSON: {json_problem(exc)}") from exc
+    spec = load_spec(spec_path, need_connection=False, check_files=False)
+    check_export(export, entity_for(spec.pipeline(pipeline).extract), source.name)
     report = preview_json(spec_path, pipeline, export)
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")

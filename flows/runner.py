@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from flows.spec import load_spec
+from tasks.context import cwsage_home
 from tasks.errors import ConfigError, CwsageError
+from tasks.journal import Journal
+from tasks.sage50.claim import check_claim
+from tasks.sage50.replica import check_replica
 
 log = logging.getLogger("cwsage.runner")
 
@@ -18,6 +23,7 @@ def run_pipelines(spec_path: str, names: list[str] | None = None,
     selected = names or list(spec.pipelines)
     for name in selected:
         spec.pipeline(name)                      # unknown names fail before anything runs
+    check_state(spec, selected, dry_run)
     from flows.pipeline import run_pipeline
     results = []
     for name in selected:
@@ -33,3 +39,27 @@ def run_pipelines(spec_path: str, names: list[str] | None = None,
             results.append({"pipeline": name, "ok": False,
                             "error": f"{type(exc).__name__}: {exc}"})
     return results
+
+
+def check_state(spec, names: list[str], dry_run: bool = False) -> None:
+    """Open the journal (as ``cwsage status`` does) and read every replica the named pipelines
+    load into before any flow run starts, so a damaged file — or a target another cwsage home
+    has claimed — ends as one ConfigError line (the file and the way out), not as a failed flow
+    run. Nothing is created here, and the replica is only read: a dry run must not write it,
+    and another cwsage home may hold it."""
+    home, marker = cwsage_home(), None
+    if (home / "journal.db").exists():
+        journal = Journal(home / "journal.db")
+        marker = journal.home_marker()
+        journal.close()
+    replicas, targets = set(), set()
+    for name in names:
+        writer, settings = spec.writer_for(spec.pipeline(name))
+        if writer == "sage50_replica":
+            replicas.add(Path(settings.get("path") or home / "sage50.db"))
+        targets.add(Path(settings.get("path") or settings.get("folder") or home / "sage50.db"))
+    for path in sorted(replicas):
+        if path.is_file():
+            check_replica(path)
+    for target in sorted(targets) if not dry_run else ():      # a dry run writes a copy
+        check_claim(target, home, marker)

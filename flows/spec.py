@@ -21,7 +21,7 @@ from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
                       model_validator)
 
 from flows.notify import NotifyConfig
-from flows.spec_errors import describe_validation_error
+from flows.spec_errors import SecretValues, describe_validation_error
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
@@ -149,8 +149,33 @@ class Spec(_Frozen):
         return name, settings
 
 
+MAX_SPEC_BYTES = 1024 * 1024        # a spec is a few kilobytes; anything near this is not one
+MAX_SPEC_DEPTH = 32                 # mappings and lists nested in one another
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML the spec does not accept although it is well-formed (anchors, deep nesting)."""
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate keys instead of keeping the last one."""
+    """A SafeLoader that refuses duplicate keys instead of keeping the last one, anchors and
+    aliases (an alias bomb expands a small file into gigabytes; ``defaults:`` is the spec's
+    way to share settings) and nesting deeper than ``MAX_SPEC_DEPTH``."""
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _Refused(None, None, "YAML anchors and aliases (&name, *name) are not "
+                           "supported in pipelines.yaml — write the value out, or put shared "
+                           "settings under defaults:", event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        if self._depth > MAX_SPEC_DEPTH:
+            raise _Refused(None, None, f"nested more than {MAX_SPEC_DEPTH} levels deep — a "
+                           "spec is never this deep; check the indentation", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen: dict[Any, int] = {}
@@ -171,8 +196,9 @@ def load_spec(path: str | Path = "pipelines.yaml", *, env: Mapping[str, str] | N
     raw = _read_yaml(path)
     problems: list[str] = []
     _check_secrets(raw, path.name, problems)
+    hidden = SecretValues(_secret_references(raw))
     raw = _interpolate(raw, env if env is not None else os.environ, path.name, problems,
-                       need_connection)
+                       need_connection, hidden)
     raw = _prepare(raw, path, problems)
     spec = None
     try:
@@ -182,16 +208,17 @@ def load_spec(path: str | Path = "pipelines.yaml", *, env: Mapping[str, str] | N
     if spec is not None and check_files:
         problems += _check_files(spec)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError([hidden.redact(problem) for problem in problems])
     return spec
 
 
 def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise ConfigError(f"{path.name}: file not found at {path} — pass --spec FILE or run "
-                          "from the folder that holds pipelines.yaml")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+        data = yaml.load(_spec_text(path), Loader=_UniqueKeyLoader)
+    except _Refused as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"{path.name}:{mark.line + 1}:{mark.column + 1}: "
+                          f"{exc.problem}") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path.name}:{mark.line + 1}:{mark.column + 1}" if mark else path.name
@@ -204,13 +231,30 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
+def _spec_text(path: Path) -> str:
+    """The spec's text: a file of at most ``MAX_SPEC_BYTES``, in UTF-8."""
+    if not path.is_file():
+        raise ConfigError(f"{path.name}: file not found at {path} — pass --spec FILE or run "
+                          "from the folder that holds pipelines.yaml")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_SPEC_BYTES + 1)
+    if len(data) > MAX_SPEC_BYTES:
+        raise ConfigError(f"{path.name}: larger than {MAX_SPEC_BYTES // 1024 // 1024} MiB — "
+                          "not a pipelines spec; pass the right file with --spec FILE")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text (byte {exc.start}) — save it as "
+                          "UTF-8") from exc
+
+
 def _interpolate(node: Any, env: Mapping[str, str], file: str, problems: list[str],
-                 need_connection: bool, where: str = "") -> Any:
+                 need_connection: bool, hidden: SecretValues, where: str = "") -> Any:
     if isinstance(node, dict):
-        return {k: _interpolate(v, env, file, problems, need_connection,
+        return {k: _interpolate(v, env, file, problems, need_connection, hidden,
                                 f"{where}.{k}" if where else str(k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, env, file, problems, need_connection, f"{where}[{i}]")
+        return [_interpolate(v, env, file, problems, need_connection, hidden, f"{where}[{i}]")
                 for i, v in enumerate(node)]
     if not isinstance(node, str) or "${" not in node:
         return node
@@ -220,18 +264,32 @@ def _interpolate(node: Any, env: Mapping[str, str], file: str, problems: list[st
             problems.append(f"{file}: {where}: environment variable {', '.join(missing)} is not "
                             f"set — export {missing[0]}=… before running")
         return None
-    return _ENV.sub(lambda m: env[m.group(1)], node)
+    return hidden.wrap(node, _ENV.sub(lambda m: env[m.group(1)], node),
+                       {name: env[name] for name in _ENV.findall(node)})
 
 
-def _check_secrets(raw: dict, file: str, problems: list[str]) -> None:
+def _secret_fields(raw: dict):
+    """Each secret field (``SECRETS``) as written: its dotted place, the variable to suggest
+    and its text (None when absent)."""
     for where, key, variable in SECRETS:
         block: object = raw
         for part in where:
             block = block.get(part) if isinstance(block, dict) else None
-        text = block.get(key) if isinstance(block, dict) else None
+        yield ".".join((*where, key)), variable, block.get(key) if isinstance(block, dict) \
+            else None
+
+
+def _check_secrets(raw: dict, file: str, problems: list[str]) -> None:
+    for place, variable, text in _secret_fields(raw):
         if text is not None and not (isinstance(text, str) and _ENV.fullmatch(text.strip())):
-            problems.append(f"{file}: {'.'.join(where)}.{key}: write an environment reference "
-                            f"such as ${{{variable}}} — secrets never live in {file}")
+            problems.append(f"{file}: {place}: write an environment reference such as "
+                            f"${{{variable}}} — secrets never live in {file}")
+
+
+def _secret_references(raw: dict) -> set[str]:
+    """The variables the secret fields reference: their values are never echoed."""
+    return {name for _, _, text in _secret_fields(raw) if isinstance(text, str)
+            for name in _ENV.findall(text)}
 
 
 def _prepare(raw: dict, path: Path, problems: list[str]) -> dict:

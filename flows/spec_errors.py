@@ -1,11 +1,13 @@
 """Turn pydantic validation errors into messages a user can act on.
 
 Each message is ``<file>: <dotted.key>: <problem> — <fix>``; an unknown key gets the close match
-among the keys valid at that place.
+among the keys valid at that place. A value that came from a secret's variable is never echoed:
+it is quoted as the reference written in the spec (``SecretValues``).
 """
 
 from __future__ import annotations
 
+import re
 import typing
 from difflib import get_close_matches
 from typing import Any
@@ -101,3 +103,46 @@ def _unwrap(annotation: Any) -> Any:
             and len(args) == 1:
         return args[0]
     return annotation
+
+
+_SECRET_NAME = re.compile(r"KEY|SECRET|PASSWORD|TOKEN", re.IGNORECASE)
+
+
+class _Sensitive(str):
+    """A value that came from a secret's variable. Quoted (``repr``, as every message here
+    quotes a value), it shows the reference written in the spec — ``'${CW_PRIVATE_KEY}'`` —
+    never the value; validation stores a plain ``str``, so only messages see the difference."""
+
+    template = ""
+
+    def __repr__(self) -> str:
+        return repr(self.template)
+
+
+class SecretValues:
+    """The variables whose values no message may echo: ``names`` (those the secret fields
+    reference) and any whose name says KEY, SECRET, PASSWORD or TOKEN."""
+
+    SHORTEST = 6            # shorter values are hidden where quoted, not searched for as text
+
+    def __init__(self, names: set[str]):
+        self.names, self.values = names, {}
+
+    def wrap(self, template: str, value: str, used: dict[str, str]) -> str:
+        """``value`` (``template`` with the variables ``used`` put in), marked when any of
+        them is secret."""
+        found = {n: v for n, v in used.items() if n in self.names or _SECRET_NAME.search(n)}
+        if not found:
+            return value
+        self.values.update(found)
+        value = _Sensitive(value)
+        value.template = template
+        return value
+
+    def redact(self, message: str) -> str:
+        """``message`` with every secret value put in as text replaced by its reference."""
+        for name, value in self.values.items():
+            if len(value) >= self.SHORTEST:
+                for shown in (value, repr(value)[1:-1]):
+                    message = message.replace(shown, f"${{{name}}}")
+        return message

@@ -6,9 +6,11 @@ writer or journal is ever a task input that Prefect would try to hash or persist
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
+import stat
 import threading
 import time
 from collections import OrderedDict
@@ -133,7 +135,18 @@ class RunContext:
         """One run at a time per pipeline and home; a second run exits with a clear message."""
         path = self.home / "locks" / f"{self.pipeline}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+")
+        def refused(what: str) -> ConfigError:
+            return ConfigError(f"[{self.pipeline}] lock file {path} {what} — remove it (cwsage "
+                               "creates its own); nothing was done")
+        try:                        # never through a symlink: its target would be truncated
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise refused("is a symbolic link" if exc.errno == errno.ELOOP
+                          else f"cannot be opened ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise refused("is not a regular file")
+        handle = os.fdopen(fd, "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

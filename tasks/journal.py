@@ -21,6 +21,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
+from tasks.dbfiles import (BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, check_readable, move_aside,
+                           open_failure)
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.keys import legacy_key
 
@@ -86,39 +88,20 @@ class DocRecord:
     content_hash: str
 
 
-def _check_journal(db: sqlite3.Connection) -> None:
-    """Raise ``sqlite3.DatabaseError`` unless ``db`` is new or a journal readable throughout
-    (``quick_check`` reads every page, so a truncated or overwritten file is caught here)."""
-    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master "
-                                             "WHERE type='table'")}
-    columns = {row[1] for row in db.execute("PRAGMA table_info(documents)")}
-    if tables and not {"pipeline", "key", "state"} <= columns:
-        raise sqlite3.DatabaseError("a SQLite database of another kind: it has no journal "
-                                    "documents table")
-    verdict = db.execute("PRAGMA quick_check(1)").fetchone()[0]
-    if verdict != "ok":
-        raise sqlite3.DatabaseError(f"database disk image is damaged ({verdict})")
-
-
 def journal_unusable(path: Path, exc: BaseException) -> CwsageError:
     """Why the journal at ``path`` cannot be opened, and the way out, in one line."""
-    code = getattr(exc, "sqlite_errorname", None) or ""
-    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    why = open_failure(exc)
+    if why == BUSY:
         return RetriableError(f"{path}: the journal is in use by another process ({exc}) — "
                               "try again when it has finished")
-    if isinstance(exc, OSError) or code.startswith(_CANNOT_OPEN):
-        return ConfigError(f"{path}: the journal cannot be opened ({exc}) — check that its "
-                           "folder exists, that this user may write there and that the disk "
-                           "has room (CWSAGE_HOME chooses the folder)")
+    if why == CANNOT_OPEN:
+        return ConfigError(f"{path}: the journal cannot be opened ({exc}) — {CANNOT_OPEN_FIX} "
+                           "(CWSAGE_HOME chooses the folder)")
     return ConfigError(
-        f"{path}: not a readable cwsage journal ({exc}) — restore it from a backup, or move "
-        f"it aside (with any {path.name}-wal and {path.name}-shm beside it); the next run then "
-        "rebuilds what it can: documents already batched in ConnectWise are not exported "
-        "again, and documents already in the target are found there and not loaded twice")
-
-
-_CANNOT_OPEN = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH",
-                "SQLITE_IOERR", "SQLITE_FULL")
+        f"{path}: not a readable cwsage journal ({exc}) — restore it from a backup, or "
+        f"{move_aside(path)}; the next run then rebuilds what it can: documents already batched "
+        "in ConnectWise are not exported again, and documents already in the target are found "
+        "there and not loaded twice")
 
 
 class Journal:
@@ -131,7 +114,8 @@ class Journal:
             db = self.db = sqlite3.connect(str(path), isolation_level=None,
                                            check_same_thread=False, timeout=30)
             db.row_factory = sqlite3.Row
-            _check_journal(db)          # read-only: nothing is written into another file
+            check_readable(db, "documents", "a SQLite database of another kind: it has no "
+                           "journal documents table")   # before anything is written to it
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)

@@ -51,11 +51,7 @@ def claim(target: Path, home: Path, marker: str) -> None:
         text = os.read(fd, 65536).decode("utf-8", "replace")
         held = _parse(text)
         if held and held.get("marker") != marker:
-            raise ConfigError(
-                f"{target} is written by another cwsage home (h{held.get('marker')} at "
-                f"{held.get('home')}, since {held.get('since')}); this home is h{marker} at "
-                f"{home}. One target takes one writer: run the pipelines from that home, or — "
-                f"once that home has stopped for good — delete {path} and run again")
+            raise _refusal(target, held, home, marker)
         if not held:
             body = json.dumps({"marker": marker, "home": str(home),
                                "since": datetime.now(timezone.utc).isoformat(timespec="seconds")})
@@ -64,6 +60,25 @@ def claim(target: Path, home: Path, marker: str) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def check_claim(target: Path, home: Path, marker: str | None) -> None:
+    """Before a run starts: refuse a target another home has claimed (read only; ``marker``
+    None: this home has not written anything yet)."""
+    path = claim_path(target)
+    if path.is_symlink() or not path.is_file():
+        return
+    held = _parse(path.read_text(encoding="utf-8", errors="replace"))
+    if held and held.get("marker") != marker:
+        raise _refusal(target, held, home, marker or "(new)")
+
+
+def _refusal(target: Path, held: dict, home: Path, marker: str) -> ConfigError:
+    return ConfigError(
+        f"{target} is written by another cwsage home (h{held.get('marker')} at "
+        f"{held.get('home')}, since {held.get('since')}); this home is h{marker} at {home}. "
+        f"One target takes one writer: run the pipelines from that home, or — once that home "
+        f"has stopped for good — delete {claim_path(target)} and run again")
 
 
 def _open(path: Path) -> int:

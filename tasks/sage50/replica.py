@@ -21,7 +21,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from tasks.errors import ConfigError, LoadError, RetriableError
+from tasks.dbfiles import (BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, check_readable, move_aside,
+                           open_failure)
+from tasks.errors import ConfigError, CwsageError, LoadError, RetriableError
 from tasks.sage50 import replica_read as rd
 from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.replica_load import LoadRun
@@ -31,6 +33,38 @@ from tasks.sage50.settings import (as_bool, as_currency_rates, as_date, as_path,
                                    read_settings)
 
 BUSY_TIMEOUT_S = 30
+
+
+NOT_A_REPLICA = "the file is a SQLite database but not a cwsage Sage 50 replica"
+
+
+def check_replica(path: Path) -> None:
+    """Read the replica at ``path`` through and through, writing nothing (another cwsage home
+    may hold it): raise ``replica_unusable`` when it is damaged or of another kind."""
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            check_readable(conn, "SCHEMA_VERSION", NOT_A_REPLICA)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise replica_unusable(path, exc) from exc
+
+
+def replica_unusable(path: Path, exc: BaseException) -> CwsageError:
+    """Why the replica at ``path`` cannot be opened, and the way out, in one line."""
+    why, where = open_failure(exc), f"sage50_replica settings: path: {path}"
+    if why == BUSY:
+        return RetriableError(f"{path}: the Sage 50 replica is in use by another process "
+                              f"({exc}) — try again when it has finished")
+    if why == CANNOT_OPEN:
+        return ConfigError(f"{where}: cannot be opened ({exc}) — {CANNOT_OPEN_FIX}")
+    if not isinstance(exc, sqlite3.Error):                 # a setting, or a newer schema
+        return ConfigError(f"{where} cannot be used as the Sage 50 replica — {exc}")
+    return ConfigError(
+        f"{where} cannot be used as the Sage 50 replica — {exc}: restore it from a backup, or "
+        f"{move_aside(path)}; the next run then starts an empty replica holding only what is "
+        "loaded from then on: documents already batched in ConnectWise are not exported again")
 
 
 class ReplicaWriter:
@@ -49,19 +83,24 @@ class ReplicaWriter:
         self._conn: sqlite3.Connection | None = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        """The replica, checked before anything is written to it (a file that is damaged or
+        of another kind is refused, naming the file and the ways out)."""
+        conn = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=BUSY_TIMEOUT_S)
+            check_readable(conn, "SCHEMA_VERSION", NOT_A_REPLICA)
             for pragma in ("journal_mode=WAL", "synchronous=FULL", "cache_size=-65536",
                            "temp_store=MEMORY"):
                 conn.execute(f"PRAGMA {pragma}")
             self._in_transaction(conn, lambda: (
                 migrate(conn), set_currency_rates(conn, self.settings["currency_rates"])))
             return conn
-        except (sqlite3.DatabaseError, OSError, ValueError) as exc:
-            raise ConfigError(f"{self.name} settings: path: {self.path} cannot be used as the "
-                              f"Sage 50 replica — {exc}") from exc
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            if conn is not None:
+                conn.close()
+            raise replica_unusable(self.path, exc) from exc
 
     @staticmethod
     def _in_transaction(conn: sqlite3.Connection, work):

@@ -114,6 +114,91 @@ def trial(name: str, workdir: Path, api_url: str | None, *, crash: str | None = 
     return result
 
 
+def run_capture(spec: Path, env: dict) -> tuple[int, str]:
+    """One run to its end, with what it printed on stderr."""
+    cmd = [sys.executable, "-m", "flows.cli", "--spec", str(spec), "run", "invoices"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=300)
+    return done.returncode, done.stderr.decode(errors="replace")
+
+
+def settle(result: Trial, spec: Path, server: SandboxServer, home: Path,
+           api_url: str | None) -> None:
+    """Run again until a run succeeds (at most three), then check the invariants."""
+    for _ in range(3):
+        code = run_once(spec, child_env(server, home, api_url, None))
+        result.runs.append(code)
+        if code == 0:
+            break
+    result.problems += invariants(server, home) if result.runs[-1] == 0 else \
+        [f"the runs after the fault did not succeed: exit codes {result.runs}"]
+
+
+def two_writers_trial(workdir: Path, api_url: str | None) -> Trial:
+    """A second cwsage home starts against the same replica while the first is running: it
+    is refused (the target's claim), and the first home's work ends exactly once."""
+    result = Trial("two homes, one target")
+    folder = Path(tempfile.mkdtemp(dir=workdir))
+    spec, home, other = project(folder), folder / "home", folder / "other-home"
+    target = folder / "shared.db"
+    spec.write_text(spec.read_text().replace("  sage50_replica: {currency_rates:",
+                                             f"  sage50_replica: {{path: {target}, "
+                                             "currency_rates:"))
+    server = SandboxServer(port=0, seed=5, invoices=INVOICES, expenses=0, procurement=0,
+                           broken_share=0.125).start()
+    try:
+        cmd = [sys.executable, "-m", "flows.cli", "--spec", str(spec), "run", "invoices"]
+        first = subprocess.Popen(cmd, cwd=ROOT, env=child_env(server, home, api_url, None),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        claim = target.with_name(target.name + ".cwsage-claim")
+        for _ in range(600):
+            if claim.exists() or first.poll() is not None:
+                break
+            time.sleep(0.1)
+        code, err = run_capture(spec, child_env(server, other, api_url, None))
+        result.runs += [first.wait(timeout=300), code]
+        if code == 0 or "is written by another cwsage home" not in err or "Traceback" in err:
+            result.problems.append(f"the second home was not refused cleanly: {code} {err[-500:]}")
+        (home / "sage50.db").symlink_to(target)     # where the invariants read the replica
+        settle(result, spec, server, home, api_url)
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def damaged_target_trial(workdir: Path, api_url: str | None) -> Trial:
+    """Killed after a load; the replica is then damaged: the next run refuses it in one line,
+    naming the file; restored from its copy, the runs after finish exactly once."""
+    result = Trial("damaged target after a kill")
+    folder = Path(tempfile.mkdtemp(dir=workdir))
+    spec, home = project(folder), folder / "home"
+    server = SandboxServer(port=0, seed=7, invoices=INVOICES, expenses=0, procurement=0,
+                           broken_share=0.125).start()
+    try:
+        result.runs.append(run_once(spec, child_env(server, home, api_url, "after-load:1")))
+        replica, backup = home / "sage50.db", folder / "backup.db"
+        source = sqlite3.connect(replica)
+        copy = sqlite3.connect(backup)
+        source.backup(copy)
+        source.close()
+        copy.close()
+        for leftover in home.glob("sage50.db-*"):
+            leftover.unlink()
+        replica.write_bytes(b"this is not a database" * 100)
+        code, err = run_capture(spec, child_env(server, home, api_url, None))
+        result.runs.append(code)
+        if code != 2 or str(replica) not in err or "Traceback" in err:
+            result.problems.append(f"the damaged replica was not refused cleanly: {code} "
+                                   f"{err[-500:]}")
+        shutil.copyfile(backup, replica)
+        settle(result, spec, server, home, api_url)
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
 def invariants(server: SandboxServer, home: Path) -> list[str]:
     problems = []
     broken = {b.id for b in server.data.broken_documents() if b.kind == "invoice"}

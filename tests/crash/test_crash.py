@@ -11,7 +11,7 @@ import random
 import pytest
 
 from tasks.faults import POINTS
-from tests.crash.harness import trial
+from tests.crash.harness import damaged_target_trial, trial, two_writers_trial
 
 pytestmark = pytest.mark.slow
 
@@ -37,3 +37,15 @@ def test_killed_at_a_random_moment_then_rerun(n, api_url, tmp_path):
     result = trial(f"random kill after {delay:.1f}s", tmp_path, api_url, kill_after=delay,
                    seed=100 + n)
     assert result.problems == []
+
+
+def test_a_second_home_against_the_same_target_is_refused_and_the_first_finishes(api_url,
+                                                                                tmp_path):
+    result = two_writers_trial(tmp_path, api_url)
+    assert result.problems == [], result.runs
+
+
+def test_a_target_damaged_after_a_kill_is_refused_then_restored_and_finished(api_url, tmp_path):
+    result = damaged_target_trial(tmp_path, api_url)
+    assert result.runs[0] == -9
+    assert result.problems == [], result.runs
