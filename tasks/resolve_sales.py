@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tasks.resolved import (Line, Resolved, SageFacts, exchange_rate, first_text, line_label,
+from tasks.resolved import (Line, Resolved, exchange_rate, first_text, line_label,
                             price_layout, ref, signed, text, tax_code_of)
 from tasks.sage50.money import ZERO
 

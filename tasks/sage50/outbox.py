@@ -20,7 +20,6 @@ Settings:
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sqlite3
 import threading

@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from tasks.errors import ConfigError, LoadError
-from tasks.sage50 import outbox as outbox_module
+from tasks import files as files_module
 from tasks.sage50.outbox import OutboxWriter
 from tasks.sage50.outbox_manifest import Manifest
 
@@ -139,7 +139,7 @@ def test_a_failed_write_leaves_neither_file_nor_manifest_entry(outbox, tmp_path,
                                                                monkeypatch):
     def full_disk(fd):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(outbox_module.os, "fsync", full_disk)
+    monkeypatch.setattr(files_module.os, "fsync", full_disk)
     with pytest.raises(LoadError, match="chunk 9: could not write .* No space left"):
         outbox.load(sx.company(invoices=[sx.invoice()]), source="chunk 9")
     monkeypatch.undo()
