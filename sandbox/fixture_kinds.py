@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Callable
 
 from sandbox import expense_docs, invoice_docs, procurement_docs
-from sandbox.conventions import PROCUREMENT_ROW_BASE, STANDARD_VAT
+from sandbox.conventions import STANDARD_VAT
 from sandbox.entries import (bill_entries, expense_bill_gl_ids, invoice_entries, invoice_gl_ids,
                              purchase_entries, purchase_gl_ids)
 from sandbox.fixture_rows import bill_row, invoice_location, invoice_row, purchase_row
@@ -145,13 +145,10 @@ class ExtraPurchases(_Extras):
 
     def index_of(self, list_id: Any) -> int | None:
         """``includedProductIds`` name a purchase by its row id, as text."""
-        if not isinstance(list_id, str) or not list_id.isdigit():
-            return None
-        return self.row_index(int(list_id))
+        return procurement_docs.row_index(list_id, self.base, self.count)
 
     def row_index(self, row: int) -> int | None:
-        index = row - PROCUREMENT_ROW_BASE
-        return index if self.base <= index < self.base + self.count else None
+        return procurement_docs.row_index(str(row), self.base, self.count)
 
     def document(self, index: int) -> dict:
         doc = copy.deepcopy(self.raw(index))

@@ -158,6 +158,15 @@ def vendor_entry(vendor: dict) -> dict:
             "taxCode": dict(vendor["taxCode"])}
 
 
+def row_index(list_id: Any, first: int, count: int) -> int | None:
+    """The purchase a row id names (``includedProductIds`` carry it as text), when it is one
+    of the ``count`` purchases from ``first``."""
+    if not isinstance(list_id, str) or not list_id.isdigit():
+        return None
+    index = int(list_id) - PROCUREMENT_ROW_BASE
+    return index if first <= index < first + count else None
+
+
 class ProcurementKind:
     """Purchase transactions: ``purchaseTransactions`` + ``vendors`` of the GLExport."""
 
@@ -171,13 +180,10 @@ class ProcurementKind:
         self.fields = frozenset(sample) | {"_info"} if sample else frozenset()
 
     def index_of(self, list_id: Any) -> int | None:
-        if not isinstance(list_id, str) or not list_id.isdigit():
-            return None
-        return self.row_index(int(list_id))
+        return row_index(list_id, 0, self.count)
 
     def row_index(self, row: int) -> int | None:
-        index = row - PROCUREMENT_ROW_BASE
-        return index if 0 <= index < self.count else None
+        return row_index(str(row), 0, self.count)
 
     def gl_block(self, gl_id: int) -> int | None:
         return self.book.gl_block(gl_id)

@@ -168,8 +168,9 @@ def confirmed_in_target(ctx, rows: list) -> list:
     keys = [r["key"] for r in earlier]
     totals = ctx.writer.totals(keys)
     absent = [k for k in keys if k not in totals]
-    differs = {r["key"]: [money_disagreement(r, totals[r["key"]])] for r in earlier
-               if r["key"] in totals and money_disagreement(r, totals[r["key"]])}
+    verdicts = {r["key"]: money_disagreement(r, totals[r["key"]]) for r in earlier
+                if r["key"] in totals}
+    differs = {key: [reason] for key, reason in verdicts.items() if reason}
     ctx.journal.mark(ctx.pipeline, ctx.run_id, absent, "extracted",
                      "not in the target when it was to be batched: loaded again")
     ctx.journal.hold_unreconciled(ctx.pipeline, ctx.run_id, {

@@ -104,7 +104,3 @@ VIEWS: dict[str, tuple[Callable[..., pd.DataFrame], list[str]]] = {
     "procurement": (purchase_view, PURCHASE_COLUMNS),
 }
 
-
-def columns_for(entity) -> list[str] | None:
-    """A kind's fixed view columns (None: a list endpoint's columns follow its records)."""
-    return None if entity.kind == "list" else VIEWS[entity.name][1]
