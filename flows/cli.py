@@ -76,6 +76,37 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("key", nargs="?", help="with show: the document key (CW-INV-5007) or its "
                    "ConnectWise number (10463)")
     q.add_argument("--json", action="store_true")
+    cf = sub.add_parser("confirm", help="say you imported a file a file writer wrote (Sage's "
+                        "import files, an outbox file): its documents count as in Sage and the "
+                        "next run batches them in ConnectWise")
+    cf.add_argument("file", metavar="FILE", help="the transactions file (path or name, "
+                    "…-transactions.csv) or the outbox XML file")
+    cf.add_argument("--failed", metavar="REASON", help="the import failed: quarantine its "
+                    "documents with REASON; the next run writes them again")
+    cf.add_argument("--pipeline", action="append", metavar="NAME",
+                    help="only this pipeline (default: every one with a file writer)")
+    rs = sub.add_parser("resend", help="write again, for the Sage-side importer, documents "
+                        "it refused (all, or those named) once the cause is fixed in Sage")
+    rs.add_argument("keys", nargs="*", metavar="KEY")
+    rs.add_argument("--pipeline", action="append", metavar="NAME",
+                    help="only this pipeline (default: every one with a file writer)")
+    si = sub.add_parser("sage-import", help="play the Sage side against the replica: Zynk for "
+                        "the outbox (Success/Fail Files), Sage's Data Import for import files")
+    si.add_argument("--replica", metavar="PATH", help="the Sage company to import into "
+                    "(default: sage.sage50_replica.path, or $CWSAGE_HOME/sage50.db)")
+    si.add_argument("--financial-year-start", metavar="DATE", type=_iso_date,
+                    help="import files: refuse dates outside the year from DATE (YYYY-MM-DD)")
+    si.add_argument("--no-prevent-duplicates", action="store_true",
+                    help="Zynk: import an Id that was imported before")
+    si.add_argument("--no-auto-create-accounts", action="store_true",
+                    help="Zynk: fail an invoice whose customer is not in Sage")
+    si.add_argument("--fail-share", type=float, default=0.0, metavar="SHARE",
+                    help="fault: fail this share of documents (0-1) with a Sage error")
+    si.add_argument("--half-written", action="store_true",
+                    help="fault: leave the success file cut off half way")
+    si.add_argument("--again", action="store_true", help="fault: import files already imported")
+    si.add_argument("--move-away", action="store_true",
+                    help="fault: move the files away without importing them")
     demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--invoices", type=int, default=120)
@@ -186,10 +217,13 @@ def cmd_status(args) -> int:
         return EXIT_OK
     for row in rows:
         print(f"{terminal(row['pipeline']):<14} extracted {row['extracted']:>6}  quarantined "
-              f"{row['quarantined']:>5}  loaded {row['loaded']:>6}  unreconciled "
-              f"{row['unreconciled']:>3}  posted {row['posted']:>6}"
-              f"  in flight {row['in_flight']:>3}  last run {terminal(row['last_run'] or '-')} "
-              f"({terminal(row['last_status'] or '-')})")
+              f"{row['quarantined']:>5}  waiting for Sage {row['handed_off']:>5}  loaded "
+              f"{row['loaded']:>6}  unreconciled {row['unreconciled']:>3}  posted "
+              f"{row['posted']:>6}  in flight {row['in_flight']:>3}  last run "
+              f"{terminal(row['last_run'] or '-')} ({terminal(row['last_status'] or '-')})")
+    from flows.summary import print_waiting
+    for row in rows:
+        print_waiting(row["pipeline"], row["waiting"], sys.stdout)
     return EXIT_OK
 
 
@@ -214,6 +248,35 @@ def cmd_quarantine(args) -> int:
     return quarantine_command(args.spec, args.action, args.key, args.json)
 
 
+def cmd_confirm(args) -> int:
+    from flows.handoff_cli import confirm_command
+    return confirm_command(args.spec, args.file, args.failed, args.pipeline)
+
+
+def cmd_resend(args) -> int:
+    from flows.handoff_cli import resend_command
+    return resend_command(args.spec, args.keys, args.pipeline)
+
+
+def cmd_sage_import(args) -> int:
+    from flows.handoff_cli import sage_import_command
+    from tasks.sage50.sage_import import ImportOptions
+    options = ImportOptions(prevent_duplicates=not args.no_prevent_duplicates,
+                            auto_create_accounts=not args.no_auto_create_accounts,
+                            fail_share=args.fail_share, half_written=args.half_written,
+                            again=args.again, move_away=args.move_away,
+                            financial_year_start=args.financial_year_start)
+    return sage_import_command(args.spec, options, args.replica)
+
+
+def _iso_date(text: str):
+    from datetime import date
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-04-01") from None
+
+
 def cmd_demo(args) -> int:
     _prefect_defaults(quiet=True)
     from flows.demo import run_demo
@@ -228,7 +291,8 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
             "transform": cmd_transform, "preview": cmd_preview, "export": cmd_export,
-            "quarantine": cmd_quarantine, "demo": cmd_demo, "serve": cmd_serve}
+            "quarantine": cmd_quarantine, "confirm": cmd_confirm,
+            "resend": cmd_resend, "sage-import": cmd_sage_import, "demo": cmd_demo, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

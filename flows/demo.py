@@ -1,6 +1,15 @@
-"""``cwsage demo``: every pipeline against a local ConnectWise sandbox, into the Sage replica.
+"""``cwsage demo``: every pipeline against a local ConnectWise sandbox, through the Zynk outbox
+into the Sage 50 replica — the two-phase handoff as it runs against a real Sage 50.
 
-The sandbox runs in-process on a free port and keeps its state in $CWSAGE_HOME, so a second
+1. cwsage hands the documents off: it writes them for the Sage-side importer and marks nothing
+   exported in ConnectWise;
+2. the importer on the Sage side runs (Zynk, played here by ``cwsage sage-import``): it imports
+   into the replica and writes its Success and Fail Files;
+3. cwsage runs again: it reads the importer's answers, then batches in ConnectWise exactly what
+   Sage confirmed; refusals are quarantined with the importer's words.
+
+The demo's spec is the project's, with the writer switched to the outbox (written to
+``$CWSAGE_HOME/demo-pipelines.yaml``). The sandbox keeps its state in $CWSAGE_HOME, so a second
 demo on the same home sees what the first one posted: nothing is loaded or posted twice.
 """
 
@@ -9,13 +18,16 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
 
 from flows.runner import run_pipelines
 from flows.spec import load_spec
-from flows.summary import print_quarantine, print_reconciliation, print_run_results
+from flows.summary import (print_quarantine, print_reconciliation, print_run_results,
+                           print_waiting, status_rows)
 from tasks.context import RunContext, cwsage_home
 from tasks.report import quarantine_rows, reconcile_run
-
 
 @contextmanager
 def sandbox_environment(home, seed: int, invoices: int):
@@ -44,14 +56,52 @@ def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout)
     home = cwsage_home()
     home.mkdir(parents=True, exist_ok=True)
     load_spec(spec_path, need_connection=False)          # fail fast on a broken spec
+    demo_spec = str(handoff_spec(Path(spec_path), home))
     with sandbox_environment(home, seed, invoices) as server:
         print(f"ConnectWise sandbox: {server.base_url} (seed {seed}, {invoices} invoices)",
               file=out)
-        print(f"Sage 50 replica and journal: {home}", file=out)
-        results = run_pipelines(spec_path)
+        print(f"Zynk outbox, Sage 50 replica and journal: {home}", file=out)
+        print("\n1. cwsage hands the documents off to the importer on the Sage side "
+              "(nothing is batched in ConnectWise yet):", file=out)
+        print_run_results(run_pipelines(demo_spec), out, reconciliation=False)
+        for row in status_rows(demo_spec):
+            print_waiting(f"  {row['pipeline']}", row["waiting"], out)
+        print("\n2. The importer on the Sage side runs (Zynk, played by `cwsage sage-import`):",
+              file=out)
+        from flows.handoff_cli import sage_import_command
+        from tasks.sage50.sage_import import ImportOptions
+        sage_import_command(demo_spec, ImportOptions(), out=out)
+        print("\n3. cwsage reads what Sage confirmed, then batches exactly that in "
+              "ConnectWise:", file=out)
+        results = run_pipelines(demo_spec)
         print_run_results(results, out, reconciliation=False)
-        _print_totals(spec_path, home, out)
+        _print_totals(demo_spec, home, out)
     return 0 if all(r.get("ok") for r in results) else 1
+
+
+def handoff_spec(spec_path: Path, home: Path) -> Path:
+    """The project's spec with the writer switched to the Zynk outbox in ``home`` (the
+    replica's exchange rates carried over), its stylesheets and suites named by absolute
+    path so the copy may live in ``home``."""
+    raw = yaml.safe_load(spec_path.read_text("utf-8"))
+    sage = raw.setdefault("sage", {}) or {}
+    replica = sage.get("sage50_replica") or {}
+    sage["writer"] = "zynk_xml_outbox"
+    sage["zynk_xml_outbox"] = {"folder": str(home / "zynk-inbox"),
+                               "currency_rates": replica.get("currency_rates") or {}}
+    base = spec_path.resolve().parent
+    for name, body in (raw.get("pipelines") or {}).items():
+        body = body if isinstance(body, dict) else {}
+        transform, validate = body.get("transform") or {}, body.get("validate") or {}
+        body["transform"] = dict(transform, stylesheet=str(
+            base / (transform.get("stylesheet") or f"xslt/{name}.xsl")))
+        body["validate"] = dict(validate, suite=str(
+            base / (validate.get("suite") or f"expectations/{name}.json")))
+        raw["pipelines"][name] = body
+    path = home / "demo-pipelines.yaml"
+    path.write_text("# written by `cwsage demo` from " + str(spec_path.resolve()) + "\n"
+                    + yaml.safe_dump(raw, sort_keys=False), "utf-8")
+    return path
 
 
 def _print_totals(spec_path: str, home, out) -> None:
@@ -65,10 +115,11 @@ def _print_totals(spec_path: str, home, out) -> None:
             if ctx.entity.postable:
                 print_reconciliation(reconcile_run(ctx, run_only=False), out,
                                      title=" of everything loaded so far", shown=3)
-            if hasattr(ctx.writer, "audit_balances"):
-                balances = ctx.writer.audit_balances()
         finally:
             ctx.close()
+    from tasks.sage50.replica import ReplicaWriter
+    with ReplicaWriter(spec.writer_for_name("sage50_replica"), home) as sage:
+        balances = sage.audit_balances()
     if balances:
         debits, credits = balances
         verdict = "balanced" if debits == credits else "OUT OF BALANCE"

@@ -5,6 +5,9 @@ Three events, each checked by the flow's state hooks (``flows/pipeline.py``):
 - a run **failed** — the message names the pipeline, the run, the error and what to do
   (the same error again within ``repeat_hours`` is not sent twice; a completed run resets it);
 - a run completed but its **reconciliation** has unexplained differences;
+- documents handed off to a Sage-side importer are **unconfirmed** longer than
+  ``sage.confirm_within`` (named with their file; not sent again within ``repeat_hours``
+  unless more join them);
 - the **quarantine** holds more documents than ``quarantine_over``, or a document has waited
   unposted longer than ``quarantine_older_than_days`` (age from when it was first extracted).
   The same quarantine alert is not sent again within ``repeat_hours`` unless new documents
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -104,7 +108,10 @@ def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Aler
     _remember(home, f"{pipeline}:failure", set(), None)          # the failure is over
     sent = []
     rec = _reconciliation(state)
-    if cfg.on_unreconciled and rec is not None and not rec.agrees:
+    if rec is not None and rec.overdue:
+        sent.append(unconfirmed_alert(spec, pipeline, home, rec.overdue, flow_run))
+    if cfg.on_unreconciled and rec is not None and not rec.agrees and not (
+            rec.overdue and replace(rec, waiting=[]).agrees):
         items = [f"  {inert.alert(d.document or d.key)} {inert.alert(d.what)}: ConnectWise "
                  f"{d.connectwise}, Sage {d.sage} — {inert.alert(d.explanation)}"
                  for d in rec.differences if not d.explained]
@@ -127,6 +134,32 @@ def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Aler
     if quarantine is not None:
         sent.append(quarantine)
     return [a for a in sent if a is not None]
+
+
+def unconfirmed_alert(spec, pipeline: str, home: Path, overdue: list,
+                      flow_run=None) -> Alert | None:
+    """Documents handed off to the Sage side and still unconfirmed after ``confirm_within``:
+    named, with the file each was written to."""
+    keys = {w.key for w in overdue}
+    if not _is_news(home, f"{pipeline}:unconfirmed", keys, _now(), spec.notify.repeat_hours):
+        return None
+    limit = spec.sage.confirm_within
+    items = [f"  {inert.alert(w.number or w.key)} ({inert.alert(w.key)}): in "
+             f"{inert.alert(w.file)}, waiting {w.age_text}" for w in overdue]
+    alert = Alert("unconfirmed", pipeline, f"[cwsage] {pipeline}: {len(overdue)} documents "
+                  "not confirmed by Sage", [
+                      f"The cwsage pipeline '{pipeline}' handed documents to the Sage-side "
+                      f"importer more than {limit} ago and Sage has not confirmed them; they "
+                      "are not marked exported in ConnectWise until it does.", "",
+                      *_run_lines(flow_run, {"unconfirmed": len(overdue)}),
+                      "Waiting:", *items[:spec.notify.oldest], "", "What to do:",
+                      "  check the importer on the Sage side (is it running? its fail file?); "
+                      "if you imported the file yourself: cwsage confirm FILE"],
+                  {"unconfirmed": len(overdue)})
+    alert = send(spec, alert)
+    if alert.delivered:
+        _remember(home, f"{pipeline}:unconfirmed", keys, _now())
+    return alert
 
 
 def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,

@@ -55,18 +55,21 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
         validate = validate_task.with_options(result_storage=ctx.results)
         transform = transform_task.with_options(result_storage=ctx.results)
         post = post_task.with_options(**retry)
-        recover_task(ctx)
+        recovered = recover_task(ctx)            # with a file writer: Sage's answers first
         leftover = post(ctx, 0)
         plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
                  "already_present": 0, "rejected": 0, "quarantined": 0, "priced": 0,
-                 "gate_held": 0,
+                 "gate_held": 0, "handed_off": 0,
+                 "confirmed": recovered.get("confirmed", 0),
+                 "import_failed": recovered.get("import_failed", 0),
                  "batches": [leftover] if leftover else []}
 
         def load_and_post(number: int, chunk, checked, sage) -> None:
             loaded = load_task(ctx, chunk, checked, sage)
             batch = post(ctx, number)
             stats["loaded"] += len(loaded.loaded)
+            stats["handed_off"] += len(loaded.handed_off)
             stats["already_present"] += len(loaded.already_present)
             stats["rejected"] += len(loaded.rejected)
             stats["quarantined"] += len(checked.quarantined) + len(loaded.gate_held)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -22,16 +21,15 @@ from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
 
 from flows.notify import NotifyConfig
 from flows.spec_errors import SecretValues, describe_validation_error
+from flows.spec_sage import FILE_WRITERS, PATH_KEYS, SageConfig
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
 from tasks.mappings import MappingsConfig
 from tasks.post import PostConfig
-from tasks.sage50.rules import NO_DIRECT_POSTING
 from tasks.transform import TransformConfig
 from tasks.validate import ValidateConfig
 
-WRITER_NAMES = ("sage50_replica", "zynk_xml_outbox")
 # Secrets: (where in the spec, key, the variable to suggest). They must be ${VAR} references.
 SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
            (("connectwise",), "client_id", "CW_CLIENT_ID"),
@@ -53,39 +51,6 @@ class ConnectWiseConfig(_Frozen):
     client_id: SecretStr | None = None
     timeout_seconds: float = Field(30.0, gt=0, le=600)
     max_attempts: int = Field(5, ge=1, le=20)
-
-
-class ReplicaSettings(_Frozen):
-    path: str | None = None
-    lock_date: date | None = None
-    auto_create_products: bool = True
-    auto_create_accounts: bool = True
-    currency_rates: dict[str, float] = Field(default_factory=dict)
-
-
-class OutboxSettings(_Frozen):
-    folder: str | None = None
-    tax_rates: dict[int, float] = Field(default_factory=dict)
-    lock_date: date | None = None
-    currency_rates: dict[str, float] = Field(default_factory=dict)
-
-
-class SageConfig(_Frozen):
-    writer: Literal["sage50_replica", "zynk_xml_outbox"] = "sage50_replica"
-    sage50_replica: ReplicaSettings = ReplicaSettings()
-    zynk_xml_outbox: OutboxSettings = OutboxSettings()
-    control_accounts: list[str] = Field(default_factory=lambda: sorted(NO_DIRECT_POSTING))
-
-    @model_validator(mode="after")
-    def _outbox_needs_folder(self) -> "SageConfig":
-        if self.writer == "zynk_xml_outbox" and not self.zynk_xml_outbox.folder:
-            raise ValueError("zynk_xml_outbox.folder is required when writer is zynk_xml_outbox"
-                             " — set it to the folder the Sage-side importer watches")
-        return self
-
-    def writer_settings(self, name: str) -> dict[str, Any]:
-        block = self.sage50_replica if name == "sage50_replica" else self.zynk_xml_outbox
-        return block.model_dump(mode="json", exclude_none=True)
 
 
 class ScheduleConfig(_Frozen):
@@ -131,6 +96,16 @@ class Spec(_Frozen):
     pipelines: dict[str, PipelineSpec]
     notify: NotifyConfig | None = None
 
+    @model_validator(mode="after")
+    def _file_writers_have_folders(self) -> "Spec":
+        for name, p in self.pipelines.items():
+            writer = p.load.target or self.sage.writer
+            if writer in FILE_WRITERS and not self.sage.writer_block(writer).folder:
+                raise ValueError(f"pipelines.{name}.load.target is {writer}, and "
+                                 f"sage.{writer}.folder is not set — set it to the folder "
+                                 "the Sage-side import reads")
+        return self
+
     def pipeline(self, name: str) -> PipelineSpec:
         if name not in self.pipelines:
             from difflib import get_close_matches
@@ -142,11 +117,15 @@ class Spec(_Frozen):
 
     def writer_for(self, pipeline: PipelineSpec) -> tuple[str, dict[str, Any]]:
         name = pipeline.load.target or self.sage.writer
+        return name, self.writer_for_name(name)
+
+    def writer_for_name(self, name: str) -> dict[str, Any]:
+        """A writer's settings, its paths resolved against the spec's folder."""
         settings = self.sage.writer_settings(name)
-        for key in ("path", "folder"):
+        for key in PATH_KEYS:
             if settings.get(key):
                 settings[key] = str((self.path.parent / settings[key]).resolve())
-        return name, settings
+        return settings
 
 
 MAX_SPEC_BYTES = 1024 * 1024        # a spec is a few kilobytes; anything near this is not one

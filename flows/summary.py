@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 from flows.inert import terminal as t
 from flows.spec import load_spec
+from tasks.confirm import age_text, waiting_documents
 from tasks.context import cwsage_home
 from tasks.journal import Journal
 from tasks.reconcile import Reconciliation
@@ -36,9 +38,15 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
                          f"{r.get('gate_held', 0)} held for money that differs from ConnectWise")
         else:
             source, tail = f"{r['unposted']} new or changed records in ConnectWise", ""
-        print(f"{r['pipeline']}: {source} → {r['loaded']} loaded, {r['already_present']} "
-              f"already in Sage, {r['quarantined']} quarantined, {r['rejected']} rejected by "
-              f"Sage{tail}", file=out)
+        handed = (f"{r['handed_off']} handed off to the Sage-side importer, "
+                  if r.get("handed_off") else "")
+        print(f"{r['pipeline']}: {source} → {r['loaded']} loaded, {handed}"
+              f"{r['already_present']} already in Sage, {r['quarantined']} quarantined, "
+              f"{r['rejected']} rejected by Sage{tail}", file=out)
+        if r.get("confirmed") or r.get("import_failed"):
+            print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; refused "
+                  f"by Sage's importer: {r.get('import_failed', 0)} (cwsage quarantine)",
+                  file=out)
         if reconciliation:
             print_reconciliation(r["reconciliation"], out)
 
@@ -72,15 +80,40 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
     for key in rec.unreconciled:
         print(f"    {key}: in Sage with other money than was priced — held, never batched "
               f"(cwsage quarantine show {key})", file=out)
+    if rec.waiting:
+        print_waiting("  ", [asdict(w) for w in rec.waiting], out)
     if rec.unfinished:
         left = ", ".join(f"{n} {state}" for state, n in rec.unfinished.items())
         print(f"    not finished: {left} — the next run settles them first "
               f"(cwsage status)", file=out)
     clean = not rec.differences and not rec.missing and not rec.unreconciled \
-        and not rec.unfinished
+        and not rec.unfinished and not rec.overdue
     verdict = ("agrees to the penny" if clean else
                "every difference explained" if rec.agrees else "DOES NOT AGREE")
     print(f"    → {verdict}", file=out)
+
+
+def print_waiting(label: str, waiting: list[dict], out=sys.stdout) -> None:
+    """Documents handed off and not yet confirmed by Sage, per file, oldest first."""
+    if not waiting:
+        return
+    files: dict[str, list[dict]] = {}
+    for w in waiting:
+        files.setdefault(w["file"] or "(file unknown)", []).append(w)
+    overdue = sum(1 for w in waiting if w["overdue"])
+    n = len(waiting)
+    print(f"{t(label)}: {n} document{'s' if n != 1 else ''} waiting for Sage to confirm "
+          f"{'them' if n != 1 else 'it'}" + (f" — {overdue} OVERDUE" if overdue else ""),
+          file=out)
+    for file, docs in files.items():
+        oldest = max(d["age"] for d in docs)
+        flag = "  OVERDUE" if any(d["overdue"] for d in docs) else ""
+        keys = ", ".join(t(d["number"] or d["key"]) for d in docs[:5])
+        more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
+        print(f"    {t(file)}: {len(docs)} waiting {age_text(oldest)} ({keys}{more}){flag}",
+              file=out)
+    print("    once imported: cwsage confirm FILE (or the importer's success file, or Sage "
+          "itself through ODBC, confirms them on the next run)", file=out)
 
 
 def print_readiness(r: dict, out=sys.stdout) -> None:
@@ -126,7 +159,9 @@ def status_rows(spec_path: str) -> list[dict]:
             rows.append({"pipeline": name, **counts,
                          "in_flight": counts["loading"] + counts["posting"],
                          "last_run": last["run_id"] if last else None,
-                         "last_status": last["status"] if last else None})
+                         "last_status": last["status"] if last else None,
+                         "waiting": [asdict(w) for w in waiting_documents(
+                             journal, name, spec.sage.confirm_within)]})
         return rows
     finally:
         journal.close()

@@ -14,6 +14,11 @@ comma-separated. The points, in the order a chunk meets them:
   before-batch      the journal holds the batch intent; ConnectWise has not been called
   after-batch       ConnectWise created the batch; the journal does not know yet
   after-post        the journal records the documents as posted
+
+and, with a file writer, where a run reads what the Sage side confirmed (before any batch):
+
+  during-confirm    the writer's manifest holds the importer's answers; the journal does not
+  after-confirm     the journal has moved the confirmed documents on; nothing is batched yet
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import threading
 
 POINTS = ("after-extract", "after-validate", "after-transform", "before-writer",
           "after-writer", "after-load", "before-batch", "after-batch", "after-post")
+HANDOFF_POINTS = ("during-confirm", "after-confirm")
 _hits: dict[str, int] = {}
 _lock = threading.Lock()
 

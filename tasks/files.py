@@ -31,3 +31,27 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def write_folder_atomic(path: Path, files: dict[str, bytes]) -> None:
+    """Write a set of files that only make sense together (Sage's import files and their
+    manifest): into a hidden temp folder beside ``path``, each fsynced, then the folder renamed
+    to ``path`` and its parent fsynced. A reader sees the whole set or no set; a crash leaves
+    only the hidden folder, which the writer removes when it next opens."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.mkdir(mode=0o755)
+    try:
+        for name, data in files.items():
+            write_atomic(tmp / name, data, durable=True)
+        os.rename(tmp, path)
+    except BaseException:
+        for child in tmp.glob("*") if tmp.exists() else ():
+            child.unlink(missing_ok=True)
+        if tmp.exists():
+            tmp.rmdir()
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -1,9 +1,11 @@
 """The journal: every ConnectWise document's state, the truth about what happened.
 
-A document moves ``extracted → quarantined | loading → loaded → posting → posted``. The intent
+A document moves ``extracted → quarantined | loading → loaded → posting → posted``; through a
+Sage-side importer (a file writer) it waits ``loading → handed_off → loaded`` until Sage
+confirms it, or goes ``handed_off → quarantined`` when the importer refused it. The intent
 is written before each side effect (``loading`` before a load, ``posting`` with the batch
 identifier before a batch is created), so a run that dies anywhere leaves enough behind for
-the next run to settle it: see ``flows.recovery``. Every transition is also appended to
+the next run to settle it: see ``tasks.recover``. Every transition is also appended to
 ``events`` — the document's history.
 
 SQLite in WAL mode with ``synchronous=FULL``; one transaction per call. No Prefect here.
@@ -25,15 +27,20 @@ from tasks.dbfiles import (BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, check_readable, m
                            open_failure)
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.journal_batches import BatchLedger, now
+from tasks.journal_handoff import HandoffLedger
 from tasks.keys import legacy_key
 
-STATES = ("extracted", "quarantined", "loading", "loaded", "unreconciled", "posting", "posted")
+STATES = ("extracted", "quarantined", "loading", "handed_off", "loaded", "unreconciled",
+          "posting", "posted")
 # ``unreconciled``: in the target, but the target's money differs from what the gate priced;
 # never batched, reported as unexplained until the document is extracted again and agrees.
 _ALLOWED = {
     "extracted": {"quarantined", "loading", "extracted"},
     "quarantined": {"extracted", "quarantined", "loading"},
-    "loading": {"loaded", "quarantined", "extracted", "unreconciled"},
+    "loading": {"loaded", "quarantined", "extracted", "unreconciled", "handed_off"},
+    # ``handed_off``: written for a Sage-side importer, waiting for Sage to confirm it. Never
+    # batched; a new extraction leaves it waiting (``record_extracted``).
+    "handed_off": {"handed_off", "loaded", "quarantined", "unreconciled"},
     "loaded": {"posting", "extracted", "loaded", "unreconciled"},
     "unreconciled": {"extracted", "unreconciled", "loaded"},
     "posting": {"posted", "loaded"},
@@ -101,7 +108,7 @@ def journal_unusable(path: Path, exc: BaseException) -> CwsageError:
         "there and not loaded twice")
 
 
-class Journal(BatchLedger):
+class Journal(BatchLedger, HandoffLedger):
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.RLock()
@@ -175,6 +182,13 @@ class Journal(BatchLedger):
         docs, stamp = list(docs), now()
         with self._tx():
             before = self._states(pipeline, [d.key for d in docs])
+            # waiting for Sage to confirm: ConnectWise lists it until it is batched, and it
+            # stays as it was handed off until the Sage side answers; refused by the Sage
+            # side and unchanged since: it waits for a person (``release``)
+            refused = self._refused_by_sage(pipeline, [d.key for d in docs
+                                                       if before.get(d.key) == "quarantined"])
+            docs = [d for d in docs if before.get(d.key) != "handed_off"
+                    and refused.get(d.key, "-") != d.content_hash]
             for doc in docs:
                 self._check(before.get(doc.key), "extracted", doc.key)
             self.db.executemany(

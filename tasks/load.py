@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -14,7 +15,8 @@ from tasks.errors import LoadError, stage_message
 from tasks.chunks import chunk_export
 from tasks.faults import crash_point
 from tasks.gate import MoneyCheck, changed_in_target, target_problems
-from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
+from tasks.sage50.protocol import (ALREADY_PRESENT, HANDED_OFF, HELD, LOADED, REJECTED,
+                                   HandoffWriter)
 from tasks.sage50.rules import fixes
 
 log = logging.getLogger("cwsage.load")
@@ -25,7 +27,7 @@ class LoadConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    target: str | None = None
+    target: Literal["sage50_replica", "zynk_xml_outbox", "sage50_import_csv"] | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class LoadSummary:
     accounts_created: tuple[str, ...]
     priced: int = 0                          # documents the money gate priced
     gate_held: tuple[str, ...] = ()          # … and held before Sage
+    handed_off: tuple[str, ...] = ()         # written for a Sage-side importer to confirm
 
 
 def hold_for_money(ctx, holds: dict[str, list]) -> None:
@@ -77,14 +80,18 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
     by = lambda status: tuple(k for k, r in results.items() if r.status == status)  # noqa: E731
     held = by(HELD)
     hold_for_money(ctx, {k: check.held[k] for k in held} if check else {})
-    done = {k: r.sage_ref if r.status == "loaded" else f"already in Sage: {r.sage_ref}"
-            for k, r in results.items() if r.status in (LOADED, ALREADY_PRESENT)}
-    priced = {k: check.priced[k] for k in by(LOADED) if k in check.priced} if check else {}
+    written = by(LOADED) + by(HANDED_OFF)
+    priced = {k: check.priced[k] for k in written if k in check.priced} if check else {}
     unreconciled = target_problems(priced, writer.totals(priced)) if priced else {}
-    confirmed = {k: v for k, v in done.items() if k not in unreconciled}
-    journal.mark_loaded(pipeline, ctx.run_id, confirmed)
-    if check is not None:          # priced, or found unchanged in the target: checked here
-        ctx.confirmed.update(confirmed)
+    done = {k: r.sage_ref if r.status != ALREADY_PRESENT else f"already in Sage: {r.sage_ref}"
+            for k, r in results.items() if r.status in (LOADED, HANDED_OFF, ALREADY_PRESENT)
+            and k not in unreconciled}
+    if isinstance(writer, HandoffWriter):   # in Sage only once the Sage side confirms it
+        journal.hand_off(pipeline, ctx.run_id, done)
+    else:
+        journal.mark_loaded(pipeline, ctx.run_id, done)
+        if check is not None:      # priced, or found unchanged in the target: checked here
+            ctx.confirmed.update(done)
     journal.hold_unreconciled(pipeline, ctx.run_id, {
         key: [dict(h.as_dict(), expectation="target check") for h in holds]
         for key, holds in unreconciled.items()})
@@ -95,7 +102,7 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
     crash_point("after-load")
     return LoadSummary(number, by(LOADED), by(ALREADY_PRESENT), tuple(rejected),
                        tuple(receipt.accounts_created), len(check.priced) if check else 0,
-                       held)
+                       held, by(HANDED_OFF))
 
 
 def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:
@@ -130,8 +137,8 @@ def load_task(ctx, chunk, checked, sage_chunk) -> LoadSummary:
     summary = load_documents(ctx, xml, keys, source, sage_chunk.number, check)
     summary = replace(summary, priced=summary.priced + len(changed),
                       gate_held=changed + summary.gate_held)
-    log.info("[%s] load: chunk %d: %d loaded, %d already in Sage, %d rejected",
-             ctx.pipeline, sage_chunk.number, len(summary.loaded),
+    log.info("[%s] load: chunk %d: %d loaded, %d handed off, %d already in Sage, %d rejected",
+             ctx.pipeline, sage_chunk.number, len(summary.loaded), len(summary.handed_off),
              len(summary.already_present), len(summary.rejected))
     publish_table(ctx.pipeline, "load-receipt", receipt_rows(summary, keys),
                   f"Load receipt for chunk {sage_chunk.number} of run {ctx.run_id}")
@@ -144,6 +151,10 @@ def receipt_rows(summary: LoadSummary, keys: tuple[str, ...]) -> list[dict]:
     Sage reference is in the journal (``cwsage quarantine``, ``status``), not in the UI's DB."""
     rows = [{"documents": f"{keys[0]} … {keys[-1]}" if len(keys) > 1 else keys[0],
              "outcome": "loaded", "count": len(summary.loaded)}]
+    if summary.handed_off:
+        rows.append({"documents": f"{summary.handed_off[0]} … {summary.handed_off[-1]}",
+                     "outcome": "handed off to the Sage-side importer, waiting for Sage",
+                     "count": len(summary.handed_off)})
     rows += [{"documents": k, "outcome": "already in Sage", "count": 1}
              for k in summary.already_present[:100]]
     rows += [{"documents": k, "outcome": "rejected by Sage", "count": 1} for k in summary.rejected]

@@ -42,11 +42,16 @@ class Reconciliation:
     lines: list[dict] = field(default_factory=list)     # per type, currency, nominal, tax code
     unreconciled: list[str] = field(default_factory=list)   # held after load: never batched
     unfinished: dict[str, int] = field(default_factory=dict)  # state → documents left in it
+    waiting: list = field(default_factory=list)     # handed off, unconfirmed (confirm.Waiting)
+
+    @property
+    def overdue(self) -> list:
+        return [w for w in self.waiting if w.overdue]
 
     @property
     def agrees(self) -> bool:
         return not self.missing and not self.unreconciled and not self.unfinished and \
-            all(d.explained for d in self.differences)
+            not self.overdue and all(d.explained for d in self.differences)
 
     @property
     def documents(self) -> int:

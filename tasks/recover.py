@@ -2,8 +2,10 @@
 
 * a batch whose create call was made but never settled (``intent``) is looked up in ConnectWise
   by its identifier: found → its documents are posted; not found → they are loaded again;
-* a document left ``loading`` is checked against the target (the replica's EXTERNAL_ID, the
-  outbox's manifest): present → loaded; absent → extracted, and it flows again;
+* a document left ``loading`` is checked against the target (the replica's EXTERNAL_ID, a
+  file writer's manifest): present → loaded (handed off, for a file writer); absent →
+  extracted, and it flows again;
+* what the Sage side has confirmed since (``tasks.confirm``) moves handed-off documents on;
 * documents ``loaded`` but not posted are then batched by the post stage, without loading them
   again.
 """
@@ -15,7 +17,10 @@ import logging
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.confirm import settle_handoffs
+from tasks.faults import crash_point
 from tasks.post import settle_open_batches
+from tasks.sage50.protocol import HandoffWriter
 
 log = logging.getLogger("cwsage.recover")
 
@@ -25,13 +30,24 @@ def recover(ctx) -> dict:
     batches = settle_open_batches(ctx)
     loading = journal.keys_in(pipeline, "loading")
     present = ctx.writer.present(loading) if loading else set()
-    journal.mark_loaded(pipeline, ctx.run_id, {k: "found in Sage on recovery" for k in present})
+    if isinstance(ctx.writer, HandoffWriter):
+        journal.hand_off(pipeline, ctx.run_id, {k: "found handed off on recovery"
+                                                for k in present})
+    else:
+        journal.mark_loaded(pipeline, ctx.run_id, {k: "found in Sage on recovery"
+                                                   for k in present})
     absent = [k for k in loading if k not in present]
     journal.mark(pipeline, ctx.run_id, absent, "extracted", "not in Sage on recovery")
     summary = {"open_batches": batches, "loading_found": len(present),
                "loading_absent": len(absent)}
     if any(summary.values()):
         log.warning("[%s] recover: settled an interrupted run: %s", pipeline, summary)
+    confirmed = settle_handoffs(journal, pipeline, ctx.run_id, ctx.writer)
+    if confirmed.imported:
+        crash_point("after-confirm")
+    summary.update(confirmed=len(confirmed.imported), import_failed=len(confirmed.failed),
+                   import_differs=len(confirmed.differs), strays=confirmed.strays,
+                   unreadable=confirmed.unreadable)
     return summary
 
 

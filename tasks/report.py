@@ -9,6 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_markdown, publish_table
+from tasks.confirm import waiting_documents
 from tasks.inert import markdown as md
 from tasks.inert import terminal
 from tasks.reconcile import (Reconciler, Reconciliation, difference_rows, group_rows,
@@ -18,8 +19,9 @@ log = logging.getLogger("cwsage.report")
 
 
 def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
+    waiting = waiting_documents(ctx.journal, ctx.pipeline, ctx.spec.sage.confirm_within)
     if not ctx.entity.postable:            # list records (customers) carry no money
-        return Reconciliation([], [], [])
+        return Reconciliation([], [], [], waiting=waiting)
     reconciler = Reconciler()
     for page in ctx.journal.pages(ctx.pipeline, states=["loaded", "unreconciled", "posted"],
                                   run_id=ctx.run_id if run_only else None):
@@ -27,6 +29,7 @@ def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
     result = reconciler.result()
     result.unreconciled = ctx.journal.keys_in(ctx.pipeline, "unreconciled")
     result.unfinished = unfinished(ctx)
+    result.waiting = waiting
     return result
 
 
@@ -50,7 +53,11 @@ def quarantine_rows(journal, pipeline: str) -> list[dict]:
 
 
 STATS = (("unposted", "unposted in ConnectWise at the start"),
-         ("loaded", "loaded into Sage"), ("already_present", "already in Sage (not loaded again)"),
+         ("confirmed", "confirmed by Sage since the last run (handed off earlier)"),
+         ("import_failed", "refused by Sage's importer (quarantined, written again)"),
+         ("loaded", "loaded into Sage"),
+         ("handed_off", "handed off to the Sage-side importer (waiting for Sage)"),
+         ("already_present", "already in Sage (not loaded again)"),
          ("rejected", "rejected by Sage"), ("quarantined", "quarantined (held back)"))
 SHOWN = 10
 
@@ -72,6 +79,9 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
     if rec is not None:
         lines += ["", "## Reconciliation (documents loaded in this run)", "",
                   reconciliation_markdown(rec)]
+    waiting = rec.waiting if rec is not None else []
+    if waiting:
+        lines += ["", "## Waiting for Sage to confirm", "", *waiting_markdown(waiting)]
     lines += ["", "## Quarantine", "", *held_markdown(held)]
     kinds = ARTIFACTS if rec is not None else [a for a in ARTIFACTS if a not in MONEY]
     lines += ["", "## Artifact keys", "", ", ".join(f"`{pipeline}-{what}`" for what in kinds)]
@@ -93,6 +103,17 @@ def held_markdown(held: list) -> list[str]:
     return lines + ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
 
 
+def waiting_markdown(waiting: list) -> list[str]:
+    overdue = sum(1 for w in waiting if w.overdue)
+    lines = [f"{len(waiting)} document(s) handed off and not yet confirmed"
+             + (f", **{overdue} overdue**" if overdue else "") + "; none is batched in "
+             "ConnectWise until Sage confirms it.", "", "| document | file | waiting | |",
+             "|---|---|--:|---|"]
+    lines += [f"| {md(w.number or w.key)} | {md(w.file)} | {w.age_text} | "
+              f"{'OVERDUE' if w.overdue else ''} |" for w in waiting[:SHOWN * 5]]
+    return lines
+
+
 MONEY = ("reconciliation", "reconciliation-by-nominal", "rounding-differences")
 ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", *MONEY, "run-summary")
 
@@ -109,6 +130,12 @@ def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation) -> None:
         publish_table(ctx.pipeline, "rounding-differences", difference_rows(rec) or [
             {"difference": "none: every document agrees to the penny"}],
             f"Differences and their explanation, run {ctx.run_id}")
+    if rec.waiting:
+        publish_table(ctx.pipeline, "waiting-for-sage", [
+            {"document": w.number or w.key, "key": w.key, "file": w.file,
+             "handed off": w.since.strftime("%Y-%m-%d %H:%M UTC"), "waiting": w.age_text,
+             "overdue": "yes" if w.overdue else ""} for w in rec.waiting],
+            f"Handed off, waiting for Sage to confirm (run {ctx.run_id})")
     held = sorted(ctx.journal.documents(ctx.pipeline, states=["quarantined"]),
                   key=lambda d: (d["first_seen"], d["key"]))
     publish_markdown(ctx.pipeline, "run-summary", summary_markdown(

@@ -14,6 +14,7 @@ import difflib
 from pathlib import Path
 
 from tasks.errors import ConfigError
+from tasks.sage50.import_csv_writer import CsvImportWriter
 from tasks.sage50.outbox import OutboxWriter
 from tasks.sage50.protocol import (DocumentResult, DocumentTotals, LineTotals, LoadReceipt,
                                    Writer)
@@ -22,10 +23,11 @@ from tasks.sage50.replica import ReplicaWriter
 WRITERS: dict[str, type] = {
     ReplicaWriter.name: ReplicaWriter,
     OutboxWriter.name: OutboxWriter,
+    CsvImportWriter.name: CsvImportWriter,
 }
 
 __all__ = ["WRITERS", "get_writer", "Writer", "LoadReceipt", "DocumentResult",
-           "DocumentTotals", "LineTotals", "ReplicaWriter", "OutboxWriter"]
+           "DocumentTotals", "LineTotals", "ReplicaWriter", "OutboxWriter", "CsvImportWriter"]
 
 
 def get_writer(name: str, settings: dict, home: Path) -> Writer:

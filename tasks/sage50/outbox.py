@@ -9,8 +9,13 @@ writes no file. Customer/Supplier records travel with the documents that name th
 a file in the folder that the manifest does not know (a crash between rename and manifest
 write) has its keys added to the manifest.
 
-Settings:
-    folder      required; relative paths resolve against ``$CWSAGE_HOME``
+Documents written are ``handed_off``: in Sage only once Zynk's Success File names them
+(``outbox_confirm``); ``confirmations`` reads what Zynk wrote since the last call.
+
+Settings (``pipelines.yaml`` resolves relative paths against the spec's folder):
+    folder      required: the folder Zynk's import task reads
+    success_folder / fail_folder   where Zynk writes its Success and Fail Files (default
+                ``<folder>/success`` and ``<folder>/fail``)
     tax_rates   ``{1: 20, 14: 0, …}`` tax code number -> percent, over the UK defaults
     lock_date   ISO date; documents dated on or before it are rejected (R-DATE-2)
     currency_rates  ``{EUR: 1.15}`` units per pound sterling, as the Sage company holds them;
@@ -35,8 +40,11 @@ from tasks.files import write_atomic
 from tasks.sage50.claim import exclusive
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
+from tasks.sage50.handoff import ManifestHandoff
+from tasks.sage50.outbox_confirm import read_zynk
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
-from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
+from tasks.sage50.protocol import (Check, ConfirmationRead, DocumentTotals, LoadReceipt,
+                                   SageFacts)
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
@@ -45,15 +53,19 @@ FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
 ORDER = ("Customers", "Suppliers", "Invoices", "Transactions")
 
 
-class OutboxWriter:
+class OutboxWriter(ManifestHandoff):
     name = "zynk_xml_outbox"
 
     def __init__(self, settings: dict, home: Path):
         readers = {"folder": as_path(Path(home)), "tax_rates": as_tax_rates,
-                   "lock_date": as_date, "currency_rates": as_currency_rates}
+                   "lock_date": as_date, "currency_rates": as_currency_rates,
+                   "success_folder": as_path(Path(home)), "fail_folder": as_path(Path(home))}
+        folder = as_path(Path(home))((settings or {}).get("folder") or ".")
         self.settings = read_settings(self.name, settings, readers,
                                       {"tax_rates": {}, "lock_date": None,
-                                       "currency_rates": {}})
+                                       "currency_rates": {},
+                                       "success_folder": folder / "success",
+                                       "fail_folder": folder / "fail"})
         self.folder: Path = self.settings["folder"]
         rates = {r.BASE_CURRENCY: Decimal(1), **self.settings["currency_rates"]}
         self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **self.settings["tax_rates"]},
@@ -127,6 +139,16 @@ class OutboxWriter:
                                 docs, accounts, reconciled=True)
                 added.append(path.name)
             return added
+
+    def confirmations(self, keys: Iterable[str]) -> ConfirmationRead:
+        """Read Zynk's new Success and Fail files, then say what is known of ``keys``."""
+        read = ConfirmationRead()
+        with self._lock:
+            manifest = self._live()
+            read_zynk(manifest, self.chart, self.settings["success_folder"],
+                      self.settings["fail_folder"], read)
+            read.confirmations = manifest.confirmations(keys)
+        return read
 
     def present(self, keys: Iterable[str]) -> set[str]:
         with self._lock:

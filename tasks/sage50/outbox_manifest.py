@@ -1,8 +1,12 @@
-"""The outbox's memory: every document key, split Id and account record it has written.
+"""A file writer's memory: every document key, split Id and account record it has written,
+and what the Sage side has said of each since.
 
-A small SQLite file in the outbox folder (``.cwsage-manifest.sqlite``, rollback journal,
-``synchronous=FULL``), so a record is either fully there or not at all. The folder's Zynk
-importer may move files away; the manifest remembers them regardless.
+A small SQLite file in the writer's folder (``.cwsage-manifest.sqlite``, rollback journal,
+``synchronous=FULL``), so a record is either fully there or not at all. The Sage-side importer
+may move files away; the manifest remembers them regardless. ``OUTCOMES`` holds the latest
+word from the Sage side per document (imported, failed, differs — with the evidence); a failed
+document counts as not written, so the next load writes it again. ``READ`` lists the
+confirmation files already read (by name and content hash), so each is read once.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from tasks.sage50.protocol import DocumentTotals, LineTotals
+from tasks.sage50.protocol import Confirmation, DocumentTotals, LineTotals
 from tasks.keys import legacy_key
 from tasks.sage50.replica_read import chunks, marks
 from tasks.sage50.replica_schema import now
 
 MANIFEST_NAME = ".cwsage-manifest.sqlite"
-VERSION = 2                 # 2: purchase keys renamed to the shell-safe form (tasks.keys)
+VERSION = 3                 # 2: purchase keys renamed to the shell-safe form (tasks.keys)
+#                             3: OUTCOMES and READ (what the Sage side confirmed)
 DDL = """
 CREATE TABLE IF NOT EXISTS FILES (NAME TEXT PRIMARY KEY, SOURCE TEXT, SHA256 TEXT,
     WRITTEN_AT TEXT NOT NULL, RECONCILED INTEGER NOT NULL DEFAULT 0);
@@ -29,7 +34,14 @@ CREATE TABLE IF NOT EXISTS DOCUMENTS (KEY TEXT PRIMARY KEY, FILE TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS SPLITS (ID INTEGER PRIMARY KEY, KEY TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ACCOUNTS (KIND TEXT NOT NULL, KEY TEXT NOT NULL, ACCOUNT_REF TEXT,
     DIGEST TEXT NOT NULL, FILE TEXT NOT NULL, PRIMARY KEY (KIND, KEY));
+CREATE TABLE IF NOT EXISTS OUTCOMES (KEY TEXT PRIMARY KEY, OUTCOME TEXT NOT NULL,
+    EVIDENCE TEXT NOT NULL, REASON TEXT, FIX TEXT, AT TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS READ (NAME TEXT NOT NULL, SHA256 TEXT NOT NULL, READ_AT TEXT NOT NULL,
+    PRIMARY KEY (NAME, SHA256));
+CREATE TABLE IF NOT EXISTS FOUND_BY (KEY TEXT PRIMARY KEY, REFERENCE TEXT NOT NULL,
+    DOC_DATE TEXT NOT NULL, ROWS INTEGER NOT NULL);
 """
+FAILED = "failed"           # protocol.FAILED: the Sage side refused it; written again next load
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,68 @@ class Manifest:
         return {name for (name,) in self._conn.execute("SELECT NAME FROM FILES")}
 
     def document_files(self, keys: Iterable[str]) -> dict[str, str]:
-        return self._lookup("SELECT KEY, FILE FROM DOCUMENTS WHERE KEY IN ({})", keys)
+        """The file each key was written in; a key the Sage side refused counts as unwritten."""
+        return self._lookup("SELECT KEY, FILE FROM DOCUMENTS WHERE KEY IN ({}) AND KEY NOT IN "
+                            f"(SELECT KEY FROM OUTCOMES WHERE OUTCOME = '{FAILED}')", keys)
+
+    def keys_of_file(self, file: str) -> list[str]:
+        rows = self._conn.execute("SELECT KEY FROM DOCUMENTS WHERE FILE = ? UNION SELECT KEY "
+                                  "FROM ACCOUNTS WHERE FILE = ?", (file, file)).fetchall()
+        return sorted(key for (key,) in rows)
+
+    def file_names(self) -> list[str]:
+        """Every file written, newest first."""
+        return [n for (n,) in self._conn.execute("SELECT NAME FROM FILES ORDER BY WRITTEN_AT "
+                                                 "DESC, NAME DESC")]
+
+    def account_kinds(self, keys: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """key → (kind, account ref) of the account records among ``keys``."""
+        rows = self._rows("SELECT KEY, KIND, ACCOUNT_REF FROM ACCOUNTS WHERE KEY IN ({})", keys)
+        return {key: (kind, ref) for key, kind, ref in rows}
+
+    def accounts_of(self, keys: Iterable[str]) -> set[str]:
+        return {key for _, key, _ in self._rows(
+            "SELECT KIND, KEY, DIGEST FROM ACCOUNTS WHERE KEY IN ({})", keys)}
+
+    def outcomes(self, keys: Iterable[str]) -> dict[str, tuple]:
+        """key → (outcome, evidence, reason, fix, at): the Sage side's latest word."""
+        rows = self._rows("SELECT KEY, OUTCOME, EVIDENCE, REASON, FIX, AT FROM OUTCOMES "
+                          "WHERE KEY IN ({})", keys)
+        return {row[0]: tuple(row[1:]) for row in rows}
+
+    def found_by(self, keys: Iterable[str]) -> dict[str, tuple[str, str, int]]:
+        """key → (reference, ISO date, rows written): how Sage's tables find a document
+        written without an Id of cwsage's (Sage's own import files)."""
+        rows = self._rows("SELECT KEY, REFERENCE, DOC_DATE, ROWS FROM FOUND_BY WHERE KEY IN "
+                          "({})", keys)
+        return {key: (ref, when, n) for key, ref, when, n in rows}
+
+    def confirmations(self, keys: Iterable[str]) -> dict[str, Confirmation]:
+        return {key: Confirmation(key, outcome, evidence, reason, fix)
+                for key, (outcome, evidence, reason, fix, _) in self.outcomes(keys).items()}
+
+    def was_read(self, name: str, sha: str) -> bool:
+        return self._conn.execute("SELECT 1 FROM READ WHERE NAME = ? AND SHA256 = ?",
+                                  (name, sha)).fetchone() is not None
+
+    def record_outcomes(self, outcomes: list[tuple[str, str, str, str | None, str | None]],
+                        read: tuple[str, str] | None = None) -> None:
+        """(key, outcome, evidence, reason, fix) rows, and the file they were read from, in
+        one transaction: a file counts as read only with everything it said. An account the
+        Sage side refused is forgotten, so it travels again with the next load."""
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            c.executemany("INSERT OR REPLACE INTO OUTCOMES VALUES (?, ?, ?, ?, ?, ?)",
+                          [(*row, now()) for row in outcomes])
+            c.executemany("DELETE FROM ACCOUNTS WHERE KEY = ?",
+                          [(row[0],) for row in outcomes if row[1] == FAILED])
+            if read:
+                c.execute("INSERT OR IGNORE INTO READ VALUES (?, ?, ?)", (*read, now()))
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        c.execute("COMMIT")
 
     def split_owners(self, ids: Iterable[int]) -> dict[int, str]:
         return self._lookup("SELECT ID, KEY FROM SPLITS WHERE ID IN ({})", ids)
@@ -93,15 +166,20 @@ class Manifest:
         return {row[0]: _totals(*row) for row in rows}
 
     def record(self, file: str, source: str, sha: str, docs: list[DocEntry],
-               accounts: list[AccountEntry], reconciled: bool = False) -> None:
+               accounts: list[AccountEntry], reconciled: bool = False,
+               found_by: dict[str, tuple[str, str, int]] | None = None) -> None:
         """Remember one written file and what it carried, in one transaction."""
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
         try:
+            c.executemany("INSERT OR REPLACE INTO FOUND_BY VALUES (?, ?, ?, ?)",
+                          [(key, *found) for key, found in (found_by or {}).items()])
             c.execute("INSERT OR IGNORE INTO FILES VALUES (?, ?, ?, ?, ?)",
                       (file, source, sha, now(), int(reconciled)))
-            c.executemany("INSERT OR IGNORE INTO DOCUMENTS VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            c.executemany("INSERT OR REPLACE INTO DOCUMENTS VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                           [(d.key, file, *_columns(d.totals)) for d in docs])
+            c.executemany("DELETE FROM OUTCOMES WHERE KEY = ?",      # written anew: unanswered
+                          [(d.key,) for d in docs])
             c.executemany("INSERT OR IGNORE INTO SPLITS VALUES (?, ?)",
                           [(i, d.key) for d in docs for i in d.split_ids])
             c.executemany("INSERT OR REPLACE INTO ACCOUNTS VALUES (?, ?, ?, ?, ?)",

@@ -15,7 +15,8 @@ from lxml import etree
 from tasks.sage50 import rules as r
 from tasks.sage50.outbox_manifest import AccountEntry, DocEntry, Manifest
 from tasks.sage50.pricing import PricedDoc, price_invoice, price_transaction
-from tasks.sage50.protocol import (ALREADY_PRESENT, HELD, LOADED, REJECTED, Check,
+from tasks.sage50.protocol import (ALREADY_PRESENT, HANDED_OFF, HELD, LOADED, REJECTED,
+                                   Check,
                                    DocumentResult, LoadReceipt)
 from tasks.sage50.sagexml import Account, CompanyXml, Invoice, TransactionGroup
 
@@ -27,6 +28,7 @@ class Plan:
     accounts: list[AccountEntry] = field(default_factory=list)
     elements: dict[str, list] = field(default_factory=dict)      # collection -> elements
     sha256: str = ""
+    priced: list[PricedDoc] = field(default_factory=list)       # the documents to write
     _written: list[int] = field(default_factory=list)           # results that await the file
 
     def add(self, key: str, status: str, sage_ref: str | None = None,
@@ -35,17 +37,27 @@ class Plan:
             self._written.append(len(self.receipt.results))
         self.receipt.results.append(DocumentResult(key, status, sage_ref, reason))
 
-    def written_to(self, name: str) -> None:
+    def refuse(self, key: str, reason: str) -> None:
+        """A planned document the file format cannot carry: rejected, never written."""
+        for i in list(self._written):
+            if self.receipt.results[i].key == key:
+                self._written.remove(i)
+                self.receipt.results[i] = DocumentResult(key, REJECTED, None, reason)
+        self.docs = [d for d in self.docs if d.key != key]
+        self.priced = [d for d in self.priced if d.key != key]
+
+    def written_to(self, name: str, where: str = "outbox") -> None:
+        """The file is written: its documents wait for the Sage side's importer."""
         for i in self._written:
-            self.receipt.results[i] = DocumentResult(self.receipt.results[i].key, LOADED,
-                                                     f"outbox {name}", None)
+            self.receipt.results[i] = DocumentResult(self.receipt.results[i].key, HANDED_OFF,
+                                                     f"{where} {name}", None)
 
 
 def plan_load(company: CompanyXml, chart: r.Chart, manifest: Manifest,
               check: Check | None = None) -> Plan:
     plan, clashes = Plan(), r.xml_problems(company)
     candidates, refused = _accounts(plan, company, chart, manifest, clashes)
-    accepted = _documents(plan, company, chart, manifest, clashes, refused, check)
+    accepted = plan.priced = _documents(plan, company, chart, manifest, clashes, refused, check)
     named = {(doc.ledger, doc.account_ref) for doc in accepted}
     for acc, entry, changed in candidates:
         if changed or (acc.kind, acc.account_ref) in named:

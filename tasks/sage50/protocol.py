@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, runtime_checkable
 
 LOADED = "loaded"
+HANDED_OFF = "handed_off"    # written for a Sage-side importer; in Sage only once it confirms
 ALREADY_PRESENT = "already_present"
 REJECTED = "rejected"
 HELD = "held"                # the caller's check refused it before anything was written
-STATUSES = (LOADED, ALREADY_PRESENT, REJECTED, HELD)
+STATUSES = (LOADED, HANDED_OFF, ALREADY_PRESENT, REJECTED, HELD)
 # A check the caller hands to ``Writer.load``: called with each document as Sage prices it
 # (``pricing.PricedDoc``) before it is written; True holds the document back.
 Check = Callable[[Any], bool]
@@ -42,6 +43,21 @@ class DocumentResult:
     status: str              # "loaded" | "already_present" | "rejected"
     sage_ref: str | None     # where it sits in Sage, e.g. "SI 12 / invoice 10457"
     reason: str | None       # for "rejected": field, value and the fix
+
+
+# What the Sage side says of a handed-off document (``HandoffWriter.confirmations``).
+IMPORTED = "imported"        # Sage holds it with the money that was handed off
+FAILED = "failed"            # the importer did not import it: send it again once fixed
+DIFFERS = "differs"          # Sage holds it, but not as it was handed off: a person decides
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    key: str
+    outcome: str             # IMPORTED | FAILED | DIFFERS
+    evidence: str            # where it was read: a success file, a fail file, Sage's tables
+    reason: str | None = None    # FAILED/DIFFERS: the importer's words, or what differs
+    fix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,16 @@ class LoadReceipt:
         return out
 
 
+@dataclass
+class ConfirmationRead:
+    """One reading of the Sage side: what it says of the documents asked about, the Ids it
+    names that were never handed off, and the files it could not read yet."""
+
+    confirmations: dict[str, Confirmation] = field(default_factory=dict)
+    strays: list[str] = field(default_factory=list)      # "Id 123 in success file X"
+    unreadable: list[str] = field(default_factory=list)  # "X: why" — read again next time
+
+
 @runtime_checkable
 class Writer(Protocol):
     name: str
@@ -97,3 +123,14 @@ class Writer(Protocol):
     def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class HandoffWriter(Writer, Protocol):
+    """A writer whose documents reach Sage through an importer on the Sage side: ``load``
+    reports new documents ``handed_off``, ``present``/``totals`` answer for what was handed
+    off, and only ``confirmations`` says what Sage holds."""
+
+    def confirmations(self, keys: Iterable[str]) -> ConfirmationRead: ...
+
+    def handoff_of(self, name: str) -> list[str]: ...

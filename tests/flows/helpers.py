@@ -3,6 +3,7 @@ replica."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -53,3 +54,23 @@ def point_env_at(monkeypatch, server) -> None:
                         "CW_PRIVATE_KEY": creds["private_key"],
                         "CW_CLIENT_ID": creds["client_id"]}.items():
         monkeypatch.setenv(name, value)
+
+
+def with_writer(text: str, writer: str, **settings) -> str:
+    """The spec text loading through ``writer`` with ``settings`` (and the same exchange rates
+    the replica holds, so foreign documents price the same way)."""
+    old = "  writer: sage50_replica"
+    assert old in text, "pipelines.yaml: the sage.writer line moved; update with_writer"
+    block = {"currency_rates": {"EUR": 1.15, "USD": 1.27}, **settings}
+    lines = "".join(f"    {k}: {json.dumps(v) if isinstance(v, dict) else v}\n"
+                    for k, v in block.items())
+    return text.replace(old, f"  writer: {writer}\n  {writer}:\n{lines.rstrip()}", 1)
+
+
+def batched_gl_ids(cw: "CW") -> list[int]:
+    """Every GL entry id in every ConnectWise batch (repeats kept: each must appear once)."""
+    ids = []
+    for batch in cw.batches():
+        ids += [e["id"] for e in cw.get(f"/finance/accounting/batches/{batch['id']}/entries",
+                                        pageSize=1000)]
+    return ids

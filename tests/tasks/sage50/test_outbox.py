@@ -41,7 +41,7 @@ def test_load_writes_one_file_atomically_and_records_it(outbox, tmp_path, sx):
                                                  ".cwsage-write.lock"])          # no temp
     assert ids_in(folder / name) == ["CW-CO-SMITHJ01", "CW-INV-5120"]
     assert [(r.key, r.status, r.sage_ref) for r in receipt.results] == [
-        ("CW-CO-SMITHJ01", "loaded", f"outbox {name}"), ("CW-INV-5120", "loaded", f"outbox {name}")]
+        ("CW-CO-SMITHJ01", "handed_off", f"outbox {name}"), ("CW-INV-5120", "handed_off", f"outbox {name}")]
     assert outbox.present(["CW-INV-5120", "CW-CO-SMITHJ01", "x"]) == {"CW-INV-5120",
                                                                       "CW-CO-SMITHJ01"}
 
@@ -58,7 +58,7 @@ def test_a_document_id_is_never_written_twice(outbox, tmp_path, sx):
         sx.invoice("CW-INV-1"), sx.invoice("CW-INV-2")]), source="chunk 2")
     assert [(r.key, r.status) for r in more.results] == [
         ("CW-CO-SMITHJ01", "already_present"), ("CW-INV-1", "already_present"),
-        ("CW-INV-2", "loaded")]
+        ("CW-INV-2", "handed_off")]
     newest = [n for n in xml_files(folder) if n.startswith("chunk-2")][0]
     assert ids_in(folder / newest) == ["CW-CO-SMITHJ01", "CW-INV-2"]  # its customer travels along
 
@@ -69,7 +69,7 @@ def test_invalid_documents_are_rejected_and_not_written(outbox, tmp_path, sx):
         sx.invoice("CW-INV-2", items=[sx.item(price="-1.00")]),
         sx.invoice("CW-INV-3", items=[sx.item(nominal="2100")]),
         sx.invoice("CW-INV-4")]), source="chunk")
-    assert [r.status for r in receipt.results] == ["rejected"] * 3 + ["loaded"]
+    assert [r.status for r in receipt.results] == ["rejected"] * 3 + ["handed_off"]
     assert "R-ACC-1" in receipt.results[0].reason
     assert "UnitPrice '-1.00' is negative" in receipt.results[1].reason
     assert "creditors control account" in receipt.results[2].reason
@@ -103,7 +103,7 @@ def test_changed_customer_is_written_again_unchanged_one_is_not(outbox, tmp_path
     assert same.results[0].status == "already_present"
     changed = outbox.load(sx.company(customers=[sx.customer(CompanyName="New Name Ltd")]),
                           source="c")
-    assert changed.results[0].status == "loaded"
+    assert changed.results[0].status == "handed_off"
     assert len(xml_files(tmp_path / "outbox")) == 2
 
 
@@ -161,7 +161,7 @@ def test_tax_rates_setting_changes_the_rates_and_unknown_codes_are_rejected(tmp_
         receipt = w.load(sx.company(invoices=[sx.invoice("A", items=[sx.item(), sx.item(tax=5)]),
                                               sx.invoice("B", items=[sx.item(tax=14)])]),
                          source="t")
-        assert receipt.results[0].status == "loaded"
+        assert receipt.results[0].status == "handed_off"
         assert w.totals(["A"])["A"].tax == Decimal("22.50")          # T1 at 17.5 %, T5 kept
         assert "TaxCode 14 (T14) is not set up" in receipt.results[1].reason
     finally:
@@ -189,7 +189,7 @@ def test_settings_as_the_spec_passes_them_keep_the_uk_defaults(tmp_path, sx):
     try:
         receipt = w.load(sx.company(invoices=[sx.invoice(items=[sx.item(tax=1),
                                                                  sx.item(tax=9)])]), source="t")
-        assert receipt.results[0].status == "loaded"
+        assert receipt.results[0].status == "handed_off"
         assert w.totals(["CW-INV-5120"])["CW-INV-5120"].tax == Decimal("20.00")
     finally:
         w.close()
@@ -209,7 +209,7 @@ def test_a_document_the_callers_check_holds_is_not_written(outbox, tmp_path, sx)
     receipt = outbox.load(sx.company(customers=[sx.customer()], invoices=[
         sx.invoice("CW-INV-1"), sx.invoice("CW-INV-2")]), source="chunk 1", check=check)
     status = {r.key: r.status for r in receipt.results}
-    assert (status["CW-INV-1"], status["CW-INV-2"]) == ("loaded", "held")
+    assert (status["CW-INV-1"], status["CW-INV-2"]) == ("handed_off", "held")
     assert set(seen) == {"CW-INV-1", "CW-INV-2"} and all(seen.values())
     [name] = xml_files(tmp_path / "outbox")
     assert "CW-INV-2" not in ids_in(tmp_path / "outbox" / name)
@@ -245,7 +245,7 @@ def test_two_writers_on_one_folder_never_write_the_same_documents_twice(tmp_path
         w.close()
     statuses = sorted(r.status for receipt in receipts for r in receipt.results
                       if r.key.startswith("CW-INV"))
-    assert statuses == ["already_present", "already_present", "loaded", "loaded"]
+    assert statuses == ["already_present", "already_present", "handed_off", "handed_off"]
     assert len(xml_files(tmp_path / "outbox")) == 1
 
 

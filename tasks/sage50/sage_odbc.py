@@ -1,0 +1,112 @@
+"""Read-only questions to a Sage 50 company through its ODBC driver: is this document there?
+
+Sage 50 Accounts installs an ODBC driver on the Windows machine that holds the company; a DSN
+names the company's data folder (``docs/sage50-confirmation.md``). The SQL below uses only
+Sage's own tables and columns — the same names the replica uses — so it runs unchanged against
+the replica's SQLite file (``odbc_dsn: sqlite:<path>``), which is how it is tested and shown
+here. Nothing is ever written: the connection is opened read-only.
+
+A document written to Sage's import files carries no Id of ours that Sage keeps in a header,
+so it is found the way a person would: audit-trail headers with its account, reference, type
+and date. Sage's own import may make one header per row, so the headers found are summed; a
+sum of twice the document means it was imported twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Iterable
+
+from tasks.errors import ConfigError, RetriableError
+from tasks.sage50.money import money
+
+SQLITE_PREFIX = "sqlite:"
+CHUNK = 200                  # references per query: well inside any driver's parameter limit
+HEADERS_SQL = ("SELECT HEADER_NUMBER, TYPE, ACCOUNT_REF, INV_REF, DATE, NET_AMOUNT, TAX_AMOUNT,"
+               " FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT FROM AUDIT_HEADER WHERE INV_REF IN ({})")
+ACCOUNTS_SQL = "SELECT ACCOUNT_REF FROM {} WHERE ACCOUNT_REF IN ({})"
+LEDGERS = {"customer": "SALES_LEDGER", "supplier": "PURCHASE_LEDGER"}
+
+
+@dataclass(frozen=True)
+class Header:
+    number: int
+    doc_type: str
+    account_ref: str
+    reference: str
+    date: str                # ISO
+    net: Decimal             # positive, in the document's currency when foreign
+    tax: Decimal
+
+
+def connect(dsn: str):
+    """A read-only DB-API connection to the Sage company named by ``dsn``."""
+    if dsn.startswith(SQLITE_PREFIX):
+        path = dsn[len(SQLITE_PREFIX):]
+        try:
+            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        except sqlite3.Error as exc:
+            raise ConfigError(f"sage50_import_csv settings: odbc_dsn: {path} cannot be opened "
+                              f"read-only ({exc}) — give the replica's path") from exc
+    try:
+        import pyodbc
+    except ImportError as exc:
+        raise ConfigError("sage50_import_csv settings: odbc_dsn needs the pyodbc package and "
+                          "Sage 50's ODBC driver on this machine — pip install 'cwsage[odbc]' "
+                          "on the Windows machine with Sage, or leave odbc_dsn out and confirm "
+                          "each imported file with `cwsage confirm FILE`") from exc
+    try:
+        return pyodbc.connect(f"DSN={dsn}", autocommit=True, readonly=True, timeout=30)
+    except pyodbc.Error as exc:
+        raise RetriableError(f"Sage 50 ODBC DSN {dsn!r} did not answer ({exc}) — is Sage's "
+                             "data folder reachable and the DSN set up? Tried again next run"
+                             ) from exc
+
+
+def headers(conn, references: Iterable[str], foreign: set[str]) -> list[Header]:
+    """Audit-trail headers whose reference is one of ``references``; amounts of the
+    references in ``foreign`` are read in the foreign currency."""
+    refs, out = sorted(set(references)), []
+    for start in range(0, len(refs), CHUNK):
+        part = refs[start:start + CHUNK]
+        cur = conn.cursor()
+        try:
+            cur.execute(HEADERS_SQL.format(",".join("?" * len(part))), part)
+            for row in cur.fetchall():
+                out.append(_header(row, foreign))
+        finally:
+            cur.close()
+    return out
+
+
+def _header(row, foreign: set[str]) -> Header:
+    number, doc_type, account, ref, when, net, tax, f_net, f_tax = row
+    use_foreign = ref in foreign and f_net is not None
+    return Header(int(number), str(doc_type).strip(), str(account).strip(), str(ref).strip(),
+                  _iso(when), abs(money(f_net if use_foreign else net)),
+                  abs(money(f_tax if use_foreign else tax)))
+
+
+def accounts(conn, kind: str, refs: Iterable[str]) -> set[str]:
+    refs = sorted(set(refs))
+    found: set[str] = set()
+    for start in range(0, len(refs), CHUNK):
+        part = refs[start:start + CHUNK]
+        cur = conn.cursor()
+        try:
+            cur.execute(ACCOUNTS_SQL.format(LEDGERS[kind], ",".join("?" * len(part))), part)
+            found.update(str(r[0]).strip() for r in cur.fetchall())
+        finally:
+            cur.close()
+    return found
+
+
+def _iso(value) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
