@@ -33,7 +33,8 @@ def file_pipelines(spec, names: list[str] | None = None) -> list:
 
 
 def confirm_command(spec_path: str, given: str, failed: str | None = None,
-                    names: list[str] | None = None, out=sys.stdout) -> int:
+                    names: list[str] | None = None, out=None) -> int:
+    out = out or sys.stdout
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     pipelines = file_pipelines(spec, names)
     if not pipelines:
@@ -63,9 +64,10 @@ def confirm_command(spec_path: str, given: str, failed: str | None = None,
 
 
 def resend_command(spec_path: str, keys: list[str], names: list[str] | None = None,
-                   out=sys.stdout) -> int:
+                   out=None) -> int:
     """Documents the Sage-side importer refused, released to be written again by the next
     run: the person says the cause is fixed in Sage."""
+    out = out or sys.stdout
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     run_id = "resend-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
     who, total = user_name(), 0
@@ -101,8 +103,9 @@ def _say(out, pipeline: str, keys: list[str], given: str, failed: str | None) ->
 
 
 def sage_import_command(spec_path: str, options, replica_path: str | None = None,
-                        out=sys.stdout) -> int:
+                        out=None) -> int:
     """Import every file writer's waiting files into the replica, as the Sage side would."""
+    out = out or sys.stdout
     from tasks.sage50.replica import ReplicaWriter
     from tasks.sage50.sage_import import import_csv_sets, import_outbox
     spec = load_spec(spec_path, need_connection=False, check_files=False)

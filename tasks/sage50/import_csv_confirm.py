@@ -5,7 +5,8 @@ Each document waiting for Sage is looked for among the audit-trail headers with 
 documents of ours can share all four (two credits for one invoice, entered on one day), so
 documents are judged per such group: the headers found must sum to the group's net and VAT.
 
-* the sums agree → imported;
+* the sums agree, in the document's currency → imported;
+* held in another currency (a foreign document imported onto a sterling account) → differs;
 * they are a whole multiple of it → imported that many times: differs, with the headers;
 * anything else found → differs (part imported, or edited in Sage);
 * nothing found → still waiting.
@@ -64,12 +65,18 @@ def _documents(conn, dsn: str, groups: dict[tuple, list[str]], totals: dict) -> 
 def _judge(dsn: str, group: tuple, keys: list[str], headers: list, totals: dict) -> list:
     net = sum((abs(totals[k].net) for k in keys), Decimal(0))
     tax = sum((abs(totals[k].tax) for k in keys), Decimal(0))
+    currency = totals[keys[0]].currency
+    wrong = sorted({h.currency for h in headers} - {currency})
     got_net = sum((h.net for h in headers), Decimal(0))
     got_tax = sum((h.tax for h in headers), Decimal(0))
     numbers = ", ".join(str(h.number) for h in sorted(headers, key=lambda h: h.number))
     account, ref, doc_type, when = group
     where = (f"Sage audit trail through ODBC ({dsn}): {doc_type} {account} ref {ref} on "
              f"{when}, header {numbers}")
+    if wrong:
+        why = (f"Sage holds it in {', '.join(wrong)} (headers {numbers}); ConnectWise states "
+               f"{currency} — the account's currency in Sage must be {currency}")
+        return [(k, DIFFERS, where, why, DIFFERS_FIX) for k in keys]
     if (got_net, got_tax) == (net, tax):
         return [(k, IMPORTED, where, None, None) for k in keys]
     times = got_net / net if net else Decimal(0)

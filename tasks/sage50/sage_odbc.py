@@ -18,6 +18,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Iterable
 
 from tasks.errors import ConfigError, RetriableError
@@ -26,7 +27,9 @@ from tasks.sage50.money import money
 SQLITE_PREFIX = "sqlite:"
 CHUNK = 200                  # references per query: well inside any driver's parameter limit
 HEADERS_SQL = ("SELECT HEADER_NUMBER, TYPE, ACCOUNT_REF, INV_REF, DATE, NET_AMOUNT, TAX_AMOUNT,"
-               " FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT FROM AUDIT_HEADER WHERE INV_REF IN ({})")
+               " FOREIGN_NET_AMOUNT, FOREIGN_TAX_AMOUNT, CURRENCY FROM AUDIT_HEADER WHERE "
+               "INV_REF IN ({})")
+CURRENCIES_SQL = "SELECT NUMBER, CODE FROM CURRENCY"
 ACCOUNTS_SQL = "SELECT ACCOUNT_REF FROM {} WHERE ACCOUNT_REF IN ({})"
 LEDGERS = {"customer": "SALES_LEDGER", "supplier": "PURCHASE_LEDGER"}
 
@@ -40,6 +43,7 @@ class Header:
     date: str                # ISO
     net: Decimal             # positive, in the document's currency when foreign
     tax: Decimal
+    currency: str            # ISO code, through Sage's CURRENCY table
 
 
 def connect(dsn: str):
@@ -47,7 +51,8 @@ def connect(dsn: str):
     if dsn.startswith(SQLITE_PREFIX):
         path = dsn[len(SQLITE_PREFIX):]
         try:
-            return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+            uri = f"{Path(path).absolute().as_uri()}?mode=ro"    # '#', '?', '%' escaped
+            return sqlite3.connect(uri, uri=True, timeout=30)
         except sqlite3.Error as exc:
             raise ConfigError(f"sage50_import_csv settings: odbc_dsn: {path} cannot be opened "
                               f"read-only ({exc}) — give the replica's path") from exc
@@ -70,24 +75,35 @@ def headers(conn, references: Iterable[str], foreign: set[str]) -> list[Header]:
     """Audit-trail headers whose reference is one of ``references``; amounts of the
     references in ``foreign`` are read in the foreign currency."""
     refs, out = sorted(set(references)), []
+    codes = _currencies(conn)
     for start in range(0, len(refs), CHUNK):
         part = refs[start:start + CHUNK]
         cur = conn.cursor()
         try:
             cur.execute(HEADERS_SQL.format(",".join("?" * len(part))), part)
             for row in cur.fetchall():
-                out.append(_header(row, foreign))
+                out.append(_header(row, foreign, codes))
         finally:
             cur.close()
     return out
 
 
-def _header(row, foreign: set[str]) -> Header:
-    number, doc_type, account, ref, when, net, tax, f_net, f_tax = row
+def _header(row, foreign: set[str], codes: dict[int, str]) -> Header:
+    number, doc_type, account, ref, when, net, tax, f_net, f_tax, currency = row
     use_foreign = ref in foreign and f_net is not None
     return Header(int(number), str(doc_type).strip(), str(account).strip(), str(ref).strip(),
                   _iso(when), abs(money(f_net if use_foreign else net)),
-                  abs(money(f_tax if use_foreign else tax)))
+                  abs(money(f_tax if use_foreign else tax)),
+                  codes.get(int(currency or 0), f"currency {currency}"))
+
+
+def _currencies(conn) -> dict[int, str]:
+    cur = conn.cursor()
+    try:
+        cur.execute(CURRENCIES_SQL)
+        return {int(n): str(code).strip() for n, code in cur.fetchall()}
+    finally:
+        cur.close()
 
 
 def accounts(conn, kind: str, refs: Iterable[str]) -> set[str]:

@@ -199,6 +199,71 @@ def damaged_target_trial(workdir: Path, api_url: str | None) -> Trial:
     return result
 
 
+def with_outbox(text: str, outbox: Path) -> str:
+    """The spec text loading through the Zynk outbox in ``outbox``, with the replica's rates."""
+    return text.replace("  writer: sage50_replica", f"  writer: zynk_xml_outbox\n"
+                        f"  zynk_xml_outbox: {{folder: {outbox}, currency_rates: "
+                        "{EUR: 1.15, USD: 1.27}}", 1)
+
+
+def import_in_sage(home: Path, outbox: Path, **faults) -> None:
+    """Zynk's run on the Sage side: the outbox into the replica the invariants read."""
+    from tasks.sage50.replica import ReplicaWriter
+    from tasks.sage50.sage_import import ImportOptions, import_outbox
+    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+        import_outbox(outbox, outbox / "success", outbox / "fail", sage,
+                      ImportOptions(**faults))
+
+
+BEFORE_IMPORT = ("before-writer", "after-writer", "after-load")
+
+
+def handoff_trial(point: str, workdir: Path, api_url: str | None) -> Trial:
+    """Through the Zynk outbox, killed at ``point``: while handing off (before the importer
+    ran) or while reading its answers and batching them (after). Then importer and runs in
+    turn until a run finishes with nothing waiting: nothing is batched before Sage confirmed
+    it, nothing is imported twice, every handed-off document ends loaded or quarantined."""
+    result = Trial(f"handoff, killed at {point}")
+    folder = Path(tempfile.mkdtemp(dir=workdir))
+    spec, home, outbox = project(folder), folder / "home", folder / "zynk-inbox"
+    spec.write_text(with_outbox(spec.read_text(), outbox))
+    server = SandboxServer(port=0, seed=9, invoices=INVOICES, expenses=0, procurement=0,
+                           broken_share=0.125).start()
+    early = point.split(":")[0] in BEFORE_IMPORT
+    try:
+        result.runs.append(run_once(spec, child_env(server, home, api_url,
+                                                    point if early else None)))
+        if _batch_count(server):
+            result.problems.append("a batch was created before the importer ran")
+        if not early:
+            import_in_sage(home, outbox)
+            result.runs.append(run_once(spec, child_env(server, home, api_url, point)))
+        for _ in range(4):
+            import_in_sage(home, outbox)
+            result.runs.append(run_once(spec, child_env(server, home, api_url, None)))
+            if result.runs[-1] == 0 and not _waiting(home):
+                break
+        result.problems += invariants(server, home) if result.runs[-1] == 0 else \
+            [f"the runs after the crash did not succeed: exit codes {result.runs}"]
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def _batch_count(server: SandboxServer) -> int:
+    return len(_session(server).get(f"{server.base_url}/finance/accounting/batches",
+                                    params={"pageSize": 1000}).json())
+
+
+def _waiting(home: Path) -> int:
+    db = sqlite3.connect(home / "journal.db")
+    try:
+        return db.execute("SELECT COUNT(*) FROM documents WHERE state='handed_off'").fetchone()[0]
+    finally:
+        db.close()
+
+
 def invariants(server: SandboxServer, home: Path) -> list[str]:
     problems = []
     broken = {b.id for b in server.data.broken_documents() if b.kind == "invoice"}
@@ -247,7 +312,8 @@ def _journal(home: Path) -> list[str]:
     db = sqlite3.connect(home / "journal.db")
     states = dict(db.execute("SELECT state, COUNT(*) FROM documents GROUP BY state").fetchall())
     problems = []
-    if states.get("loading") or states.get("posting") or states.get("loaded"):
+    if states.get("loading") or states.get("posting") or states.get("loaded") or \
+            states.get("handed_off"):
         problems.append(f"the journal still has work in flight: {states}")
     open_batches = db.execute("SELECT COUNT(*) FROM batches WHERE state='intent'").fetchone()[0]
     if open_batches:

@@ -10,8 +10,9 @@ import random
 
 import pytest
 
-from tasks.faults import POINTS
-from tests.crash.harness import damaged_target_trial, trial, two_writers_trial
+from tasks.faults import HANDOFF_POINTS, POINTS
+from tests.crash.harness import (damaged_target_trial, handoff_trial, trial,
+                                 two_writers_trial)
 
 pytestmark = pytest.mark.slow
 
@@ -48,4 +49,15 @@ def test_a_second_home_against_the_same_target_is_refused_and_the_first_finishes
 def test_a_target_damaged_after_a_kill_is_refused_then_restored_and_finished(api_url, tmp_path):
     result = damaged_target_trial(tmp_path, api_url)
     assert result.runs[0] == -9
+    assert result.problems == [], result.runs
+
+
+# across the two-phase handoff: while handing off, while reading the importer's answers, after
+# reading them and before their batch
+@pytest.mark.parametrize("point", ["after-writer:1", *(f"{p}:1" for p in HANDOFF_POINTS),
+                                   "before-batch:1"])
+def test_killed_across_the_handoff_then_rerun(point, api_url, tmp_path):
+    result = handoff_trial(point, tmp_path, api_url)
+    assert result.runs[0 if point == "after-writer:1" else 1] == -9, \
+        f"the run was not killed at {point}: {result.runs}"
     assert result.problems == [], result.runs
