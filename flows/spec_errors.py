@@ -28,13 +28,14 @@ def describe_validation_error(exc: ValidationError, root: type[BaseModel], file:
         loc = [str(part) for part in error["loc"]]
         if loc and loc[-1] in INTERNAL and error["type"] == "missing":
             continue
-        messages.append(f"{file}: {_dotted(loc)}: {_problem(error, root, loc)}")
+        where = _dotted(loc)            # a check of the whole spec names its keys itself
+        messages.append(f"{file}: {where + ': ' if where else ''}{_problem(error, root, loc)}")
     return list(dict.fromkeys(messages))
 
 
 def _dotted(loc: list[str]) -> str:
     parts = [p for p in loc if not p.startswith("function-") and p not in ("lax", "strict")]
-    return ".".join(parts) if parts else "(top level)"
+    return ".".join(parts)
 
 
 def _problem(error: dict, root: type[BaseModel], loc: list[str]) -> str:

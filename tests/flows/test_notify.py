@@ -281,6 +281,29 @@ def test_unexplained_reconciliation_alerts(make_spec, webhook, home):
                                 Completed(data={"reconciliation": agreed})) == []
 
 
+def test_documents_unconfirmed_past_confirm_within_are_named_with_their_file(make_spec,
+                                                                             webhook, home):
+    from tasks.confirm import Waiting
+    spec = make_spec(notify_block(webhook.url, None), webhook.url)
+    since = datetime.now(timezone.utc) - timedelta(hours=30)
+    late = [Waiting("CW-INV-5009", "10009", "outbox invoices-chunk-1.xml", since,
+                    timedelta(hours=30), True)]
+    fresh = [Waiting("CW-INV-5010", "10010", "outbox invoices-chunk-2.xml", since,
+                     timedelta(hours=1), False)]
+    rec = Reconciliation([], [], [], waiting=late + fresh)
+    [alert] = notify.run_completed(spec, "invoices", home, flow_run(spec.path),
+                                   Completed(data={"reconciliation": rec}))
+    assert alert.event == "unconfirmed" and not rec.agrees
+    assert "10009 (CW-INV-5009): in outbox invoices-chunk-1.xml, waiting 30 h" in alert.text
+    assert "CW-INV-5010" not in alert.text and "cwsage confirm FILE" in alert.text
+    assert notify.run_completed(spec, "invoices", home, flow_run(spec.path),     # not news
+                                Completed(data={"reconciliation": rec})) == []
+    waiting = Reconciliation([], [], [], waiting=fresh)
+    assert waiting.agrees and notify.run_completed(
+        spec, "invoices", home, flow_run(spec.path),
+        Completed(data={"reconciliation": waiting})) == []
+
+
 def test_a_failed_delivery_is_logged_not_raised(make_spec, smtp, home, caplog):
     receiver = WebhookReceiver(status=500)
     try:

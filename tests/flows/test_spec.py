@@ -83,7 +83,28 @@ CASES = {
     "unknown writer": (
         BASE + "sage: {writer: sage}\n",
         ["pipelines.yaml: sage.writer: got 'sage' — valid values: sage50_replica, "
-         "zynk_xml_outbox"]),
+         "zynk_xml_outbox, sage50_import_csv"]),
+    "unknown load target": (
+        BASE.replace(EXTRACT, EXTRACT + "\n    load: {target: sage}"),
+        ["pipelines.yaml: pipelines.invoices.load.target: got 'sage' — valid values: "
+         "sage50_replica, zynk_xml_outbox, sage50_import_csv"]),
+    "import files without a folder": (
+        BASE + "sage: {writer: sage50_import_csv}\n",
+        ["pipelines.yaml: sage: sage50_import_csv.folder is required when writer is "
+         "sage50_import_csv — set it to the folder the Sage-side import reads"]),
+    "a pipeline's file writer without a folder": (
+        BASE.replace(EXTRACT, EXTRACT + "\n    load: {target: zynk_xml_outbox}"),
+        ["pipelines.yaml: pipelines.invoices.load.target is zynk_xml_outbox, and "
+         "sage.zynk_xml_outbox.folder is not set — set it to the folder the Sage-side import "
+         "reads"]),
+    "confirm_within that is no duration": (
+        BASE + "sage: {confirm_within: soon}\n",
+        ["pipelines.yaml: sage.confirm_within: got 'soon' — give a duration such as 24h, 90m "
+         "or 2d"]),
+    "an ODBC DSN on the outbox": (
+        BASE + "sage: {zynk_xml_outbox: {folder: out, odbc_dsn: SAGE}}\n",
+        ["pipelines.yaml: sage.zynk_xml_outbox.odbc_dsn: unknown key 'odbc_dsn' — valid "
+         "keys: folder, success_folder, fail_folder, tax_rates, lock_date, currency_rates"]),
     "unknown entity": (
         BASE.replace("entity: invoices", "entity: invoice"),
         ["pipelines.yaml: pipelines.invoices.extract.entity: unknown entity 'invoice' — valid "
@@ -119,7 +140,7 @@ CASES = {
     "outbox without a folder": (
         BASE + "sage: {writer: zynk_xml_outbox}\n",
         ["pipelines.yaml: sage: zynk_xml_outbox.folder is required when writer is "
-         "zynk_xml_outbox — set it to the folder the Sage-side importer watches"]),
+         "zynk_xml_outbox — set it to the folder the Sage-side import reads"]),
     "schedule with neither cron nor interval": (
         BASE.replace(EXTRACT, EXTRACT + "\n    schedule: {timezone: Europe/London}"),
         ["pipelines.yaml: pipelines.invoices.schedule: give exactly one of cron or "
