@@ -112,8 +112,14 @@ def print_waiting(label: str, waiting: list[dict], out=sys.stdout) -> None:
         more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
         print(f"    {t(file)}: {len(docs)} waiting {age_text(oldest)} ({keys}{more}){flag}",
               file=out)
-    print("    once imported: cwsage confirm FILE (or the importer's success file, or Sage "
-          "itself through ODBC, confirms them on the next run)", file=out)
+    print("    the importer's success file, or Sage read through ODBC, confirms them on the "
+          "next run; if you imported a file yourself: cwsage confirm "
+          f"{t(_file_name(next(iter(files))))}", file=out)
+
+
+def _file_name(file: str) -> str:
+    """What ``cwsage confirm`` takes for a waiting document's file (its ``sage_ref``)."""
+    return file.split(" ")[-1] if file and " " in file else file or "FILE"
 
 
 def print_readiness(r: dict, out=sys.stdout) -> None:

@@ -93,7 +93,8 @@ class RunContext:
     @property
     def writer(self):
         """The Sage-side writer; in a dry run, a throwaway copy of the replica (a fresh
-        replica when the target is the outbox) — the real target is never touched."""
+        replica, with the writer's exchange rates and lock date, when the target is a file
+        writer's folder) — the real target is never touched."""
         if self._writer is None:
             from tasks.sage50 import get_writer
             name, settings = self.spec.writer_for(self.pipeline_spec)
@@ -102,7 +103,8 @@ class RunContext:
                     if name == "sage50_replica" else None
                 copy = self.home / "dry-runs" / self.pipeline / "sage50.db"
                 _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)
-                name, settings = "sage50_replica", {"path": str(copy)}
+                kept = {k: settings[k] for k in ("currency_rates", "lock_date") if k in settings}
+                name, settings = "sage50_replica", {**kept, "path": str(copy)}
             self._writer = get_writer(name, settings, self.home)
             if not self.dry_run:
                 from tasks.sage50.claim import claim

@@ -53,8 +53,10 @@ TYPE_ORDER = ("SI", "SC", "PI", "PC")
 CAUTIONS = (
     "The files have no header row: Sage's columns are in a fixed order. If the wizard asks,",
     "say the file has no header. Do not open and re-save the files in Excel: it drops the",
-    "leading zeros of nominal codes and rewrites dates. If the wizard reports errors, cancel,",
-    "do not edit the file, and send the list of errors to whoever runs cwsage.")
+    "leading zeros of nominal codes and rewrites dates. Import each file once: Sage's",
+    "import does not know a file it has imported before, and would post it twice. If the",
+    "wizard reports errors, cancel, do not edit the file, and tell cwsage what happened:",
+    "  cwsage confirm <file> --failed \"<Sage's error>\"")
 
 
 def _fold(text: str) -> str:
@@ -238,8 +240,10 @@ def import_instructions(stem: str, files: dict[str, str], documents: int, net: D
     lines += ["", *CAUTIONS, ""]
     lines += _totals(documents, net, tax, types)
     lines += _foreign(foreign or {})
-    if "transactions" in files:
-        lines += ["", *_confirm(files["transactions"])]
+    last = files.get("transactions") or next((files[k] for k in reversed(SCREENS)
+                                              if k in files), None)
+    if last:        # the records of a customers pipeline are confirmed like documents
+        lines += ["", *_confirm(last)]
     return "\n".join(lines) + "\n"
 
 
@@ -265,7 +269,7 @@ def _foreign(foreign: dict[str, tuple[int, Decimal, Decimal, list[str]]]) -> lis
 
 
 def _confirm(name: str) -> list[str]:
-    return ["After the transactions file is imported, run:",
+    return ["Once the files are imported, run:",
             f"  cwsage confirm {name}",
             "(When cwsage is set up with an ODBC DSN for this Sage company, it confirms by",
             "reading Sage itself.) Nothing is marked exported in ConnectWise before that."]

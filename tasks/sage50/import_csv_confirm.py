@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from typing import Iterable
 
 from tasks.sage50 import sage_odbc
 from tasks.sage50.outbox_manifest import Manifest
-from tasks.sage50.protocol import DIFFERS, IMPORTED
+from tasks.sage50.protocol import DIFFERS, FAILED, IMPORTED
 from tasks.sage50.rules import BASE_CURRENCY
 
 DIFFERS_FIX = ("compare the postings in Sage with ConnectWise and correct Sage by hand "
@@ -27,28 +28,55 @@ DIFFERS_FIX = ("compare the postings in Sage with ConnectWise and correct Sage b
                "every run and batches the document once Sage holds it exactly once")
 
 
-def confirm_in_sage(manifest: Manifest, dsn: str, keys: list[str]) -> None:
-    """Record what Sage's tables say of the waiting ``keys`` in the manifest's outcomes."""
+def confirm_in_sage(manifest: Manifest, dsn: str, keys: list[str]) -> str | None:
+    """Record what Sage's tables say of the waiting ``keys`` in the manifest's outcomes;
+    when Sage cannot be asked now, say why (the documents wait and are asked next run)."""
+    try:
+        _confirm(manifest, dsn, keys)
+    except (sage_odbc.Unanswered, *sage_odbc.db_errors()) as exc:
+        return f"Sage 50 through ODBC ({dsn}): {exc}"
+    return None
+
+
+def _confirm(manifest: Manifest, dsn: str, keys: list[str]) -> None:
     known = manifest.outcomes(keys)
     open_keys = [k for k in keys if (known.get(k) or ("",))[0] != IMPORTED]
-    totals, found = manifest.totals(open_keys), manifest.found_by(open_keys)
-    groups: dict[tuple, list[str]] = defaultdict(list)
-    for key in open_keys:
-        if key in totals and key in found:
-            t, (ref, when, _) = totals[key], found[key]
-            groups[(t.account_ref, ref, t.doc_type, when)].append(key)
+    groups, totals = _groups(manifest, open_keys)
+    members = {k for ks in groups.values() for k in ks}
+    imported = {k for k, o in manifest.outcomes(members).items() if o[0] == IMPORTED}
     accounts = manifest.account_kinds([k for k in open_keys if k not in totals])
     if not groups and not accounts:
         return
     conn = sage_odbc.connect(dsn)
     try:
-        rows = _documents(conn, dsn, groups, totals) + _accounts(conn, dsn, accounts)
+        rows = _documents(conn, dsn, groups, totals, imported) + \
+            _accounts(conn, dsn, accounts)
     finally:
         conn.close()
-    manifest.record_outcomes(rows)
+    asked = set(open_keys)          # a sibling handed off earlier keeps its own outcome
+    manifest.record_outcomes([row for row in rows if row[0] in asked])
 
 
-def _documents(conn, dsn: str, groups: dict[tuple, list[str]], totals: dict) -> list[tuple]:
+def _groups(manifest: Manifest, keys: list[str]) -> tuple[dict[tuple, list[str]], dict]:
+    """The asked documents grouped by how Sage finds them (account, reference, type, date),
+    each group with every other document of ours Sage finds the same way — handed off in an
+    earlier load and not refused — since their postings are summed together."""
+    found = manifest.found_by(keys)
+    siblings = manifest.found_by_reference({ref for ref, _, _ in found.values()})
+    refused = {k for k, o in manifest.outcomes(siblings).items() if o[0] == FAILED}
+    everyone = {**{k: v for k, v in siblings.items() if k not in refused}, **found}
+    totals = manifest.totals(everyone)
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for key, (ref, when, _) in sorted(everyone.items()):
+        if key in totals:
+            t = totals[key]
+            groups[(t.account_ref, ref, t.doc_type, when)].append(key)
+    asked = set(keys)
+    return {g: ks for g, ks in groups.items() if asked & set(ks)}, totals
+
+
+def _documents(conn, dsn: str, groups: dict[tuple, list[str]], totals: dict,
+               imported: set[str]) -> list[tuple]:
     foreign = {g[1] for g, keys in groups.items()
                if any(totals[k].currency != BASE_CURRENCY for k in keys)}
     by_group: dict[tuple, list] = defaultdict(list)
@@ -58,13 +86,18 @@ def _documents(conn, dsn: str, groups: dict[tuple, list[str]], totals: dict) -> 
     for group, keys in groups.items():
         headers = by_group.get(group)
         if headers:
-            rows += _judge(dsn, group, keys, headers, totals)
+            rows += _judge(dsn, group, keys, headers, totals, imported)
     return rows
 
 
-def _judge(dsn: str, group: tuple, keys: list[str], headers: list, totals: dict) -> list:
-    net = sum((abs(totals[k].net) for k in keys), Decimal(0))
-    tax = sum((abs(totals[k].tax) for k in keys), Decimal(0))
+def _sums(keys: Iterable[str], totals: dict) -> tuple[Decimal, Decimal]:
+    return (sum((abs(totals[k].net) for k in keys), Decimal(0)),
+            sum((abs(totals[k].tax) for k in keys), Decimal(0)))
+
+
+def _judge(dsn: str, group: tuple, keys: list[str], headers: list, totals: dict,
+           imported: set[str]) -> list:
+    net, tax = _sums(keys, totals)
     currency = totals[keys[0]].currency
     wrong = sorted({h.currency for h in headers} - {currency})
     got_net = sum((h.net for h in headers), Decimal(0))
@@ -79,6 +112,9 @@ def _judge(dsn: str, group: tuple, keys: list[str], headers: list, totals: dict)
         return [(k, DIFFERS, where, why, DIFFERS_FIX) for k in keys]
     if (got_net, got_tax) == (net, tax):
         return [(k, IMPORTED, where, None, None) for k in keys]
+    done = [k for k in keys if k in imported]
+    if done and (got_net, got_tax) == _sums(done, totals):
+        return []               # Sage holds the ones imported before; the others still wait
     times = got_net / net if net else Decimal(0)
     if net and times == times.to_integral_value() and times > 1 and got_tax == tax * times:
         why = f"Sage holds it {times} times (headers {numbers}): the file was imported again"

@@ -44,8 +44,8 @@ from tasks.sage50.import_csv_confirm import confirm_in_sage
 from tasks.sage50.outbox import slug
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
 from tasks.sage50.outbox_plan import Plan, plan_load
-from tasks.sage50.protocol import (Check, ConfirmationRead, DocumentTotals, LineTotals,
-                                   LoadReceipt, SageFacts)
+from tasks.sage50.protocol import (LOADED, Check, ConfirmationRead, DocumentTotals,
+                                   LineTotals, LoadReceipt, SageFacts)
 from tasks.sage50.sagexml import parse_for
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
@@ -78,8 +78,9 @@ class CsvImportWriter(ManifestHandoff):
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME)
-            for tmp in self.folder.glob(".*.tmp"):
-                shutil.rmtree(tmp, ignore_errors=True)     # never renamed, so never written
+            with exclusive(self.folder):         # not another writer's set in progress
+                for tmp in self.folder.glob(".*.tmp"):
+                    shutil.rmtree(tmp, ignore_errors=True)    # never renamed: never written
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used for "
                               f"Sage's import files — {exc}") from exc
@@ -100,6 +101,7 @@ class CsvImportWriter(ManifestHandoff):
             manifest = self._live()
             self.reconcile()
             plan = plan_load(company, self.chart, manifest, check)
+            _new_accounts_only(plan)
             rows = self._rows(plan)
             if plan.docs or plan.accounts:
                 stem = self._write(company, plan, rows, source)
@@ -172,7 +174,8 @@ class CsvImportWriter(ManifestHandoff):
         with self._lock:
             manifest = self._live()
             if self.settings["odbc_dsn"] and keys:
-                confirm_in_sage(manifest, self.settings["odbc_dsn"], keys)
+                problem = confirm_in_sage(manifest, self.settings["odbc_dsn"], keys)
+                read.unreadable += [problem] if problem else []
             read.confirmations = manifest.confirmations(keys)
         return read
 
@@ -203,12 +206,21 @@ class CsvImportWriter(ManifestHandoff):
         return self._manifest
 
 
+def _new_accounts_only(plan: Plan) -> None:
+    """Sage's record import rewrites an account from every column, so an account handed off
+    before and unchanged is not written again because a document names it (as the outbox's
+    records travel with their documents): only new or changed accounts are."""
+    new = {x.key for x in plan.receipt.results if x.status == LOADED}
+    plan.accounts = [a for a in plan.accounts if a.key in new]
+
+
 def _account_files(company, plan: Plan) -> dict[str, bytes]:
     chosen = {id(el) for tag in ("Customers", "Suppliers") for el in plan.elements.get(tag, [])}
+    keys = {a.key for a in plan.accounts}
     files = {}
     for kind, plural in (("customer", "customers"), ("supplier", "suppliers")):
         rows = [account_row(a) for a in company.accounts
-                if a.kind == kind and id(a.element) in chosen]
+                if a.kind == kind and id(a.element) in chosen and a.key in keys]
         if rows:
             files[plural] = csv_bytes(rows)
     return files

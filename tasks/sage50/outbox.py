@@ -75,8 +75,9 @@ class OutboxWriter(ManifestHandoff):
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             self._manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME)
-            for tmp in self.folder.glob(".*.xml.tmp"):
-                tmp.unlink()                     # never renamed, so never written
+            with exclusive(self.folder):         # not another writer's file in progress
+                for tmp in self.folder.glob(".*.xml.tmp"):
+                    tmp.unlink()                 # never renamed, so never written
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used as "
                               f"the outbox — {exc}") from exc

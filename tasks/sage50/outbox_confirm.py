@@ -11,7 +11,9 @@ outcomes together with the file's name and hash, in one transaction; files are n
 * a record in a fail file for any other reason → failed, with Zynk's words; the next load
   writes the document again;
 * content other than what was handed off, or only some splits of a transaction → differs;
-* an Id the outbox never handed off → reported, ignored.
+* an Id the outbox never handed off → reported, ignored;
+* a fail file never turns imported into anything else, nor differs into failed: Sage already
+  holds (part of) the document, and a resend would post it twice.
 """
 
 from __future__ import annotations
@@ -88,8 +90,7 @@ def _by_document(manifest: Manifest, records: list[ZynkRecord], failed: bool, na
     for x in records:
         key = x.record_id
         if x.collection == "Transactions":
-            owner = owners.get(int(x.record_id)) if x.record_id and x.record_id.isdigit() \
-                else None
+            owner = owners.get(int(x.record_id)) if _split_id(x) else None
             key = owner or (x.second_reference if x.second_reference in
                             manifest.totals([x.second_reference or ""]) else None)
         if key is None or (x.collection != "Transactions" and key not in known):
@@ -105,9 +106,10 @@ def _judge(manifest: Manifest, chart: r.Chart, key: str, said: _Said, name: str,
     where = f"Zynk {'fail' if said.failed else 'success'} file {name}"
     errors = [e for x in said.records for e in x.errors]
     duplicate = said.failed and is_duplicate_skip(errors)
+    if said.failed and known and (known[0] == IMPORTED or
+                                  (known[0] == DIFFERS and not duplicate)):
+        return None     # a late failure or skip says nothing of what Sage already holds
     if said.failed and not duplicate:
-        if known and known[0] == IMPORTED:
-            return None                     # imported already: a late or repeated failure
         words = "; ".join(dict.fromkeys(e.description or e.name or "no description"
                                         for e in errors)) or "no error given"
         return (key, FAILED, where, f"Zynk did not import it: {words}",
@@ -129,7 +131,7 @@ def _difference(manifest: Manifest, chart: r.Chart, key: str, records: list[Zynk
         return "the outbox cannot price what it handed off"
     if records[0].collection == "Transactions":
         written = {i for i, owner in manifest.split_owners(
-            int(x.record_id) for x in records if x.record_id).items() if owner == key}
+            int(x.record_id) for x in records if _split_id(x)).items() if owner == key}
         expected = len(held.lines) if held.lines else len(written)
         if len(records) < expected:
             return (f"the file names {len(records)} of its {expected} splits: Sage holds part "
@@ -143,6 +145,11 @@ def _difference(manifest: Manifest, chart: r.Chart, key: str, records: list[Zynk
                 f"{found.tax}, and the outbox handed off {held.doc_type} {held.account_ref} "
                 f"net {held.net} VAT {held.tax}")
     return None
+
+
+def _split_id(x: ZynkRecord) -> bool:
+    """The record's Id is a split Id cwsage could have written (the file is untrusted)."""
+    return bool(x.record_id and r.SPLIT_ID_RE.match(x.record_id))
 
 
 def _price(records: list[ZynkRecord], chart: r.Chart) -> DocumentTotals | None:

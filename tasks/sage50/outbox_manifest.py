@@ -119,6 +119,12 @@ class Manifest:
                           "({})", keys)
         return {key: (ref, when, n) for key, ref, when, n in rows}
 
+    def found_by_reference(self, references: Iterable[str]) -> dict[str, tuple[str, str, int]]:
+        """Every document written under one of ``references`` (``found_by``'s rows)."""
+        rows = self._rows("SELECT KEY, REFERENCE, DOC_DATE, ROWS FROM FOUND_BY WHERE REFERENCE "
+                          "IN ({})", references)
+        return {key: (ref, when, n) for key, ref, when, n in rows}
+
     def confirmations(self, keys: Iterable[str]) -> dict[str, Confirmation]:
         return {key: Confirmation(key, outcome, evidence, reason, fix)
                 for key, (outcome, evidence, reason, fix, _) in self.outcomes(keys).items()}

@@ -34,6 +34,10 @@ ACCOUNTS_SQL = "SELECT ACCOUNT_REF FROM {} WHERE ACCOUNT_REF IN ({})"
 LEDGERS = {"customer": "SALES_LEDGER", "supplier": "PURCHASE_LEDGER"}
 
 
+class Unanswered(RetriableError):
+    """Sage could not be asked now; the documents keep waiting and are asked again."""
+
+
 @dataclass(frozen=True)
 class Header:
     number: int
@@ -54,8 +58,8 @@ def connect(dsn: str):
             uri = f"{Path(path).absolute().as_uri()}?mode=ro"    # '#', '?', '%' escaped
             return sqlite3.connect(uri, uri=True, timeout=30)
         except sqlite3.Error as exc:
-            raise ConfigError(f"sage50_import_csv settings: odbc_dsn: {path} cannot be opened "
-                              f"read-only ({exc}) — give the replica's path") from exc
+            raise Unanswered(f"{path} cannot be opened read-only ({exc}) — is odbc_dsn "
+                             "the replica's path?") from exc
     try:
         import pyodbc
     except ImportError as exc:
@@ -66,9 +70,17 @@ def connect(dsn: str):
     try:
         return pyodbc.connect(f"DSN={dsn}", autocommit=True, readonly=True, timeout=30)
     except pyodbc.Error as exc:
-        raise RetriableError(f"Sage 50 ODBC DSN {dsn!r} did not answer ({exc}) — is Sage's "
-                             "data folder reachable and the DSN set up? Tried again next run"
-                             ) from exc
+        raise Unanswered(f"Sage 50 ODBC DSN {dsn!r} did not answer ({exc}) — is Sage's data "
+                         "folder reachable and the DSN set up?") from exc
+
+
+def db_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a query through either driver raises when Sage cannot answer."""
+    try:
+        import pyodbc
+        return (sqlite3.Error, pyodbc.Error)
+    except ImportError:
+        return (sqlite3.Error,)
 
 
 def headers(conn, references: Iterable[str], foreign: set[str]) -> list[Header]:

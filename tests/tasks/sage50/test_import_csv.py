@@ -315,8 +315,8 @@ def test_instructions_name_the_files_in_order_the_totals_and_the_confirm_command
     assert len(text.splitlines()) < 40
 
 
-def test_instructions_without_transactions_have_no_confirm_step():
+def test_instructions_for_records_only_confirm_the_records_file():
     text = import_instructions("c", {"customers": "c-customers.csv"}, 0, Decimal(0),
                                Decimal(0), {})
     assert "1. c-customers.csv  ->  Customer Records" in text
-    assert "Supplier" not in text and "cwsage confirm" not in text
+    assert "Supplier" not in text and "cwsage confirm c-customers.csv" in text
