@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from tasks.artifacts import publish_table
 from tasks.errors import LoadError, stage_message
 from tasks.chunks import chunk_export
+from tasks.confirm import settle_handoffs
 from tasks.faults import crash_point
 from tasks.gate import MoneyCheck, changed_in_target, target_problems
 from tasks.sage50.protocol import (ALREADY_PRESENT, HANDED_OFF, HELD, LOADED, REJECTED,
@@ -88,6 +89,8 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
             and k not in unreconciled}
     if isinstance(writer, HandoffWriter):   # in Sage only once the Sage side confirms it
         journal.hand_off(pipeline, ctx.run_id, done)
+        if by(ALREADY_PRESENT):             # handed off before: Sage may have answered
+            settle_handoffs(journal, pipeline, ctx.run_id, writer)
     else:
         journal.mark_loaded(pipeline, ctx.run_id, done)
         if check is not None:      # priced, or found unchanged in the target: checked here

@@ -126,17 +126,27 @@ def test_loaded_but_not_posted_is_batched_without_loading_again(prefect_harness,
 
 
 def test_outbox_writer_end_to_end(prefect_harness, sandbox, spec, home, tmp_path):
+    """Through the Zynk outbox: handed off, confirmed by Zynk, batched; a batch deleted in
+    ConnectWise re-exposes documents that are batched again, never written again."""
+    from tasks.sage50.replica import ReplicaWriter
+    from tasks.sage50.sage_import import import_outbox
     outbox = tmp_path / "zynk-inbox"
     spec.write_text(spec.read_text().replace(
         "  writer: sage50_replica", f"  writer: zynk_xml_outbox\n  zynk_xml_outbox:\n"
-        f"    folder: {outbox}"))
+        f"    folder: {outbox}\n    currency_rates: {{EUR: 1.15, USD: 1.27}}"))
     first = run(spec)
     files = sorted(outbox.glob("*.xml"))
-    assert files and first["loaded"] > 0 and first["reconciliation"].agrees
+    assert files and first["handed_off"] > 0 and first["batches"] == []
     from lxml import etree
     ids = [i for f in files for i in etree.parse(str(f)).xpath("//Invoice/Id/text()")]
-    assert len(ids) == len(set(ids)) == first["loaded"]
+    assert len(ids) == len(set(ids)) == first["handed_off"]
+    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+        import_outbox(outbox, outbox / "success", outbox / "fail", sage)
+    second = run(spec)
+    assert second["confirmed"] == first["handed_off"] and second["reconciliation"].agrees
+    assert sum(b["documents"] for b in second["batches"]) == first["handed_off"]
     CW(sandbox).session.delete(f"{CW(sandbox).base}/finance/accounting/batches/"
                                f"{CW(sandbox).batches()[0]['id']}")
-    second = run(spec)
-    assert second["loaded"] == 0 and sorted(outbox.glob("*.xml")) == files
+    third = run(spec)
+    assert third["handed_off"] == 0 and list(outbox.glob("*.xml")) == []   # all imported
+    assert sum(b["documents"] for b in third["batches"]) == first["handed_off"]
