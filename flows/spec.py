@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, ValidationError,
+from pydantic import (ConfigDict, Field, SecretStr, ValidationError,
                       model_validator)
 
 from flows.notify import NotifyConfig
 from flows.spec_errors import SecretValues, describe_validation_error
-from flows.spec_sage import FILE_WRITERS, PATH_KEYS, SageConfig
+from flows.spec_sage import FILE_WRITERS, PATH_KEYS, SageConfig, _Frozen
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
@@ -37,10 +37,6 @@ SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
            (("notify", "email"), "password", "SMTP_PASSWORD"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ConnectWiseConfig(_Frozen):

@@ -26,14 +26,13 @@ import json
 import re
 import shutil
 import sqlite3
-import threading
 from dataclasses import asdict
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from tasks.errors import ConfigError, LoadError
+from tasks.errors import LoadError
 from tasks.files import write_folder_atomic
 from tasks.sage50 import rules as r
 from tasks.sage50.claim import exclusive
@@ -42,10 +41,10 @@ from tasks.sage50.import_csv import (account_row, csv_bytes, import_instructions
                                      transaction_rows)
 from tasks.sage50.import_csv_confirm import confirm_in_sage
 from tasks.sage50.outbox import slug
-from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
+from tasks.sage50.outbox_manifest import AccountEntry, DocEntry
 from tasks.sage50.outbox_plan import Plan, plan_load
 from tasks.sage50.protocol import (LOADED, Check, ConfirmationRead, DocumentTotals,
-                                   LineTotals, LoadReceipt, SageFacts)
+                                   LineTotals, LoadReceipt)
 from tasks.sage50.sagexml import parse_for
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
@@ -67,32 +66,9 @@ class CsvImportWriter(ManifestHandoff):
         readers = {"folder": as_path(Path(home)), "odbc_dsn": as_text,
                    "tax_rates": as_tax_rates, "lock_date": as_date,
                    "currency_rates": as_currency_rates}
-        self.settings = read_settings(self.name, settings, readers, {
+        read = read_settings(self.name, settings, readers, {
             "odbc_dsn": None, "tax_rates": {}, "lock_date": None, "currency_rates": {}})
-        self.folder: Path = self.settings["folder"]
-        rates = {r.BASE_CURRENCY: Decimal(1), **self.settings["currency_rates"]}
-        self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **self.settings["tax_rates"]},
-                             no_direct=r.NO_DIRECT_POSTING, currencies=rates,
-                             lock_date=self.settings["lock_date"])
-        self._lock = threading.RLock()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME)
-            with exclusive(self.folder):         # not another writer's set in progress
-                for tmp in self.folder.glob(".*.tmp"):
-                    shutil.rmtree(tmp, ignore_errors=True)    # never renamed: never written
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used for "
-                              f"Sage's import files — {exc}") from exc
-        self.reconcile()
-
-    @property
-    def target(self) -> Path:
-        return self.folder
-
-    def facts(self) -> SageFacts:
-        return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
-                         r.BASE_CURRENCY, "sage.sage50_import_csv.currency_rates")
+        self._open(read, ".*.tmp", _remove_tree, "for Sage's import files")
 
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt:
@@ -186,24 +162,6 @@ class CsvImportWriter(ManifestHandoff):
                 return name[:-len(suffix)]
         return name
 
-    def present(self, keys: Iterable[str]) -> set[str]:
-        with self._lock:
-            return self._live().present(keys)
-
-    def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]:
-        with self._lock:
-            return self._live().totals(keys)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._manifest is not None:
-                self._manifest.close()
-                self._manifest = None
-
-    def _live(self) -> Manifest:
-        if self._manifest is None:
-            raise LoadError(f"the import folder {self.folder} is closed")
-        return self._manifest
 
 
 def _new_accounts_only(plan: Plan) -> None:
@@ -212,6 +170,10 @@ def _new_accounts_only(plan: Plan) -> None:
     records travel with their documents): only new or changed accounts are."""
     new = {x.key for x in plan.receipt.results if x.status == LOADED}
     plan.accounts = [a for a in plan.accounts if a.key in new]
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _account_files(company, plan: Plan) -> dict[str, bytes]:

@@ -27,24 +27,21 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
-import threading
 from datetime import datetime, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
 from lxml import etree
 
-from tasks.errors import ConfigError, LoadError
+from tasks.errors import LoadError
 from tasks.files import write_atomic
 from tasks.sage50.claim import exclusive
 from tasks.sage50 import rules as r
-from tasks.sage50.outbox_manifest import MANIFEST_NAME, AccountEntry, DocEntry, Manifest
+from tasks.sage50.outbox_manifest import AccountEntry, DocEntry
 from tasks.sage50.handoff import ManifestHandoff
 from tasks.sage50.outbox_confirm import read_zynk
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
-from tasks.sage50.protocol import (Check, ConfirmationRead, DocumentTotals, LoadReceipt,
-                                   SageFacts)
+from tasks.sage50.protocol import Check, ConfirmationRead, LoadReceipt
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
@@ -61,36 +58,11 @@ class OutboxWriter(ManifestHandoff):
                    "lock_date": as_date, "currency_rates": as_currency_rates,
                    "success_folder": as_path(Path(home)), "fail_folder": as_path(Path(home))}
         folder = as_path(Path(home))((settings or {}).get("folder") or ".")
-        self.settings = read_settings(self.name, settings, readers,
-                                      {"tax_rates": {}, "lock_date": None,
-                                       "currency_rates": {},
-                                       "success_folder": folder / "success",
-                                       "fail_folder": folder / "fail"})
-        self.folder: Path = self.settings["folder"]
-        rates = {r.BASE_CURRENCY: Decimal(1), **self.settings["currency_rates"]}
-        self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **self.settings["tax_rates"]},
-                             no_direct=r.NO_DIRECT_POSTING, currencies=rates,
-                             lock_date=self.settings["lock_date"])
-        self._lock = threading.RLock()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._manifest: Manifest | None = Manifest(self.folder / MANIFEST_NAME)
-            with exclusive(self.folder):         # not another writer's file in progress
-                for tmp in self.folder.glob(".*.xml.tmp"):
-                    tmp.unlink()                 # never renamed, so never written
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used as "
-                              f"the outbox — {exc}") from exc
-        self.reconcile()
-
-    @property
-    def target(self) -> Path:
-        return self.folder
-
-    def facts(self) -> SageFacts:
-        """The tax rates and exchange rates the Sage company holds, as configured here."""
-        return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
-                         r.BASE_CURRENCY, "sage.zynk_xml_outbox.currency_rates")
+        read = read_settings(self.name, settings, readers,
+                             {"tax_rates": {}, "lock_date": None, "currency_rates": {},
+                              "success_folder": folder / "success",
+                              "fail_folder": folder / "fail"})
+        self._open(read, ".*.xml.tmp", Path.unlink, "as the outbox")
 
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt:
@@ -151,24 +123,6 @@ class OutboxWriter(ManifestHandoff):
             read.confirmations = manifest.confirmations(keys)
         return read
 
-    def present(self, keys: Iterable[str]) -> set[str]:
-        with self._lock:
-            return self._live().present(keys)
-
-    def totals(self, keys: Iterable[str]) -> dict[str, DocumentTotals]:
-        with self._lock:
-            return self._live().totals(keys)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._manifest is not None:
-                self._manifest.close()
-                self._manifest = None
-
-    def _live(self) -> Manifest:
-        if self._manifest is None:
-            raise LoadError(f"the outbox {self.folder} is closed")
-        return self._manifest
 
 
 def _document(company: CompanyXml, elements: dict[str, list]) -> etree._Element:

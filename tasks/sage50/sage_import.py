@@ -29,8 +29,9 @@ from tasks.files import write_atomic
 from tasks.gate import without
 from tasks.sage50.protocol import ALREADY_PRESENT, LOADED, DocumentResult
 from tasks.sage50.replica import ReplicaWriter
-from tasks.sage50.sage_import_csv import (Damaged, import_set, read_input, read_set, read_state,
-                                          set_dirs, write_state)
+from tasks.sage50.sage_import_csv import import_set
+from tasks.sage50.sage_import_sets import (Damaged, read_input, read_set, read_state, set_dirs,
+                                           write_state)
 from tasks.sage50.sagexml import CompanyXml, parse_company
 from tasks.sage50.zynk_files import DUPLICATE_DESCRIPTION, ZynkError, outcome_document
 

@@ -12,11 +12,7 @@ clear of ConnectWise's ids.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import sqlite3
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -24,29 +20,17 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from tasks.errors import ConfigError, LoadError
-from tasks.files import write_atomic
+from tasks.errors import LoadError
 from tasks.sage50 import rules as r
 from tasks.sage50.protocol import ALREADY_PRESENT, LOADED, DocumentResult
 from tasks.sage50.replica import ReplicaWriter
 from tasks.sage50.replica_accounts import LEDGER_TABLE
+from tasks.sage50.sage_import_sets import MANIFEST_NAME, CsvSet
 from tasks.sage50.sagexml import serialize
 
 if TYPE_CHECKING:
     from tasks.sage50.sage_import import ImportOptions, ImportReport
 
-MANIFEST_NAME = "manifest.json"
-STATE_NAME = ".sage-import-state.json"
-TX_COLUMNS = tuple(
-    "Type|Account Reference|Nominal A/C Ref|Department Code|Date|Reference|Details|Net Amount|"
-    "Tax Code|Tax Amount|Exchange Rate|Extra Reference|User Name|Project Refn|Cost Code Refn"
-    .split("|"))
-ACCOUNT_COLUMNS = tuple(
-    "A/C|Name|Street1|Street2|Town|County|Post Code|Contact Name|Telephone|Fax|Analysis 1|"
-    "Analysis 2|Analysis 3|Department|VAT Number|Turnover MTD|Turnover YTD|Prior YTD|"
-    "Credit Limit|Terms|Settlement Due Days|Settlement Discount|Default Nominal Code|"
-    "Default Tax Code|Trade Contact|Telephone 2|E-mail|Website".split("|"))
-FILE_KINDS = {"customers": "customer", "suppliers": "supplier", "transactions": None}
 SAGE_TYPES = {code: name for name, code in r.TRANSACTION_TYPES.items()}   # SI -> SalesInvoice
 SPLIT_ID_BASE = 90_000_000
 # Zynk element -> account column, for the fields the replica keeps
@@ -55,118 +39,6 @@ ACCOUNT_FIELDS = {"CompanyName": "Name", "VatNumber": "VAT Number", "CreditLimit
 ADDRESS_FIELDS = {"Forename": "Contact Name", "Address1": "Street1", "Address2": "Street2",
                   "Town": "Town", "County": "County", "Postcode": "Post Code",
                   "Telephone": "Telephone", "Fax": "Fax", "Email": "E-mail", "Website": "Website"}
-
-
-class Damaged(Exception):
-    """A set that cannot be imported as it stands: it is left in place, unimported."""
-
-
-@dataclass(slots=True)
-class CsvSet:
-    stem: str
-    accounts: dict[str, list[dict[str, str]]] = field(default_factory=dict)   # kind -> rows
-    rows: list[dict[str, str]] = field(default_factory=list)                 # transactions
-    documents: list[str] = field(default_factory=list)
-
-
-def read_input(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc}) — give this user read access to it, "
-                          f"or move it out of the folder") from exc
-
-
-def set_dirs(folder: Path, report: ImportReport, skip: str) -> list[Path]:
-    """The set folders, in order; one without a manifest yet is reported and left alone."""
-    out = []
-    for path in sorted(folder.iterdir()):
-        if not path.is_dir() or path.name.startswith(".") or path.name == skip:
-            continue
-        if (path / MANIFEST_NAME).is_file():
-            out.append(path)
-        else:
-            report.messages.append(f"{path.name}: no {MANIFEST_NAME} yet (still being written?) "
-                                   f"— left in place")
-    return out
-
-
-def read_state(folder: Path) -> dict:
-    path = folder / STATE_NAME
-    if not path.exists():
-        return {}
-    try:
-        state = json.loads(read_input(path))
-        if not isinstance(state, dict):
-            raise ValueError("not a JSON object")
-    except ValueError as exc:
-        raise ConfigError(f"{path}: is not the importer's state ({exc}) — restore it, or "
-                          f"delete it to import every set in {folder} again") from exc
-    return state
-
-
-def write_state(folder: Path, state: dict) -> None:
-    path = folder / STATE_NAME
-    try:
-        write_atomic(path, json.dumps(state, indent=1, sort_keys=True).encode(), durable=True)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be written ({exc}) — make {folder} writable; this "
-                          f"run's sets are imported again next time and their documents show "
-                          f"as already in Sage") from exc
-
-
-# -- reading a set -------------------------------------------------------------------------------
-
-def read_set(set_dir: Path) -> CsvSet:
-    manifest = _manifest(set_dir)
-    documents = manifest.get("documents")
-    keys = [d.get("key") if isinstance(d, dict) else d
-            for d in (documents if isinstance(documents, list) else [])]
-    csv_set = CsvSet(set_dir.name, documents=[k for k in keys if isinstance(k, str)])
-    for kind, name in manifest["files"].items():
-        columns = TX_COLUMNS if kind == "transactions" else ACCOUNT_COLUMNS
-        rows = _csv_rows(set_dir / name, columns)
-        if FILE_KINDS[kind] is None:
-            csv_set.rows = rows
-        else:
-            csv_set.accounts[FILE_KINDS[kind]] = rows
-    return csv_set
-
-
-def _manifest(set_dir: Path) -> dict:
-    try:
-        manifest = json.loads(read_input(set_dir / MANIFEST_NAME))
-    except ValueError as exc:
-        raise Damaged(f"{MANIFEST_NAME} is not JSON ({exc})") from exc
-    files = manifest.get("files") if isinstance(manifest, dict) else None
-    if not isinstance(files, dict) or not files:
-        raise Damaged(f"{MANIFEST_NAME} names no files")
-    for kind, name in files.items():
-        if kind not in FILE_KINDS:
-            raise Damaged(f"{MANIFEST_NAME} names a {kind!r} file; Sage's import takes "
-                          f"{', '.join(FILE_KINDS)}")
-        if not isinstance(name, str) or Path(name).name != name or name.startswith("."):
-            raise Damaged(f"{MANIFEST_NAME}: {kind} file {name!r} is not a file name in the set")
-    if manifest.get("stem") not in (None, set_dir.name):
-        raise Damaged(f"{MANIFEST_NAME} is for set {manifest['stem']!r}, not {set_dir.name!r}")
-    return manifest
-
-
-def _csv_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise Damaged(f"{path.name} is named in {MANIFEST_NAME} but is not in the set")
-    try:
-        text = read_input(path).decode("cp1252")
-        rows = [row for row in csv.reader(io.StringIO(text, newline="")) if any(map(str.strip,
-                                                                                     row))]
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise Damaged(f"{path.name} is not Windows-1252 CSV ({exc})") from exc
-    for n, row in enumerate(rows, start=1):
-        if len(row) > len(columns):
-            raise Damaged(f"{path.name} row {n} has {len(row)} columns; Sage's layout has "
-                          f"{len(columns)}")
-    return [dict(zip(columns, [c.strip() for c in row] + [""] * (len(columns) - len(row))))
-            for row in rows]
 
 
 # -- importing a set -----------------------------------------------------------------------------
