@@ -63,6 +63,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
                  "gate_held": 0, "handed_off": 0,
                  "confirmed": recovered.get("confirmed", 0),
                  "import_failed": recovered.get("import_failed", 0),
+                 "strays": len(recovered.get("strays") or ()),
                  "batches": [leftover] if leftover else []}
 
         def load_and_post(number: int, chunk, checked, sage) -> None:

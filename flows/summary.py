@@ -47,6 +47,9 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
             print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; refused "
                   f"by Sage's importer: {r.get('import_failed', 0)} (cwsage quarantine)",
                   file=out)
+        if r.get("strays"):
+            print(f"  the importer's files name {r['strays']} records cwsage never handed off: "
+                  "ignored (the run's log lists them)", file=out)
         if reconciliation:
             print_reconciliation(r["reconciliation"], out)
 

@@ -54,7 +54,8 @@ def quarantine_rows(journal, pipeline: str) -> list[dict]:
 
 STATS = (("unposted", "unposted in ConnectWise at the start"),
          ("confirmed", "confirmed by Sage since the last run (handed off earlier)"),
-         ("import_failed", "refused by Sage's importer (quarantined, written again)"),
+         ("import_failed", "refused by Sage's importer (quarantined until resent)"),
+         ("strays", "named by the importer, never handed off by cwsage (ignored; in the log)"),
          ("loaded", "loaded into Sage"),
          ("handed_off", "handed off to the Sage-side importer (waiting for Sage)"),
          ("already_present", "already in Sage (not loaded again)"),

@@ -169,3 +169,25 @@ def test_import_files_confirmed_by_the_person_who_imported_them(prefect_harness,
     second = run(spec)
     assert sum(b["documents"] for b in second["batches"]) == first["handed_off"]
     assert sorted(batched_gl_ids(CW(sandbox))) == posted_gl_ids(home)
+
+
+def test_an_importer_that_never_runs_turns_the_run_red_after_confirm_within(
+        prefect_harness, sandbox, spec, home, tmp_path):
+    outbox = tmp_path / "zynk-inbox"
+    text = with_writer(spec.read_text(), "zynk_xml_outbox", folder=str(outbox))
+    spec.write_text(text.replace("  control_accounts:", "  confirm_within: 2h\n"
+                                 "  control_accounts:"))
+    handed = run(spec)["handed_off"]
+    zynk(outbox, home, move_away=True)                      # the files go, nothing imported
+    assert list(outbox.glob("*.xml")) == []
+    journal = Journal(home / "journal.db")
+    with journal.db:                                        # three hours later
+        journal.db.execute("UPDATE documents SET updated_at = '2020-01-01T00:00:00.000000Z' "
+                           "WHERE state = 'handed_off'")
+    journal.close()
+    late = run(spec)
+    rec = late["reconciliation"]
+    assert len(rec.overdue) == handed and not rec.agrees and late["batches"] == []
+    assert {w.file for w in rec.overdue} == {f"outbox {p.name}" for p in
+                                             (outbox / "moved-away").glob("*.xml")}
+    assert cli(["status", "--spec", str(spec)]) == 0
