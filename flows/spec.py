@@ -34,7 +34,8 @@ from tasks.validate import ValidateConfig
 SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
            (("connectwise",), "client_id", "CW_CLIENT_ID"),
            (("notify", "email"), "username", "SMTP_USERNAME"),
-           (("notify", "email"), "password", "SMTP_PASSWORD"))
+           (("notify", "email"), "password", "SMTP_PASSWORD"),
+           (("sage", "sage50_import_csv"), "odbc_password", "SAGE_ODBC_PASSWORD"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 

@@ -28,17 +28,18 @@ DIFFERS_FIX = ("compare the postings in Sage with ConnectWise and correct Sage b
                "every run and batches the document once Sage holds it exactly once")
 
 
-def confirm_in_sage(manifest: Manifest, dsn: str, keys: list[str]) -> str | None:
+def confirm_in_sage(manifest: Manifest, login: sage_odbc.Login,
+                    keys: list[str]) -> str | None:
     """Record what Sage's tables say of the waiting ``keys`` in the manifest's outcomes;
     when Sage cannot be asked now, say why (the documents wait and are asked next run)."""
     try:
-        _confirm(manifest, dsn, keys)
+        _confirm(manifest, login, keys)
     except (sage_odbc.Unanswered, *sage_odbc.db_errors()) as exc:
-        return f"Sage 50 through ODBC ({dsn}): {exc}"
+        return f"Sage 50 through ODBC ({login.dsn}): {login.redact(str(exc))}"
     return None
 
 
-def _confirm(manifest: Manifest, dsn: str, keys: list[str]) -> None:
+def _confirm(manifest: Manifest, login: sage_odbc.Login, keys: list[str]) -> None:
     known = manifest.outcomes(keys)
     open_keys = [k for k in keys if (known.get(k) or ("",))[0] != IMPORTED]
     groups, totals = _groups(manifest, open_keys)
@@ -47,7 +48,7 @@ def _confirm(manifest: Manifest, dsn: str, keys: list[str]) -> None:
     accounts = manifest.account_kinds([k for k in open_keys if k not in totals])
     if not groups and not accounts:
         return
-    conn = sage_odbc.connect(dsn)
+    conn, dsn = sage_odbc.connect(login), login.dsn
     try:
         rows = _documents(conn, dsn, groups, totals, imported) + \
             _accounts(conn, dsn, accounts)

@@ -39,6 +39,7 @@ from tasks.sage50.claim import exclusive
 from tasks.sage50.handoff import ManifestHandoff
 from tasks.sage50.import_csv import (account_row, csv_bytes, import_instructions,
                                      transaction_rows)
+from tasks.sage50 import sage_odbc
 from tasks.sage50.import_csv_confirm import confirm_in_sage
 from tasks.sage50.outbox import slug
 from tasks.sage50.outbox_manifest import AccountEntry, DocEntry
@@ -63,11 +64,12 @@ class CsvImportWriter(ManifestHandoff):
     name = "sage50_import_csv"
 
     def __init__(self, settings: dict, home: Path):
-        readers = {"folder": as_path(Path(home)), "odbc_dsn": as_text,
-                   "tax_rates": as_tax_rates, "lock_date": as_date,
+        readers = {"folder": as_path(Path(home)), "odbc_dsn": as_text, "odbc_user": as_text,
+                   "odbc_password": as_text, "tax_rates": as_tax_rates, "lock_date": as_date,
                    "currency_rates": as_currency_rates}
         read = read_settings(self.name, settings, readers, {
-            "odbc_dsn": None, "tax_rates": {}, "lock_date": None, "currency_rates": {}})
+            "odbc_dsn": None, "odbc_user": None, "odbc_password": None, "tax_rates": {},
+            "lock_date": None, "currency_rates": {}})
         self._open(read, ".*.tmp", _remove_tree, "for Sage's import files")
 
     def load(self, company_xml: bytes, *, source: str,
@@ -150,10 +152,14 @@ class CsvImportWriter(ManifestHandoff):
         with self._lock:
             manifest = self._live()
             if self.settings["odbc_dsn"] and keys:
-                problem = confirm_in_sage(manifest, self.settings["odbc_dsn"], keys)
+                problem = confirm_in_sage(manifest, self._sage_login(), keys)
                 read.unreadable += [problem] if problem else []
             read.confirmations = manifest.confirmations(keys)
         return read
+
+    def _sage_login(self) -> sage_odbc.Login:
+        return sage_odbc.Login(self.settings["odbc_dsn"], self.settings["odbc_user"],
+                               self.settings["odbc_password"])
 
     def file_name(self, given: str) -> str:
         name = Path(given.strip()).name

@@ -50,8 +50,33 @@ class Header:
     currency: str            # ISO code, through Sage's CURRENCY table
 
 
-def connect(dsn: str):
-    """A read-only DB-API connection to the Sage company named by ``dsn``."""
+@dataclass(frozen=True)
+class Login:
+    """The DSN of the Sage company, and the Sage user it logs on as (the password comes from
+    the environment through the spec; it is never shown: ``redact``)."""
+
+    dsn: str
+    user: str | None = None
+    password: str | None = None
+
+    def connection_string(self) -> str:
+        parts = [f"DSN={_braced(self.dsn)}"]
+        parts += [f"UID={_braced(self.user)}"] if self.user else []
+        parts += [f"PWD={_braced(self.password)}"] if self.password else []
+        return ";".join(parts)
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.password, "********") if self.password else text
+
+
+def _braced(value: str) -> str:
+    """An ODBC attribute value, braced when it holds a character that would end it."""
+    return "{" + value.replace("}", "}}") + "}" if any(c in value for c in ";{}=") else value
+
+
+def connect(login: Login):
+    """A read-only DB-API connection to the Sage company ``login`` names."""
+    dsn = login.dsn
     if dsn.startswith(SQLITE_PREFIX):
         path = dsn[len(SQLITE_PREFIX):]
         try:
@@ -68,10 +93,12 @@ def connect(dsn: str):
                           "on the Windows machine with Sage, or leave odbc_dsn out and confirm "
                           "each imported file with `cwsage confirm FILE`") from exc
     try:
-        return pyodbc.connect(f"DSN={dsn}", autocommit=True, readonly=True, timeout=30)
+        return pyodbc.connect(login.connection_string(), autocommit=True, readonly=True,
+                              timeout=30)
     except pyodbc.Error as exc:
-        raise Unanswered(f"Sage 50 ODBC DSN {dsn!r} did not answer ({exc}) — is Sage's data "
-                         "folder reachable and the DSN set up?") from exc
+        raise Unanswered(f"Sage 50 ODBC DSN {dsn!r} did not answer "
+                         f"({login.redact(str(exc))}) — is Sage's data folder reachable, the "
+                         "DSN set up and the Sage user's password right?") from None
 
 
 def db_errors() -> tuple[type[BaseException], ...]:

@@ -101,6 +101,16 @@ CASES = {
         BASE + "sage: {confirm_within: soon}\n",
         ["pipelines.yaml: sage.confirm_within: got 'soon' — give a duration such as 24h, 90m "
          "or 2d"]),
+    "a password written into the YAML": (
+        BASE + "sage: {sage50_import_csv: {folder: out, odbc_dsn: SAGE50, odbc_password: pw}}\n",
+        ["pipelines.yaml: sage.sage50_import_csv.odbc_password: write an environment reference "
+         "such as ${SAGE_ODBC_PASSWORD} — secrets never live in pipelines.yaml"]),
+    "a connection string instead of a DSN": (
+        BASE + "sage: {sage50_import_csv: {folder: out, odbc_dsn: 'DSN=X;PWD=pw'}}\n",
+        ["pipelines.yaml: sage.sage50_import_csv.odbc_dsn: not a DSN name (not shown: it may "
+         "hold a password) — give the name of the ODBC data source set up for the Sage company (such as SAGE50), or "
+         "sqlite:<path> for a replica file; the Sage user and password go in odbc_user and "
+         "odbc_password (${SAGE_ODBC_PASSWORD}), never in the DSN"]),
     "an ODBC DSN on the outbox": (
         BASE + "sage: {zynk_xml_outbox: {folder: out, odbc_dsn: SAGE}}\n",
         ["pipelines.yaml: sage.zynk_xml_outbox.odbc_dsn: unknown key 'odbc_dsn' — valid "

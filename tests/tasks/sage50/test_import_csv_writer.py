@@ -326,7 +326,7 @@ def test_odbc_judges_two_documents_sage_finds_the_same_way_together(make_writer,
 
 def test_a_replica_dsn_is_opened_read_only_at_the_path_given(tmp_path, make_replica):
     replica = make_replica(path="Sage #1/100%/sage50.db")
-    conn = sage_odbc.connect(f"sqlite:{replica.path}")
+    conn = sage_odbc.connect(sage_odbc.Login(f"sqlite:{replica.path}"))
     try:
         assert conn.execute("SELECT COUNT(*) FROM AUDIT_HEADER").fetchone() == (0,)
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -334,7 +334,7 @@ def test_a_replica_dsn_is_opened_read_only_at_the_path_given(tmp_path, make_repl
     finally:
         conn.close()
     with pytest.raises(RetriableError, match="nowhere.db cannot be opened read-only"):
-        sage_odbc.connect(f"sqlite:{tmp_path / 'nowhere.db'}")
+        sage_odbc.connect(sage_odbc.Login(f"sqlite:{tmp_path / 'nowhere.db'}"))
 
 
 @pytest.fixture
@@ -347,7 +347,7 @@ def fake_pyodbc(monkeypatch, replica):
     def connect(*args, **kwargs):
         module.calls.append((args, kwargs))
         if module.refuse:
-            raise module.Error("[08001] data source not found")
+            raise module.Error(getattr(module.Error, "text", "[08001] data source not found"))
         return sqlite3.connect(replica.path)
     module.connect, module.refuse = connect, False
     monkeypatch.setitem(sys.modules, "pyodbc", module)
@@ -364,6 +364,20 @@ def test_a_dsn_is_read_through_pyodbc_read_only(make_writer, folder, replica, sx
     assert "through ODBC (SAGE50)" in read.confirmations["CW-EXP-311"].evidence
     assert fake_pyodbc.calls == [(("DSN=SAGE50",),
                                   {"autocommit": True, "readonly": True, "timeout": 30})]
+
+
+def test_the_sage_user_logs_on_and_the_password_is_never_shown(make_writer, folder, replica,
+                                                              sx, fake_pyodbc):
+    w = make_writer(odbc_dsn="SAGE50", odbc_user="MANAGER", odbc_password="pa;ss}word")
+    w.load(both(sx), source="chunk 1")
+    import_csv_sets(folder, replica)
+    assert outcomes(w.confirmations(DOCS)) == dict.fromkeys(DOCS, "imported")
+    assert fake_pyodbc.calls[0][0] == ("DSN=SAGE50;UID=MANAGER;PWD={pa;ss}}word}",)
+    fake_pyodbc.refuse = True
+    fake_pyodbc.Error.text = "login failed for PWD={pa;ss}}word} pa;ss}word"
+    w.load(both(sx, invoices=[sx.invoice("CW-INV-9", InvoiceNumber="9")]), source="chunk 2")
+    read = w.confirmations(["CW-INV-9"])
+    assert read.unreadable and "pa;ss}word" not in " ".join(read.unreadable)
 
 
 def test_a_dsn_that_does_not_answer_is_reported_and_asked_again(make_writer, folder, replica,
