@@ -24,6 +24,8 @@ class ChunkRef:
     number: int
     path: Path
     keys: tuple[str, ...]
+    lines: int = 0                  # document lines, for the extraction artifact
+    companies: int = 0              # company (or vendor) records fetched with it
 
 
 _RECENT: "OrderedDict[str, dict]" = OrderedDict()

@@ -21,7 +21,6 @@ from typing import Any
 from prefect import task
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tasks.artifacts import publish_table
 from tasks.chunks import (ChunkRef, atomic_write, chunk_export, companies_path,  # noqa: F401
                           read_chunk, remember)
 from tasks.caching import extract_key, plan_key
@@ -287,8 +286,5 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
     lines = count_lines(ctx.entity, export)
     log.info("[%s] extract: chunk %d: %d documents, %d lines", ctx.pipeline, number,
              len(records), lines)
-    publish_table(ctx.pipeline, "extraction", [{
-        "chunk": number, "documents": len(records), "lines": lines,
-        "customers": len(export.get("customers") or export.get("vendors") or [])}],
-        f"Chunk {number} of run {ctx.run_id}")
-    return ChunkRef(number, path, tuple(r.key for r in records))
+    return ChunkRef(number, path, tuple(r.key for r in records), lines,
+                    len(export.get("customers") or export.get("vendors") or []))

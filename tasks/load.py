@@ -119,9 +119,24 @@ def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:
         for key, message in sage_chunk.failures if key in open_keys}, stage="transform")
 
 
+def publish_stages(ctx, chunk, checked) -> None:
+    """The extraction, validation and quarantine artifacts of a chunk, published here, by a
+    stage that is never cached: a retried run whose earlier stages came from the cache shows
+    them as a fresh one does."""
+    publish_table(ctx.pipeline, "extraction", [{
+        "chunk": chunk.number, "documents": len(chunk.keys), "lines": chunk.lines,
+        "customers": chunk.companies}], f"Chunk {chunk.number} of run {ctx.run_id}")
+    publish_table(ctx.pipeline, "validation", list(checked.table),
+                  f"Expectations on chunk {checked.number} of run {ctx.run_id}")
+    if checked.findings:
+        publish_table(ctx.pipeline, "quarantine", list(checked.findings),
+                      f"Documents held back in chunk {checked.number}: reason and fix")
+
+
 @task(name="load", task_run_name="{ctx.pipeline}-load", cache_policy=NO_CACHE)
 def load_task(ctx, chunk, checked, sage_chunk) -> LoadSummary:
     journal, pipeline = ctx.journal, ctx.pipeline
+    publish_stages(ctx, chunk, checked)
     pending = set(journal.keys_in(pipeline, "extracted"))
     record_quarantine(ctx, checked, sage_chunk,
                       pending | set(journal.keys_in(pipeline, "quarantined")))

@@ -15,7 +15,6 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel, ConfigDict
 
-from tasks.artifacts import publish_table
 from tasks.caching import validate_key
 from tasks.extract import ChunkRef, chunk_export
 from tasks.faults import crash_point
@@ -54,6 +53,7 @@ class CheckedChunk:
     number: int
     valid: tuple[str, ...]
     findings: tuple[dict, ...]
+    table: tuple[dict, ...] = ()        # per expectation: rows, failures, examples
 
     @property
     def quarantined(self) -> tuple[str, ...]:
@@ -95,18 +95,14 @@ def validate_export(export: dict, pipeline_spec, control_accounts: list[str],
 @task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_key_fn=validate_key,
       persist_result=True, cache_result_in_memory=False)
 def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
-    """Pure: the findings are recorded in the journal by the load stage, so a cached result
-    and a computed one have the same effect."""
+    """Pure: the findings are recorded in the journal, and the validation and quarantine
+    artifacts published, by the load stage — so a cached result and a computed one have the
+    same effect, in the journal and in the UI."""
     export = chunk_export(chunk.path)
     outcome = validate_export(export, ctx.pipeline_spec, ctx.spec.sage.control_accounts,
                               ctx.resolve(export))
     log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
              len(outcome.valid), len(outcome.quarantined))
-    publish_table(ctx.pipeline, "validation", outcome.table,
-                  f"Expectations on chunk {chunk.number} of run {ctx.run_id}")
-    if outcome.findings:
-        publish_table(ctx.pipeline, "quarantine", [f.as_dict() for f in outcome.findings],
-                      f"Documents held back in chunk {chunk.number}: reason and fix")
     crash_point("after-validate")
     return CheckedChunk(chunk.number, tuple(outcome.valid),
-                        tuple(f.as_dict() for f in outcome.findings))
+                        tuple(f.as_dict() for f in outcome.findings), tuple(outcome.table))

@@ -204,6 +204,7 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
         again = wait_for(lambda: (r := client.read_flow_run(run.id)).run_count == 2 and
                          r.state.is_final() and r, 60, "the retried run", log)
         assert again.state.is_completed(), log.read_text()[-3000:]
+        assert {"retried", "attempt-2"} <= set(again.tags)     # the history shows
         only_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
         names = wait_for(lambda: STAGES <= (n := {t.name for t in client.read_task_runs(
             flow_run_filter=only_run)}) and n, 15, "the task runs", log)
@@ -212,7 +213,8 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
     assert {"invoices-extraction", "invoices-validation", "invoices-quarantine",
             "invoices-load-receipt", "invoices-reconciliation",
             "invoices-reconciliation-by-nominal", "invoices-rounding-differences",
-            "invoices-run-summary"} <= set(artifacts)
+            "invoices-run-summary", "invoices-retry"} <= set(artifacts)
+    assert "chunk\\_size: got 0" in artifacts["invoices-retry"].data
     by_type = json.loads(artifacts["invoices-reconciliation"].data)
     by_nominal = json.loads(artifacts["invoices-reconciliation-by-nominal"].data)
     assert sum(Decimal(r["Sage net"]) for r in by_type) == \

@@ -35,7 +35,7 @@ def test_a_failed_run_retried_from_prefect_resumes_without_extracting_again(
     before = extracted_events(home)
     assert len(before) == 40 and set(before.values()) == {1}
     assert CW(sandbox).unposted() == 40                      # nothing batched yet
-    spec.write_text(good)                                      # then Retry
+    # then Retry, with the spec as it was: every pure stage comes from the cache
     from prefect.settings import PREFECT_API_URL
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "prefect", "flow-run", "retry",
@@ -51,8 +51,20 @@ def test_a_failed_run_retried_from_prefect_resumes_without_extracting_again(
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(
             id=FlowRunFilterId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[flow_run_id])))
+        retried = client.read_flow_run(flow_run_id)
     cached = [r.name for r in runs if r.state and r.state.name == "Cached"]
     assert any(name == "invoices-extract" for name in cached)
+    assert "invoices-validate" in cached, cached
+    # the cached stages' artifacts are published again by the retried run's load, and the
+    # retry says what the earlier attempt failed on
+    validations = [a for a in artifacts if a.key == "invoices-validation"]
+    quarantines = [a for a in artifacts if a.key == "invoices-quarantine"]
+    assert len(validations) == 2 and len(quarantines) == 2    # one per attempt
+    assert {"retried", "attempt-2"} <= set(retried.tags)
+    [note] = [a for a in artifacts if a.key == "invoices-retry"]
+    assert "500" in note.data or "batch" in note.data
 
 
 def test_an_edited_mapping_is_never_served_from_cache(prefect_harness, sandbox, spec, home):
