@@ -4,8 +4,10 @@
 schedule (cron and time zone, or an interval), its tags and description, one run at a time —
 then runs their flow runs in this process's children until stopped. Before that it deletes
 the deployments of pipelines no longer in the YAML, so the server lists what the spec says.
-The flow re-reads the spec at the start of every run: mapping edits apply on the next run;
-schedule edits apply when ``serve`` is restarted.
+The flow re-reads the spec at the start of every run: mapping edits apply on the next run.
+While serving, the spec is watched (``watch_spec``): a pipeline added or removed, or a schedule
+changed, is announced at once with the one thing to do — restart ``serve``, which then
+registers, deletes or reschedules the deployments.
 
 ``cwsage serve --work-pool NAME`` registers the same deployments on a work pool and returns;
 ``prefect worker start --pool NAME`` on any machine with cwsage installed runs them.
@@ -13,7 +15,10 @@ schedule edits apply when ``serve`` is restarted.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import threading
 from datetime import timedelta
 from uuid import UUID
 
@@ -21,6 +26,7 @@ from tasks.context import cwsage_home
 from tasks.errors import ConfigError
 
 FLOW_NAME = "cwsage-pipeline"
+log = logging.getLogger("cwsage.serve")
 
 
 def schedules_for(pipeline) -> list:
@@ -90,13 +96,60 @@ def ensure_process_pool(name: str) -> bool:
 
 
 def serve(spec, limit: int | None = None, pause_on_shutdown: bool = True,
-          reconcile: bool = True) -> None:
+          reconcile: bool = True, out=None) -> None:
     """Reconcile, register and serve every pipeline's deployment; blocks until stopped."""
     import prefect
     os.environ["CWSAGE_HOME"] = str(cwsage_home())     # flow runs share this process's home
     if reconcile:
         reconcile_deployments(spec)
-    prefect.serve(*build_deployments(spec), limit=limit, pause_on_shutdown=pause_on_shutdown)
+    stop = threading.Event()
+    watch_spec(spec, stop, out=out)
+    try:
+        prefect.serve(*build_deployments(spec), limit=limit,
+                      pause_on_shutdown=pause_on_shutdown)
+    finally:
+        stop.set()
+
+
+def served_shape(spec) -> dict[str, tuple]:
+    """What a deployment is made of, per pipeline: a change here needs ``serve`` restarted."""
+    return {name: (p.schedule.model_dump_json() if p.schedule else None, tuple(p.tags),
+                   p.description) for name, p in spec.pipelines.items()}
+
+
+def spec_changes(served: dict[str, tuple], now: dict[str, tuple]) -> list[str]:
+    added = sorted(set(now) - set(served))
+    removed = sorted(set(served) - set(now))
+    changed = sorted(n for n in set(now) & set(served) if now[n] != served[n])
+    return ([f"new pipeline {n}" for n in added] + [f"pipeline {n} removed" for n in removed]
+            + [f"schedule, tags or description of {n} changed" for n in changed])
+
+
+def watch_spec(spec, stop: threading.Event, interval: float = 10.0, out=None) -> threading.Thread:
+    """Re-read the spec every ``interval`` seconds while serving; say plainly, once per
+    change, what changed and that ``serve`` must be restarted to serve it."""
+    def loop() -> None:
+        from flows.spec import load_spec
+        last, announced = served_shape(spec), None
+        while not stop.wait(interval):
+            try:
+                now = served_shape(load_spec(spec.path, need_connection=False,
+                                             check_files=False))
+            except ConfigError as exc:
+                message = f"{spec.path.name} no longer loads ({exc.problems[0]}) — fix it; " \
+                          "the served pipelines keep their deployments"
+            else:
+                changes = spec_changes(last, now)
+                message = (f"{spec.path.name} changed while serving: {'; '.join(changes)} — "
+                           "restart `cwsage serve` (Ctrl+C, then start it again) to serve "
+                           "it; runs already use the new mappings") if changes else None
+            if message and message != announced:
+                log.warning("%s", message)
+                print(f"cwsage serve: {message}", file=out or sys.stdout, flush=True)
+            announced = message or announced
+    thread = threading.Thread(target=loop, name="cwsage-spec-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def check_api() -> str:
@@ -127,7 +180,7 @@ def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
     if work_pool is None:
         print(f"serving {len(spec.pipelines)} deployment(s) of {FLOW_NAME} at {url} "
               f"({', '.join(spec.pipelines)}); Ctrl+C stops", file=out, flush=True)
-        serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False)
+        serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False, out=out)
         return 0
     if ensure_process_pool(work_pool):
         print(f"work pool {work_pool} created (type process)", file=out)
