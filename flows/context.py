@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from flows.spec import load_spec
-from tasks.artifacts import publish_markdown
+from tasks.artifacts import SCOPE, publish_markdown
 from tasks.context import RunContext, cwsage_home
 from tasks.inert import markdown as md
 from tasks.inert import terminal
@@ -65,8 +65,22 @@ def _earlier_failure(flow_run) -> str | None:
 def open_run(spec_path: str, pipeline: str, dry_run: bool = False) -> Iterator[RunContext]:
     """The spec is re-read on every run, so mapping edits apply on the next run. A dry run
     works on throwaway copies of the journal and the replica, so it takes no lock."""
-    note_retry(pipeline)
-    spec = load_spec(spec_path)
+    try:
+        spec = load_spec(spec_path)
+    except BaseException:
+        note_retry(pipeline)
+        raise
+    scope = SCOPE.set(spec.company or "")
+    try:
+        note_retry(pipeline)
+        with _run(spec, pipeline, dry_run) as ctx:
+            yield ctx
+    finally:
+        SCOPE.reset(scope)
+
+
+@contextmanager
+def _run(spec, pipeline: str, dry_run: bool) -> Iterator[RunContext]:
     ctx = RunContext(spec=spec, pipeline_spec=spec.pipeline(pipeline), home=cwsage_home(),
                      dry_run=dry_run)
     if not dry_run:

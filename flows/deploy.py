@@ -26,6 +26,7 @@ from tasks.context import cwsage_home
 from tasks.errors import ConfigError
 
 FLOW_NAME = "cwsage-pipeline"
+COMPANY_TAG = "company:"
 log = logging.getLogger("cwsage.serve")
 
 
@@ -48,22 +49,37 @@ def build_deployments(spec) -> list:
     from prefect.flows import EntrypointType
     from flows.pipeline import run_pipeline
     return [run_pipeline.to_deployment(
-        name=name, parameters={"pipeline": name, "spec_path": str(spec.path)},
-        schedules=schedules_for(p), paused=False, tags=["cwsage", *p.tags],
+        name=spec.deployment_name(name),
+        parameters={"pipeline": name, "spec_path": str(spec.path)},
+        schedules=schedules_for(p), paused=False, tags=["cwsage", *company_tags(spec), *p.tags],
         description=p.description or f"cwsage pipeline {name}", concurrency_limit=1,
         entrypoint_type=EntrypointType.MODULE_PATH) for name, p in spec.pipelines.items()]
 
 
+def company_tags(spec) -> list[str]:
+    """The tag that marks a spec's deployments as its own (none for a spec without one)."""
+    return [f"{COMPANY_TAG}{spec.company}"] if spec.company else []
+
+
+def owned_by(spec, deployment) -> bool:
+    """A deployment belongs to ``spec``'s namespace: its company's tag, or, for a spec that
+    names no company, no company tag at all. Other companies' deployments are never touched."""
+    tags = [t for t in deployment.tags or [] if t.startswith(COMPANY_TAG)]
+    return tags == company_tags(spec)
+
+
 def reconcile_deployments(spec) -> list[str]:
-    """Delete the deployments of ``cwsage-pipeline`` whose pipeline is not in the spec."""
+    """Delete the deployments of ``cwsage-pipeline`` in this spec's namespace whose pipeline
+    is not in the spec."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    wanted = {spec.deployment_name(name) for name in spec.pipelines}
     removed = []
     with get_client(sync_client=True) as client:
         found = client.read_deployments(
             flow_filter=FlowFilter(name=FlowFilterName(any_=[FLOW_NAME])))
         for deployment in found:
-            if deployment.name not in spec.pipelines:
+            if owned_by(spec, deployment) and deployment.name not in wanted:
                 client.delete_deployment(deployment.id)
                 removed.append(deployment.name)
     return sorted(removed)
@@ -175,11 +191,12 @@ def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
     spec = load_spec(spec_path, need_connection=work_pool is None)
     url = check_api()
     for name in reconcile_deployments(spec):
-        print(f"{FLOW_NAME}/{name}: deleted — pipeline '{name}' is no longer in "
+        print(f"{FLOW_NAME}/{name}: deleted — its pipeline is no longer in "
               f"{spec.path.name}", file=out)
     if work_pool is None:
-        print(f"serving {len(spec.pipelines)} deployment(s) of {FLOW_NAME} at {url} "
-              f"({', '.join(spec.pipelines)}); Ctrl+C stops", file=out, flush=True)
+        names = [spec.deployment_name(n) for n in spec.pipelines]
+        print(f"serving {len(names)} deployment{'s' if len(names) != 1 else ''} of "
+              f"{FLOW_NAME} at {url} ({', '.join(names)}); Ctrl+C stops", file=out, flush=True)
         serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False, out=out)
         return 0
     if ensure_process_pool(work_pool):

@@ -88,6 +88,8 @@ class PipelineSpec(_Frozen):
 class Spec(_Frozen):
     path: Path
     version: Literal[1] = 1
+    # several companies (or clients) on one Prefect: names deployments and artifacts
+    company: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,29}$")
     connectwise: ConnectWiseConfig = ConnectWiseConfig()
     sage: SageConfig = SageConfig()
     pipelines: dict[str, PipelineSpec]
@@ -111,6 +113,10 @@ class Spec(_Frozen):
             raise ConfigError(f"{self.path.name}: no pipeline named '{name}'{hint} "
                               f"(pipelines: {', '.join(self.pipelines)})")
         return self.pipelines[name]
+
+    def deployment_name(self, pipeline: str) -> str:
+        """``invoices``, or ``acme-uk.invoices`` when the spec names its company."""
+        return f"{self.company}.{pipeline}" if self.company else pipeline
 
     def writer_for(self, pipeline: PipelineSpec) -> tuple[str, dict[str, Any]]:
         name = pipeline.load.target or self.sage.writer

@@ -1,7 +1,8 @@
 """Prefect artifacts with stable keys: each stage tells its part of a run's story in the UI.
 
-Keys are ``{pipeline}-{what}`` (lower case, digits and dashes, as Prefect requires) so the
-Artifacts page groups every run's versions together. Outside a Prefect run (the offline
+Keys are ``{pipeline}-{what}`` — ``{company}-{pipeline}-{what}`` when the spec names its
+company — (lower case, digits and dashes, as Prefect requires) so the Artifacts page groups
+every run's versions together. Outside a Prefect run (the offline
 ``cwsage transform``, unit tests calling ``.fn``) publishing is skipped.
 
 The UI renders every text cell of a table artifact as Markdown, so ``table_rows`` makes each
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 
 from tasks.inert import markdown
 
@@ -20,8 +22,16 @@ log = logging.getLogger("cwsage.artifacts")
 MAX_ROWS = 500
 
 
+# The company a run belongs to (``company:`` in the spec), set for the run by
+# ``flows.context.open_run``; it prefixes every key, so two companies' runs on one Prefect
+# keep their artifacts apart. Task threads inherit it (Prefect copies the context).
+SCOPE: ContextVar[str] = ContextVar("cwsage_artifact_scope", default="")
+
+
 def artifact_key(pipeline: str, what: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", f"{pipeline}-{what}".lower()).strip("-")
+    scope = SCOPE.get()
+    text = f"{scope}-{pipeline}-{what}" if scope else f"{pipeline}-{what}"
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
 def _in_run() -> bool:

@@ -124,6 +124,40 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
     assert (cron.schedule.cron, cron.schedule.timezone) == ("15 6 * * 1-5", "America/New_York")
 
 
+def test_two_companies_share_one_prefect_and_keep_to_their_own(prefect_server, spec, cw_env,
+                                                               tmp_path):
+    """A UK and an Irish company, each its own spec: deployments and artifacts are named by
+    company, and reconciling one spec never deletes the other's (nor a spec's without one)."""
+    uk, ie = spec.with_name("uk.yaml"), spec.with_name("ie.yaml")
+    for path, company in ((uk, "acme-uk"), (ie, "acme-ie")):
+        raw = yaml.safe_load(spec.read_text())
+        raw["company"] = company
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    plain, uk_spec, ie_spec = load_spec(spec), load_spec(uk), load_spec(ie)
+    with api(prefect_server) as client:
+        for each in (plain, uk_spec, ie_spec):
+            deploy.register(each)
+        found = deployments(client)
+        assert {"invoices", "acme-uk.invoices", "acme-ie.invoices"} <= set(found)
+        assert "company:acme-uk" in found["acme-uk.invoices"].tags
+        assert found["acme-ie.invoices"].parameters["spec_path"] == str(ie)
+        raw = yaml.safe_load(ie.read_text())
+        del raw["pipelines"]["procurement"]
+        ie.write_text(yaml.safe_dump(raw, sort_keys=False))
+        assert deploy.reconcile_deployments(load_spec(ie)) == ["acme-ie.procurement"]
+        for each in (plain, uk_spec):
+            assert deploy.reconcile_deployments(each) == []
+        found = deployments(client)
+    assert "acme-uk.procurement" in found and "procurement" in found
+    from tasks.artifacts import SCOPE, artifact_key
+    token = SCOPE.set("acme-ie")
+    try:
+        assert artifact_key("invoices", "run-summary") == "acme-ie-invoices-run-summary"
+    finally:
+        SCOPE.reset(token)
+    assert artifact_key("invoices", "run-summary") == "invoices-run-summary"
+
+
 def test_serve_refuses_without_a_server(spec, cw_env, capsys):
     from flows.cli import main
     from prefect.settings import PREFECT_API_URL, temporary_settings
