@@ -2,7 +2,8 @@
 
 ``SandboxApi.handle`` takes a ``Request`` (method, path below ``/v4_6_release/apis/3.0``,
 query, body, headers) and returns a ``Response``; every error is a ConnectWise error body.
-Authentication (§1.2) is checked first on every route, unknown routes included.
+Authentication is checked first on every route, unknown routes included
+(docs/connectwise-behaviour.md, "Authentication").
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""ConnectWise error answers (connectwise-api.md §1.7) as one exception the handler renders.
+"""ConnectWise error answers as one exception the handler renders
+(docs/connectwise-behaviour.md, "Error answers").
 
 Body shape: ``{"code": …, "message": …, "errors": [{"code", "message", "resource", "field"}]}``.
 """

@@ -1,4 +1,5 @@
-"""``POST /finance/accounting/batches``: mark documents as posted (§2.4, §4.1, §4.2).
+"""``POST /finance/accounting/batches``: mark documents as posted
+(docs/connectwise-behaviour.md, "Accounting batches" and "Posting: which GL entry ids to batch").
 
 The sandbox is stricter than ConnectWise is known to be, so that a pipeline bug shows up as a
 clear 400 instead of a half-posted document. A request is refused, with every problem listed

@@ -1,4 +1,5 @@
-"""The ConnectWise ``conditions`` grammar (connectwise-api.md §1.4): parse once, test rows.
+"""The ConnectWise ``conditions`` grammar: parse once, test rows
+(docs/connectwise-behaviour.md, "Conditions").
 
     expr       := and_expr ("or" and_expr)*
     and_expr   := term ("and" term)*

@@ -1,6 +1,7 @@
 """Expense bills as ConnectWise writes them, and the expense document kind of the sandbox.
 
-See ``sandbox.expenses`` for the conventions (gross totals, VAT inside, ids per §4.2).
+See ``sandbox.expenses`` for the conventions (gross totals, VAT inside, the GL ids to batch:
+docs/connectwise-behaviour.md, "Posting: which GL entry ids to batch").
 """
 
 from __future__ import annotations

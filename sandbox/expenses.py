@@ -1,4 +1,5 @@
-"""Seeded expense bills (GLExportExpenseBill, §3.10) and their unposted rows (§3.3).
+"""Seeded expense bills (GLExportExpenseBill) and their unposted rows
+(docs/connectwise-behaviour.md, "Expense bills" and "Unposted expenses").
 
 One bill per member per week. Conventions other code relies on:
 
@@ -10,9 +11,12 @@ One bill per member per week. Conventions other code relies on:
 * Non-reimbursable lines (``reimbursable: false``, paid with the company card) and company
   advances (``companyAdvance: true``) are on the bill like the others.
 * ``id`` is the bill's own GL entry id; each ``detail[].id`` is a LIST of GL entry ids. To post
-  a bill, batch its ``id`` and every id of every detail list (§4.2).
+  a bill, batch its ``id`` and every id of every detail list
+  (docs/connectwise-behaviour.md, "Posting: which GL entry ids to batch").
 * The sandbox lists one ``UnpostedExpense`` row per bill, whose ``id`` is the bill ``id`` —
   the value ``includedExpenseIds`` takes — so a client can chunk bills like invoices.
+* ``detail[].taxAmount`` and ``detail[].taxCodeXref`` are the sandbox's own: ConnectWise's
+  schema gives an expense line no VAT fields (to verify on a UK tenant).
 """
 
 from __future__ import annotations

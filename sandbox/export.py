@@ -1,4 +1,5 @@
-"""``POST /finance/accounting/export``: the GLExport of unposted documents (§2.3, §3.5).
+"""``POST /finance/accounting/export``: the GLExport of unposted documents
+(docs/connectwise-behaviour.md, "The GL export").
 
 The export has no side effects: it reads the documents that are in no batch, narrowed by the
 request's include/exclude id lists, ``thruDate`` (compared with the document date) and

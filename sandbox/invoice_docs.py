@@ -1,5 +1,6 @@
 """Invoice documents as ConnectWise writes them: GLExportTransaction, UnpostedInvoice and
-GLExportCustomer (connectwise-api.md §3.2, §3.6, §3.8, §3.9).
+GLExportCustomer (docs/connectwise-behaviour.md, "Unposted invoices" and "Invoices and credit
+memos").
 
 Sign convention, exactly as ConnectWise writes GL payloads: on an invoice the detail lines are
 credits (negative ``quantity`` and ``total``, positive ``itemPrice``) and the header ``total``

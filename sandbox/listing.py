@@ -1,4 +1,5 @@
-"""List endpoints: conditions, orderBy, fields, page/pageSize and the Link header (§1.4–§1.6).
+"""List endpoints: conditions, orderBy, fields, page/pageSize and the Link header
+(docs/connectwise-behaviour.md, "Conditions" and "Paging, fields and counts").
 
 A ``Resource`` describes one collection without holding its rows: its current keys in
 ascending id order, and a way to build one row at a *tier* (``id`` < ``header`` < ``full``)

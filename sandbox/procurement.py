@@ -1,10 +1,11 @@
-"""Seeded purchase transactions — one per purchase-order receipt (GLExportPurchaseTransaction,
-§3.12–§3.14) — and the numbers behind them.
+"""Seeded purchase transactions — one per purchase-order receipt (GLExportPurchaseTransaction;
+docs/connectwise-behaviour.md, "Purchase transactions") — and the numbers behind them.
 
 Conventions other code relies on:
 
 * ``id`` is a text label, ``"PO #4711, Packing Slip: 4711"``, not a GL entry id; to post a
-  purchase batch every ``purchaseDetail[].id`` and ``purchaseDetailTax[].id`` (§4.2).
+  purchase batch every ``purchaseDetail[].id`` and ``purchaseDetailTax[].id``
+  (docs/connectwise-behaviour.md, "Posting: which GL entry ids to batch").
 * Signs as ConnectWise writes them: the header ``total`` (gross, VAT included) is positive,
   ``purchaseDetail`` lines have negative ``quantity`` and ``total`` with a positive unit
   ``itemCost``, and the ``purchaseDetailTax`` line (input VAT, account 2201) is negative too,

@@ -48,7 +48,7 @@ class Batch:
     entered: str = field(default_factory=now_stamp)
 
     def record(self) -> dict:
-        """The ``AccountingBatch`` model (§3.16)."""
+        """The ``AccountingBatch`` model (docs/connectwise-behaviour.md, "Accounting batches")."""
         return {"id": self.id, "batchIdentifier": self.identifier,
                 **{flag: bool(self.flags.get(flag)) for flag in FLAGS.values()},
                 "closedFlag": False,

@@ -2,9 +2,10 @@
 
 A kind says where its documents come from (the unposted list, the export flag and id list that
 select them, the GLExport array that holds them), how a document's stable key is formed, which
-GL entry ids must be batched to post it (docs/connectwise.md, "Posting"), its short name in batch
-identifiers, and how one document is *resolved* into what Sage will hold (``tasks.resolved``):
-its Sage header, its lines and ConnectWise's own totals. Nothing else re-derives these.
+GL entry ids must be batched to post it (docs/connectwise-behaviour.md, "Posting: which GL entry
+ids to batch"), its short name in batch identifiers, and how one document is *resolved* into what
+Sage will hold (``tasks.resolved``): its Sage header, its lines and ConnectWise's own totals.
+Nothing else re-derives these.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 For every document loaded, ConnectWise's net, VAT and gross (kept in the journal at extraction)
 are compared with the target's (``Writer.totals``). A difference is either explained line by
-line — ConnectWise rounds VAT once on the document, Sage rounds it on each line (R-TAX-1), so
-pennies can move — or reported as unexplained, which is a defect to investigate.
+line — ConnectWise rounds VAT once on the document, Sage rounds it on each line (R-TAX-1 in
+``docs/sage50-rules.md``), so pennies can move — or reported as unexplained, which is a defect
+to investigate.
 
 The target's side is also broken down by document type, currency, nominal code and tax code
 (``Reconciliation.lines``): the figures to tie to Sage's Nominal Activity and VAT Return.

@@ -11,6 +11,7 @@ three places, so cwsage rounds there and nowhere else, always half up (away from
    is units of foreign currency per one unit of base currency (R-CUR-3).
 
 Document totals, ledger balances and journal amounts are exact sums of those rounded values.
+Rule ids: ``docs/sage50-rules.md``.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ Settings (``pipelines.yaml`` resolves relative paths against the spec's folder):
     success_folder / fail_folder   where Zynk writes its Success and Fail Files (default
                 ``<folder>/success`` and ``<folder>/fail``)
     tax_rates   ``{1: 20, 14: 0, …}`` tax code number -> percent, over the UK defaults
-    lock_date   ISO date; documents dated on or before it are rejected (R-DATE-2)
+    lock_date   ISO date; documents dated on or before it are rejected (R-DATE-2,
+                ``docs/sage50-rules.md``)
     currency_rates  ``{EUR: 1.15}`` units per pound sterling, as the Sage company holds them;
                 a foreign-currency document without one is held before it is written
 """

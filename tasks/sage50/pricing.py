@@ -3,7 +3,8 @@
 An invoice line's net is ``line_net(qty, unit_price)`` (negative for ``IsNegativeLine``), its VAT
 ``vat(net, rate)`` with the rate of its tax code; a transaction split's VAT is the ``TaxAmount``
 it carries (R-TAX-4). Document totals are the sums of the lines. Both writers price with this
-module, so the outbox's manifest totals equal what the replica posts.
+module, so the outbox's manifest totals equal what the replica posts. Rule ids:
+``docs/sage50-rules.md``.
 """
 
 from __future__ import annotations
@@ -115,7 +116,9 @@ def _price_item(p: list[str], item: Item, chart: r.Chart) -> PricedLine | None:
     elif sku not in r.SPECIAL_SKUS and not r.SKU_RE.match(sku):
         p.append(f"{field} Sku {r.show(sku)} is not a Sage product code: up to 30 characters "
                  f"A-Z 0-9 / . - # (R-INV-2) — fix the product id mapping or use S1")
-    if sku == r.MESSAGE_SKU:      # message line: text only, no money (§3.2)
+    # a message line: text only, no money
+    # (docs/sage50-rules.md, "Special product codes (S1, S2, S3, M)")
+    if sku == r.MESSAGE_SKU:
         return None if len(p) > before else PricedLine(
             item.number, "", 0, ZERO, ZERO, ZERO, item.name or "", sku, comment=item.description)
     qty, price, negative = _quantities(p, field, item)

@@ -8,7 +8,8 @@ balanced double entry (``replica_post``). One ``load`` is one SQLite transaction
 Settings (all optional):
     path                  the SQLite file; default ``$CWSAGE_HOME/sage50.db``
     currency_rates        ``{EUR: 1.15}`` units per pound sterling, applied to CURRENCY on open
-    lock_date             ISO date; documents dated on or before it are rejected (R-DATE-2)
+    lock_date             ISO date; documents dated on or before it are rejected (R-DATE-2,
+                          ``docs/sage50-rules.md``)
     auto_create_accounts  create a missing customer from the invoice (default true)
     auto_create_products  create a missing product in STOCK (default true)
 """

@@ -4,6 +4,7 @@ A ``Customer``/``Supplier`` element creates the account when its A/C is new and 
 updates name, address and terms. Currency is create-only (R-ACC-5, R-CUR-1): an element that
 asks for another currency is rejected rather than silently ignored. An A/C that already belongs
 to another ConnectWise record (a different ``Id``) is rejected too (R-ACC-2).
+Rule ids: ``docs/sage50-rules.md``.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def element_values(acc: Account) -> dict[str, Any]:
 
 
 def address_values(ref: str, a: Address) -> dict[str, Any]:
-    """An account made from an invoice's InvoiceAddress (auto-create, §1.8)."""
+    """An account made from an invoice's InvoiceAddress, as Zynk's Auto Create Account does
+    (docs/zynk-importer.md, "Prevent Duplicates and Auto Create Account")."""
     line3 = ", ".join(x for x in (a.address3, a.town) if x) or None
     return {"NAME": a.company or a.contact or ref, "ADDRESS_1": a.address1,
             "ADDRESS_2": a.address2, "ADDRESS_3": line3, "ADDRESS_4": a.county,

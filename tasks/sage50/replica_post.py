@@ -190,7 +190,8 @@ def _item_row(number: int, ln: PricedLine, base, rate: Decimal) -> tuple:
 
 
 def _move_stock(run, doc: PricedDoc) -> None:
-    """Stock lines take stock out on an invoice and put it back on a credit (§3.2)."""
+    """Stock lines take stock out on an invoice and put it back on a credit; special codes
+    never move stock (docs/sage50-rules.md, "Special product codes (S1, S2, S3, M)")."""
     sign = -1 if doc.doc_type == "SC" else 1
     moves = []
     for ln in doc.lines:

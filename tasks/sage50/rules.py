@@ -3,7 +3,8 @@
 Both writers apply these before anything is written; the replica adds the rules that need its
 ledgers (accounts, stock, used invoice numbers). Each check appends one problem to a list, in
 the form ``<Field> <value> <what is wrong> — <how to fix it>``; ``reason`` joins them behind the
-document key, which is what a rejected ``DocumentResult`` carries.
+document key, which is what a rejected ``DocumentResult`` carries. The rule ids the messages
+carry (``R-ACC-1`` …) are defined in ``docs/sage50-rules.md``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ TAX_CODE_RE = re.compile(r"^[0-9]{1,2}$")
 SPLIT_ID_RE = re.compile(r"^[0-9]{1,8}$")               # R-ID-2
 INVOICE_NUMBER_RE = re.compile(r"^[0-9]{1,7}$")         # R-INV-1
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-SPECIAL_SKUS = frozenset({"S1", "S2", "S3", "M"})       # §3.2: no product record, no stock
+# No product record, no stock (docs/sage50-rules.md, "Special product codes (S1, S2, S3, M)").
+SPECIAL_SKUS = frozenset({"S1", "S2", "S3", "M"})
 MESSAGE_SKU = "M"
 MAX_AMOUNT = Decimal("100000000")                       # 8 digits + 2 dp
 BASE_CURRENCY = "GBP"
@@ -33,8 +35,9 @@ TRANSACTION_TYPES = {"SalesInvoice": "SI", "SalesCredit": "SC",
                      "PurchaseInvoice": "PI", "PurchaseCredit": "PC"}
 LEDGER_OF = {"SI": "customer", "SC": "customer", "PI": "supplier", "PC": "supplier"}
 
-# Control accounts of the UK default chart that take no direct postings (§3.3): Sage posts to
-# them itself for every SI/SC/PI/PC, so a line or split that names one would post twice.
+# Control accounts of the UK default chart that take no direct postings: Sage posts to them
+# itself for every SI/SC/PI/PC, so a line or split that names one would post twice
+# (docs/sage50-rules.md, "Control accounts").
 NO_DIRECT_POSTING = {"1100": "debtors", "2100": "creditors", "2200": "VAT on sales",
                      "2201": "VAT on purchases", "2202": "VAT liability",
                      "2204": "VAT manual adjustments"}

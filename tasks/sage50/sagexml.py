@@ -4,7 +4,7 @@ Only the collections cwsage emits are understood: ``Customers``, ``Suppliers``, 
 ``Transactions``. Values stay as the text the XML carries (``None`` when the element is absent or
 ``xsi:nil``, ``""`` when it is empty); ``rules.py`` turns them into numbers and dates and says what
 is wrong, so one bad document never stops the others. Transaction splits are grouped into Sage
-headers by Zynk's adjacency rule (§1.4).
+headers by Zynk's adjacency rule (docs/sage50-rules.md, "R-GRP-1").
 """
 
 from __future__ import annotations
@@ -231,7 +231,8 @@ def _split(el: etree._Element) -> Split:
 
 
 def group_key(s: Split) -> tuple:
-    """Zynk merges adjacent splits with equal account, references, date and type (§1.4)."""
+    """Zynk merges adjacent splits with equal account, references, date and type
+    (docs/sage50-rules.md, "R-GRP-1")."""
     return (s.account_ref, s.reference, s.second_reference, s.date, s.transaction_type)
 
 

@@ -1,4 +1,5 @@
-"""The conditions grammar: parsing, evaluation and syntax errors (connectwise-api.md §1.4)."""
+"""The conditions grammar: parsing, evaluation and syntax errors
+(docs/connectwise-behaviour.md, "Conditions")."""
 
 import pytest
 
