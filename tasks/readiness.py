@@ -1,5 +1,7 @@
-"""The readiness report of a dry run: per document ready / blocked / warning, with the fix, and
-the Sage postings that would be made — as CSV and HTML files a finance user can open.
+"""The readiness report of a dry run, as CSV and HTML files a finance user can open: first what
+needs a person (the blocked documents grouped by cause, with the fix: ``tasks.held``), then
+one row per document — ready, warning or blocked — with ConnectWise's and Sage's net, VAT and
+gross side by side, the customer or supplier account, and the Sage postings it would make.
 
 A dry run extracts, validates, transforms and loads into a throwaway copy of the Sage replica
 (and of the journal); nothing reaches the real target and no ConnectWise batch is created.
@@ -9,97 +11,222 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_table
+from tasks.held import (HeldGroup, documents_held, group_held, natural, noun_for, numbers,
+                        plural)
 from tasks.inert import csv_cell, html
+from tasks.sage50.rules import NO_DIRECT_POSTING
 
-COLUMNS = ["status", "document", "number", "account", "type", "nominal", "tax_code", "net",
-           "vat", "gross", "currency", "reason", "fix"]
-AMOUNTS = ("net", "vat", "gross")        # cwsage's own Decimals: they stay numbers in a sheet
-
-
-def readiness_rows(journal, pipeline: str, run_id: str, writer) -> list[dict]:
-    """One row per Sage posting line of each ready document; one row per reason of each
-    blocked one; warnings for documents Sage already holds."""
-    docs = [d for d in journal.documents(pipeline) if d["last_run"] == run_id]
-    ready = [d["key"] for d in docs if d["state"] in ("loaded", "posted")]
-    totals = writer.totals(ready) if ready else {}
-    rows: list[dict] = []
-    for doc in docs:
-        if doc["state"] == "quarantined":
-            rows += [_row("blocked", doc, reason=r.get("reason"), fix=r.get("fix"))
-                     for r in json.loads(doc["reasons"] or "[]")]
-        elif doc["key"] in totals:
-            rows += _posting_rows(doc, totals[doc["key"]])
-    return rows
+COLUMNS = ["kind", "status", "document", "number", "account", "type", "currency",
+           "cw_net", "cw_vat", "cw_gross", "sage_net", "sage_vat", "sage_gross",
+           "nominal", "tax_code", "description", "reason", "fix"]
+AMOUNTS = ("cw_net", "cw_vat", "cw_gross", "sage_net", "sage_vat", "sage_gross")
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")     # an amount cwsage wrote: stays a number in a sheet
+STATUSES = ("blocked", "warning", "ready")   # the order of the report
+HELD_STATES = ("quarantined", "unreconciled")
+RUN_STATES = (*HELD_STATES, "loaded", "posted")
+ALREADY = "already in Sage — would only be batched in ConnectWise"
+NOT_HELD = "loaded into the dry run's copy of Sage, which then did not hold it — run again"
+NOTHING_WRITTEN = "nothing was written to Sage and no ConnectWise batch was created"
 
 
-def _posting_rows(doc, sage) -> list[dict]:
-    warning = "already in Sage — would only be batched in ConnectWise" \
-        if str(doc["sage_ref"] or "").startswith("already in Sage") else ""
-    status = "warning" if warning else "ready"
-    return [_row(status, doc, account=sage.account_ref, type=sage.doc_type,
-                 nominal=line.nominal_code, tax_code=f"T{line.tax_code}", net=line.net,
-                 vat=line.tax, gross=line.net + line.tax, currency=sage.currency,
-                 reason=warning or line.description)
-            for line in sage.lines]
+@dataclass
+class Readiness:
+    title: str
+    run_id: str
+    noun: str                 # what one document is called: invoice, expense bill, …
+    rows: list[dict]          # each document's row (kind "document"), then its postings
+    held: list[HeldGroup]
+
+    def documents(self) -> list[dict]:
+        return [row for row in self.rows if row["kind"] == "document"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for row in self.documents() if row["status"] == status)
 
 
-def _row(status: str, doc, **values) -> dict:
-    row = {c: "" for c in COLUMNS}
-    row.update(status=status, document=doc["key"], number=doc["doc_number"] or "",
-               account=doc["account_ref"] or "", type=doc["doc_type"] or "",
-               currency=doc["currency"] or "")
-    row.update({k: ("" if v is None else str(v)) for k, v in values.items()})
+def readiness(journal, pipeline: str, run_id: str, writer, title: str = "",
+              noun: str = "document", control: frozenset[str] = frozenset(NO_DIRECT_POSTING),
+              money: bool = True) -> Readiness:
+    """The documents this run touched: blocked first, then warnings, then ready. ``control``:
+    the Sage control accounts, never shown as a document's account; ``money``: whether the
+    documents carry money (list records such as customers do not)."""
+    docs = [doc for page in journal.pages(pipeline, RUN_STATES, run_id=run_id) for doc in page]
+    ready = [d["key"] for d in docs if d["state"] not in HELD_STATES]
+    totals = writer.totals(ready) if ready and money else {}
+    documents = [_document(doc, totals.get(doc["key"]), control, money) for doc in docs]
+    documents.sort(key=lambda rows: (STATUSES.index(rows[0]["status"]),
+                                     natural(rows[0]["number"] or rows[0]["document"])))
+    held = group_held(d for d in docs if d["state"] in HELD_STATES)
+    return Readiness(title, run_id, noun, [row for rows in documents for row in rows], held)
+
+
+def _document(doc, sage, control: frozenset[str], money: bool) -> list[dict]:
+    """A document's row, then a row per posting Sage would make of it."""
+    status, reasons = _status(doc, sage, money)
+    account = sage.account_ref if sage is not None else doc["account_ref"]
+    cw = dict(cw_net=doc["net"], cw_vat=doc["tax"], cw_gross=doc["gross"]) if money else {}
+    target = {} if sage is None else dict(sage_net=sage.net, sage_vat=sage.tax,
+                                          sage_gross=sage.gross)
+    head = _row("document", status, doc, account=account if account not in control else "",
+                type=sage.doc_type if sage is not None else doc["doc_type"],
+                currency=sage.currency if sage is not None else doc["currency"],
+                reason="; ".join(dict.fromkeys(r.get("reason") or "" for r in reasons)),
+                fix="; ".join(dict.fromkeys(r.get("fix") or "" for r in reasons)), **cw, **target)
+    if sage is None:
+        return [head]
+    same = {c: head[c] for c in ("account", "type", "currency")}
+    return [head] + [_row("posting", status, doc, **same, nominal=line.nominal_code,
+                          tax_code=f"T{line.tax_code}", sage_net=line.net, sage_vat=line.tax,
+                          sage_gross=line.net + line.tax, description=line.description)
+                     for line in sage.lines]
+
+
+def _status(doc, sage, money: bool) -> tuple[str, list[dict]]:
+    """Blocked (with the journal's reasons), warning (with one reason of its own) or ready."""
+    if doc["state"] in HELD_STATES:
+        return "blocked", [r for r in json.loads(doc["reasons"] or "[]") if isinstance(r, dict)]
+    if money and sage is None:
+        return "warning", [{"reason": NOT_HELD}]
+    if str(doc["sage_ref"] or "").startswith("already in Sage"):
+        return "warning", [{"reason": ALREADY}]
+    return "ready", []
+
+
+def _row(kind: str, status: str, doc, **values) -> dict:
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(kind=kind, status=status, document=doc["key"], number=doc["doc_number"] or "")
+    row.update({k: "" if v is None else _money(v) if k in AMOUNTS else str(v)
+                for k, v in values.items()})
     return row
 
 
-def write_report(rows: list[dict], folder: Path, stem: str) -> tuple[Path, Path]:
+def _money(value) -> str:
+    """An amount to the penny (0.0 → 0.00); one with more places, or not a number, as is."""
+    try:
+        amount = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return f"{amount:.2f}" if amount.is_finite() and amount.as_tuple().exponent >= -2 \
+        else str(value)
+
+
+def title_of(pipeline: str, when: datetime, company: str | None) -> str:
+    """``invoices readiness — 28 Nov 2026 10:15 UTC — Acme IT``."""
+    when = when.astimezone(timezone.utc)
+    parts = [f"{pipeline} readiness", f"{when.day} {when:%b %Y %H:%M} UTC", company or ""]
+    return " — ".join(p for p in parts if p)
+
+
+def write_report(report: Readiness, folder: Path, stem: str) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     csv_path, html_path = folder / f"{stem}.csv", folder / f"{stem}.html"
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
-        writer.writerows(csv_row(row) for row in rows)
-    html_path.write_text(_html(rows, stem), encoding="utf-8")
+        writer.writerows(csv_row(row) for row in report.rows)
+    html_path.write_text(report_html(report), encoding="utf-8")
     return csv_path, html_path
 
 
 def csv_row(row: dict) -> dict:
     """A row as the CSV holds it: every text cell inert for a spreadsheet, amounts as numbers."""
-    return {c: row[c] if c in AMOUNTS else csv_cell(row[c]) for c in COLUMNS}
+    return {c: row[c] if c in AMOUNTS and _NUMBER.match(row[c]) else csv_cell(row[c])
+            for c in COLUMNS}
 
 
-def _html(rows: list[dict], title: str) -> str:
-    counts = {s: len({r["document"] for r in rows if r["status"] == s})
-              for s in ("ready", "warning", "blocked")}
-    head = "".join(f"<th>{html(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr class='{0}'>{1}</tr>".format(
-        html(r["status"]), "".join(f"<td>{html(r[c])}</td>" for c in COLUMNS)) for r in rows)
-    return (f"<!doctype html><meta charset='utf-8'><title>{html(title)}</title>"
-            "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
-            ".blocked{background:#fde2e2}.warning{background:#fff4ce}.ready{background:#e6f4ea}"
-            f"</style><h1>{html(title)}</h1><p>{counts['ready']} ready, "
-            f"{counts['warning']} with warnings, {counts['blocked']} blocked — nothing was "
-            "written to Sage and no ConnectWise batch was created.</p>"
-            f"<table><tr>{head}</tr>{body}</table>")
+STYLE = ("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}"
+         "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px;vertical-align:top}"
+         "td.n{text-align:right;font-variant-numeric:tabular-nums}small{color:#666}"
+         ".blocked{background:#fde2e2}.warning{background:#fff4ce}.ready{background:#e6f4ea}"
+         "li{margin-bottom:.6em}footer{margin-top:2em;color:#666;font-size:12px}")
+
+
+def report_html(report: Readiness) -> str:
+    counts = ", ".join(f"{report.count(s)} {label}" for s, label in (
+        ("ready", "ready"), ("warning", "with warnings"), ("blocked", "blocked")))
+    total = plural(len(report.documents()), report.noun)
+    return (f"<!doctype html><meta charset='utf-8'><title>{html(report.title)}</title>"
+            f"<style>{STYLE}</style><h1>{html(report.title)}</h1>"
+            f"<p>{html(total)}: {html(counts)} — {NOTHING_WRITTEN}.</p>"
+            f"{_held_html(report)}<h2>Documents</h2>{_table_html(report)}"
+            f"<footer>dry run {html(report.run_id)}</footer>")
+
+
+def _held_html(report: Readiness) -> str:
+    """What needs a person: each cause once, its documents counted and named, and the fix."""
+    if not report.held:
+        return "<h2>Needs a person</h2><p>Nothing is blocked.</p>"
+    blocked = plural(documents_held(report.held), report.noun)
+    items = "".join(
+        f"<li><b>{html(g.cause)}</b> — {html(plural(g.count, report.noun))}: "
+        f"{html(numbers(g))}<br>Fix: {html(g.fix)}</li>" for g in report.held)
+    return (f"<h2>Needs a person: {html(blocked)} blocked</h2><p>Each flows on the first run "
+            f"after its cause is fixed.</p><ol>{items}</ol>")
+
+
+def _table_html(report: Readiness) -> str:
+    head = ("<tr><th rowspan=2>status</th><th rowspan=2>document</th><th rowspan=2>account</th>"
+            "<th rowspan=2>type</th><th rowspan=2>currency</th><th colspan=3>ConnectWise</th>"
+            "<th colspan=3>Sage</th><th rowspan=2>reason and fix</th>"
+            "<th rowspan=2>postings</th></tr><tr>" + "<th>net</th><th>VAT</th><th>gross</th>" * 2
+            + "</tr>")
+    body, current = [], None
+    for row in report.rows + [None]:           # a document's postings follow its row
+        if row is not None and row["kind"] == "posting":
+            current[1].append(row)
+            continue
+        if current is not None:
+            body.append(_document_html(*current))
+        current = (row, [])
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _document_html(row: dict, postings: list[dict]) -> str:
+    why = html(row["reason"]) + (f"<br>Fix: {html(row['fix'])}" if row["fix"] else "")
+    cells = [html(row["status"]),
+             f"{html(row['number'] or row['document'])}<br><small>{html(row['document'])}</small>",
+             html(row["account"]), html(row["type"]), html(row["currency"])]
+    amounts = "".join(f"<td class=n>{html(row[c])}</td>" for c in AMOUNTS)
+    return (f"<tr class='{html(row['status'])}'>" + "".join(f"<td>{c}</td>" for c in cells)
+            + f"{amounts}<td>{why}</td><td>{_postings_html(postings)}</td></tr>")
+
+
+def _postings_html(postings: list[dict]) -> str:
+    if not postings:
+        return ""
+    lines = "".join(
+        f"<tr><td>{html(p['nominal'])}</td><td>{html(p['tax_code'])}</td>"
+        f"<td>{html(p['description'])}</td>" + "".join(
+            f"<td class=n>{html(p[c])}</td>" for c in ("sage_net", "sage_vat", "sage_gross"))
+        + "</tr>" for p in postings)
+    return (f"<details><summary>{html(plural(len(postings), 'posting'))}</summary><table>"
+            "<tr><th>nominal</th><th>tax</th><th>description</th><th>net</th><th>VAT</th>"
+            f"<th>gross</th></tr>{lines}</table></details>")
 
 
 @task(name="readiness", task_run_name="{ctx.pipeline}-readiness", cache_policy=NO_CACHE)
 def readiness_task(ctx, stats: dict) -> dict:
     """The dry run's report: files under $CWSAGE_HOME/reports and a table artifact."""
-    rows = readiness_rows(ctx.journal, ctx.pipeline, ctx.run_id, ctx.writer)
-    stem = f"{ctx.pipeline}-readiness-{ctx.run_id}"
-    csv_path, html_path = write_report(rows, ctx.home / "reports", stem)
-    publish_table(ctx.pipeline, "readiness", rows, f"Dry run {ctx.run_id}: what would be posted")
-    statuses = {s: sorted({r["document"] for r in rows if r["status"] == s})
-                for s in ("ready", "warning", "blocked")}
+    company = ctx.spec.company or ctx.spec.connectwise.company
+    report = readiness(ctx.journal, ctx.pipeline, ctx.run_id, ctx.writer,
+                       title_of(ctx.pipeline, datetime.now(timezone.utc), company),
+                       noun_for(ctx.entity), frozenset(ctx.spec.sage.control_accounts),
+                       ctx.entity.has_money)
+    csv_path, html_path = write_report(report, ctx.home / "reports",
+                                       f"{ctx.pipeline}-readiness-{ctx.run_id}")
+    publish_table(ctx.pipeline, "readiness", report.documents(), report.title)
     return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, "dry_run": True, **stats,
-            "ready": len(statuses["ready"]), "warnings": len(statuses["warning"]),
-            "blocked": len(statuses["blocked"]), "report_csv": str(csv_path),
-            "report_html": str(html_path), "rows": rows}
+            "ready": report.count("ready"), "warnings": report.count("warning"),
+            "blocked": report.count("blocked"), "report_csv": str(csv_path),
+            "report_html": str(html_path), "rows": report.documents(), "held": report.held,
+            "noun": report.noun}

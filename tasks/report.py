@@ -1,4 +1,5 @@
-"""Report: the run's counts, its quarantine and its reconciliation, as one summary."""
+"""Report: what needs a person (held documents by cause), the run's counts and its
+reconciliation, as one summary."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import logging
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from tasks.artifacts import publish_markdown, publish_table
+from tasks.artifacts import artifact_key, publish_markdown, publish_table
 from tasks.confirm import waiting_documents
+from tasks.held import HeldGroup, documents_held, group_held, noun_for, numbers, plural
 from tasks.inert import markdown as md
 from tasks.inert import terminal
 from tasks.reconcile import (Reconciler, Reconciliation, difference_rows, group_rows,
@@ -61,20 +63,21 @@ STATS = (("unposted", "unposted in ConnectWise at the start"),
          ("already_present", "already in Sage (not loaded again)"),
          ("rejected", "rejected by Sage"), ("quarantined", "quarantined (held back)"))
 SHOWN = 10
+CAUSES = 20                 # causes named in the summary; the rest are counted
 
 
 def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
-                     rec: Reconciliation | None, held: list) -> str:
-    """The run's story: what moved, whether it reconciles, what is held back and why.
-    ``rec`` is None for records that carry no money (customers)."""
-    batches = stats.get("batches") or []
-    headline = f"Reconciliation: **{verdict(rec)}**. " if rec is not None else ""
-    lines = [f"# {pipeline}: run {run_id}", "",
-             f"{headline}Quarantine: **{len(held)}** document(s) held back.", "",
-             "## This run", "", "| | documents |", "|---|--:|"]
+                     rec: Reconciliation | None, held: list[HeldGroup],
+                     noun: str = "document") -> str:
+    """The run's story: first what needs a person (the held documents grouped by cause, those
+    waiting for Sage, those in Sage with other money), then what moved and whether it
+    reconciles. ``rec`` is None for records that carry no money (customers)."""
+    lines = [f"# {pipeline}: run {run_id}", ""]
+    lines += [f"Reconciliation: **{verdict(rec)}**.", ""] if rec is not None else []
+    lines += ["## Needs a person", "", *needs_markdown(held, rec, noun),
+              "", "## This run", "", "| | documents |", "|---|--:|"]
     lines += [f"| {label} | {stats[key]} |" for key, label in STATS if key in stats]
-    lines.append(f"| posted in ConnectWise batches | {sum(b['documents'] for b in batches)} "
-                 f"({', '.join(md(b['batch']) for b in batches) or 'none'}) |")
+    lines.append(f"| posted in ConnectWise | {batches_markdown(stats.get('batches') or [])} |")
     lines += ["", "## Journal (all runs)", "", "| " + " | ".join(counts) + " |",
               "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |"]
     if rec is not None:
@@ -82,31 +85,65 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
                   reconciliation_markdown(rec)]
     waiting = rec.waiting if rec is not None else []
     if waiting:
-        lines += ["", "## Waiting for Sage to confirm", "", *waiting_markdown(waiting)]
-    lines += ["", "## Quarantine", "", *held_markdown(held)]
+        lines += ["", "## Waiting for Sage to confirm", "", *waiting_markdown(waiting, noun)]
     kinds = ARTIFACTS if rec is not None else [a for a in ARTIFACTS if a not in MONEY]
-    lines += ["", "## Artifact keys", "", ", ".join(f"`{pipeline}-{what}`" for what in kinds)]
+    lines += ["", "## Artifact keys", "",
+              ", ".join(f"`{artifact_key(pipeline, what)}`" for what in kinds)]
     return "\n".join(lines)
 
 
-def held_markdown(held: list) -> list[str]:
-    """The quarantine's oldest documents, each reason with its fix; every value from the
-    journal (ConnectWise's text) is escaped, so it reads as written and forms no Markdown."""
+def batches_markdown(batches: list[dict]) -> str:
+    """``40 in 1 batch (CWSAGE-INV-…)``; ``none``."""
+    if not batches:
+        return "none"
+    documents = sum(b["documents"] for b in batches)
+    return (f"{documents} in {plural(len(batches), 'batch')} "
+            f"({', '.join(md(b['batch']) for b in batches)})")
+
+
+def needs_markdown(held: list[HeldGroup], rec: Reconciliation | None, noun: str) -> list[str]:
+    """Held documents by cause, then the counts of those waiting for Sage and unreconciled."""
+    waiting = rec.waiting if rec is not None else []
+    unreconciled = rec.unreconciled if rec is not None else []
+    parts = [held_markdown(held, noun)] if held else []
+    if waiting:
+        overdue = sum(1 for w in waiting if w.overdue)
+        parts.append([f"**{plural(len(waiting), noun)}** handed off and waiting for Sage to "
+                      "confirm" + (f", **{overdue} overdue**" if overdue else "")
+                      + " (below); none is batched in ConnectWise until Sage confirms it."])
+    if unreconciled:
+        more = f" and {len(unreconciled) - SHOWN} more" if len(unreconciled) > SHOWN else ""
+        parts.append([f"**{plural(len(unreconciled), noun)}** in Sage with other money than "
+                      f"was priced ({', '.join(md(k) for k in unreconciled[:SHOWN])}{more}): "
+                      "never batched until a person compares each in Sage with ConnectWise "
+                      "and corrects Sage (`cwsage quarantine show KEY`)."])
+    if not parts:
+        return ["Nothing: no document is held back, waiting for Sage or unreconciled."]
+    return [line for part in parts for line in ["", *part]][1:]
+
+
+def held_markdown(held: list[HeldGroup], noun: str = "document") -> list[str]:
+    """The held documents grouped by cause, largest first, each with its count and its fix;
+    every value from the journal (ConnectWise's text) is escaped, so it reads as written and
+    forms no Markdown."""
     if not held:
         return ["Nothing held back."]
-    lines = [f"Oldest first ({min(SHOWN, len(held))} of {len(held)}); each flows on the "
-             "next run once fixed:", ""]
-    for doc in held[:SHOWN]:
-        reasons = json.loads(doc["reasons"] or "[]")
-        lines.append(f"- **{md(doc['key'])}** ({md(doc['doc_number'] or '-')}), first seen "
-                     f"{md(doc['first_seen'][:10])}")
-        lines += [f"  - {md(r.get('reason'))} — fix: {md(r.get('fix'))}" for r in reasons]
+    total = documents_held(held)
+    lines = [f"**{plural(total, noun)}** held back, for {plural(len(held), 'cause')}; each "
+             "flows on the next run once its cause is fixed:", ""]
+    for n, group in enumerate(held[:CAUSES], 1):
+        lines += [f"{n}. {md(group.cause)} — **{plural(group.count, noun)}**: "
+                  f"{md(numbers(group))}", f"    - fix: {md(group.fix)}"]
+    rest = held[CAUSES:]
+    if rest:
+        lines += ["", f"… and {plural(len(rest), 'more cause')} "
+                  f"({plural(documents_held(rest), noun)})."]
     return lines + ["", "Inspect with `cwsage quarantine list` and `cwsage quarantine show KEY`."]
 
 
-def waiting_markdown(waiting: list) -> list[str]:
+def waiting_markdown(waiting: list, noun: str = "document") -> list[str]:
     overdue = sum(1 for w in waiting if w.overdue)
-    lines = [f"{len(waiting)} document(s) handed off and not yet confirmed"
+    lines = [f"{plural(len(waiting), noun)} handed off and not yet confirmed"
              + (f", **{overdue} overdue**" if overdue else "") + "; none is batched in "
              "ConnectWise until Sage confirms it.", "", "| document | file | waiting | |",
              "|---|---|--:|---|"]
@@ -119,7 +156,8 @@ MONEY = ("reconciliation", "reconciliation-by-nominal", "rounding-differences")
 ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", *MONEY, "run-summary")
 
 
-def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation) -> None:
+def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation,
+                   held: list[HeldGroup]) -> None:
     """The report's artifacts: the reconciliation three ways, and the run summary."""
     money = getattr(ctx.entity, "postable", True)
     if money:
@@ -137,11 +175,9 @@ def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation) -> None:
              "handed off": w.since.strftime("%Y-%m-%d %H:%M UTC"), "waiting": w.age_text,
              "overdue": "yes" if w.overdue else ""} for w in rec.waiting],
             f"Handed off, waiting for Sage to confirm (run {ctx.run_id})")
-    held = sorted(ctx.journal.documents(ctx.pipeline, states=["quarantined"]),
-                  key=lambda d: (d["first_seen"], d["key"]))
     publish_markdown(ctx.pipeline, "run-summary", summary_markdown(
-        ctx.pipeline, ctx.run_id, stats, counts, rec if money else None, held),
-        f"Run {ctx.run_id}")
+        ctx.pipeline, ctx.run_id, stats, counts, rec if money else None, held,
+        noun_for(ctx.entity)), f"Run {ctx.run_id}")
 
 
 def advance_cursor(ctx) -> None:
@@ -160,8 +196,10 @@ def report_task(ctx, stats: dict) -> dict:
     advance_cursor(ctx)
     rec = reconcile_run(ctx)
     counts = ctx.journal.counts(ctx.pipeline)
-    publish_report(ctx, stats, counts, rec)
+    held = group_held(ctx.journal.documents(ctx.pipeline, states=["quarantined"]))
+    publish_report(ctx, stats, counts, rec, held)
     if not rec.agrees:
         log.error("[%s] report: reconciliation has unexplained differences", ctx.pipeline)
     return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, **stats, "states": counts,
-            "postable": ctx.entity.postable, "reconciliation": rec}
+            "postable": ctx.entity.postable, "reconciliation": rec, "held": held,
+            "noun": noun_for(ctx.entity)}

@@ -256,7 +256,7 @@ def test_a_served_deployment_fails_then_its_retry_runs_against_the_sandbox(prefe
     assert all(r["status"] != "UNEXPLAINED" for r in by_type)
     assert {r["nominal"] for r in by_nominal} <= {"4000", "4001", "4002", "4900"}
     summary = artifacts["invoices-run-summary"].data
-    assert summary.startswith("# invoices: run ") and "## Quarantine" in summary
+    assert summary.startswith("# invoices: run ") and "## Needs a person" in summary
     assert "cwsage quarantine list" in summary
     counts = journal_counts(home)
     assert counts["posted"] > 0 and counts["posted"] + counts["quarantined"] == 24

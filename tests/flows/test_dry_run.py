@@ -31,8 +31,16 @@ def test_dry_run_reports_and_touches_nothing(prefect_harness, sandbox, spec, hom
         "SELECT COUNT(*) FROM INVOICE").fetchone()[0] == before
     assert (home / "journal.db").read_bytes() == journal_before
     rows = list(csv.DictReader(open(result["report_csv"], encoding="utf-8")))
-    ready = [r for r in rows if r["status"] == "ready"]
-    assert ready and all(r["nominal"] and r["net"] and r["vat"] and r["account"] for r in ready)
+    docs = [r for r in rows if r["kind"] == "document"]
+    ready = [r for r in docs if r["status"] == "ready"]
+    assert len(docs) == held and len(ready) == result["ready"]
+    assert all(r["account"] and r["cw_gross"] and r["sage_gross"] for r in ready)
     assert any(r["account"] == "FOX01" for r in ready)
-    assert all(r["fix"] for r in rows if r["status"] == "blocked")
-    assert "blocked" in open(result["report_html"], encoding="utf-8").read()
+    assert not any(r["account"] in ("1100", "2100") for r in docs)
+    postings = [r for r in rows if r["kind"] == "posting"]
+    assert postings and all(r["nominal"] and r["sage_net"] and r["sage_vat"] and
+                            r["description"] and not r["reason"] for r in postings)
+    assert all(r["fix"] for r in docs if r["status"] == "blocked")
+    assert sum(g.count for g in result["held"]) >= result["blocked"]
+    page = open(result["report_html"], encoding="utf-8").read()
+    assert "blocked" in page and page.index("Needs a person") < page.index("<table>")

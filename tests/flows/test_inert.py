@@ -23,7 +23,8 @@ from flows.summary import print_run_results
 from tasks.artifacts import table_rows
 from tasks.errors import FatalError
 from tasks.journal import DocRecord, Journal
-from tasks.readiness import readiness_rows, write_report
+from tasks.held import group_held
+from tasks.readiness import AMOUNTS, readiness, write_report
 from tasks.reconcile import Difference, Reconciliation
 from tasks.report import summary_markdown
 from tasks.validate import validate_export
@@ -121,42 +122,45 @@ def fake_writer() -> SimpleNamespace:
     line = SimpleNamespace(nominal_code="-4000", tax_code=1, net=Decimal("-12.50"),
                            tax=Decimal("-2.50"), description="-2+3 " + COMPANY)
     sage = SimpleNamespace(account_ref="=1+1", doc_type="SI", currency="@SUM(1)",
+                           net=Decimal("-12.50"), tax=Decimal("-2.50"), gross=Decimal("-15.00"),
                            lines=[line])
     return SimpleNamespace(totals=lambda keys: {k: sage for k in keys})
 
 
 def test_readiness_csv_and_html_are_inert(home, tmp_path):
     journal = fill_journal(home)
-    rows = readiness_rows(journal, "invoices", "r1", fake_writer())
+    report = readiness(journal, "invoices", "r1", fake_writer(), f"invoices readiness {COMPANY}")
     journal.close()
-    csv_path, html_path = write_report(rows, tmp_path, "invoices-readiness-r1")
+    csv_path, html_path = write_report(report, tmp_path, "invoices-readiness-r1")
     cells = list(csv.DictReader(csv_path.open(encoding="utf-8", newline="")))
     assert {c["status"] for c in cells} == {"blocked", "ready"}
     for cell in cells:
         for column, text in cell.items():
-            if column in ("net", "vat", "gross"):
+            if column in AMOUNTS:
                 continue
             assert not text.startswith(("=", "+", "-", "@", "\t", "\r")), (column, text)
             assert not CONTROL.search(text)
-    ready = next(c for c in cells if c["status"] == "ready")
-    assert (ready["net"], ready["vat"], ready["gross"]) == ("-12.50", "-2.50", "-15.00")
-    assert ready["nominal"] == "'-4000" and ready["reason"].startswith("'-2+3 ")
+    posting = next(c for c in cells if c["kind"] == "posting")
+    assert (posting["sage_net"], posting["sage_vat"], posting["sage_gross"]) == \
+        ("-12.50", "-2.50", "-15.00")
+    assert posting["nominal"] == "'-4000" and posting["description"].startswith("'-2+3 ")
     page = html_path.read_text(encoding="utf-8")
     assert "<!channel>" not in page and "&lt;!channel&gt;" in page and "\x1b" not in page
 
 
 def test_markdown_artifacts_are_inert(home, tmp_path):
     journal = fill_journal(home)
-    held = journal.documents("invoices", states=["quarantined"])
+    held = group_held(journal.documents("invoices", states=["quarantined"]))
     journal.close()
     rec = Reconciliation([], [Difference("CW-INV-9002", COMPANY, "net", Decimal("1"),
                                          Decimal("2"), False, COMPANY, [COMPANY])], [COMPANY])
     stats = {"unposted": 2, "batches": [{"batch": COMPANY, "documents": 1}]}
-    text = summary_markdown("invoices", "r1", stats, {"quarantined": 1}, rec, held)
+    text = summary_markdown("invoices", "r1", stats, {"quarantined": 1}, rec, held, "invoice")
     headings = [line for line in text.splitlines() if line.lstrip().startswith("#")]
-    assert headings == ["# invoices: run r1", "## This run", "## Journal (all runs)",
-                        "## Reconciliation (documents loaded in this run)", "## Quarantine",
+    assert headings == ["# invoices: run r1", "## Needs a person", "## This run",
+                        "## Journal (all runs)", "## Reconciliation (documents loaded in this run)",
                         "## Artifact keys"]
+    assert "HYPERLINK" in text and "**1 invoice**" in text
     assert not CONTROL.search(text.replace("\n", ""))
     assert "<!channel>" not in text and "<http" not in text and "<@U" not in text
     for line in text.splitlines():
