@@ -2,15 +2,15 @@
 
 Every command takes ``--spec FILE`` (default ./pipelines.yaml), before or after the command
 name. A user mistake ends with a message that names the file and key and says how to fix it,
-exit status 2, and no traceback.
+exit status 2, and no traceback. ``cwsage`` alone prints the overview (``--help``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -19,6 +19,10 @@ from tasks.errors import ConfigError, CwsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 DEFAULT_SPEC = "pipelines.yaml"
+MOST_USED = """most used:
+  cwsage run               run every pipeline: ConnectWise → Sage, then batch in ConnectWise
+  cwsage quarantine list   what is held back, why, and the fix
+new here? `cwsage demo` runs it all against a local ConnectWise sandbox."""
 
 
 def _prefect_defaults(quiet: bool = False) -> None:
@@ -34,18 +38,20 @@ def _prefect_defaults(quiet: bool = False) -> None:
 
 
 def _spec_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--spec", metavar="FILE", default=DEFAULT_SPEC,
-                        help="the spec (default: %(default)s); may come before or after the "
-                        "command")
+    parser.add_argument("--spec", metavar="FILE", default=DEFAULT_SPEC, help="the spec "
+                        "(default: %(default)s); before or after the command")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cwsage", description=(
-        "Move accounting data from ConnectWise PSA into Sage 50 Accounts (UK)."))
+        "Move accounting data from ConnectWise PSA into Sage 50 Accounts (UK)."),
+        epilog=MOST_USED, formatter_class=_Overview)
     _spec_option(parser)
+    parser.add_argument("--version", action="version", version=version_text(),
+                        help="show the installed version and exit")
     common = argparse.ArgumentParser(add_help=False)
     _spec_option(common)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_parser_with(common))
     sub.add_parser("check", help="check the spec, every stylesheet and every suite")
     run = sub.add_parser("run", help="run pipelines (all when none are named)")
@@ -55,17 +61,17 @@ def build_parser() -> argparse.ArgumentParser:
         "ready / blocked / warning and the postings; touch neither Sage nor ConnectWise"))
     status = sub.add_parser("status", help="documents per state, per pipeline")
     status.add_argument("--json", action="store_true")
-    tr = sub.add_parser("transform", help="validate + transform a saved GLExport JSON offline")
+    tr = sub.add_parser("transform", help="validate and transform a saved export, offline")
     tr.add_argument("pipeline")
     tr.add_argument("--input", required=True, type=Path, help="a saved GLExport JSON file")
     tr.add_argument("--output", type=Path, help="write the Sage XML here (default: stdout)")
-    pv = sub.add_parser("preview", help="a saved export in Sage terms, offline: per document "
-                        "ready (ConnectWise vs Sage totals, postings) or blocked (reasons, fixes)")
+    pv = sub.add_parser("preview", help="a saved export in Sage terms, offline", description=(
+        "Per document ready (ConnectWise vs Sage totals, postings) or blocked (reasons, fixes)."))
     pv.add_argument("pipeline")
     pv.add_argument("--input", required=True, type=Path, help="a saved export (cwsage export)")
     pv.add_argument("--json", action="store_true", help="print one JSON object")
-    ex = sub.add_parser("export", help="save what a pipeline would extract, as the file "
-                        "`transform --input` reads (no batch, no journal)")
+    ex = sub.add_parser("export", help="save what a pipeline would extract, to a file",
+                        description="The input of transform and preview; no batch, no journal.")
     ex.add_argument("pipeline")
     ex.add_argument("--output", required=True, metavar="FILE",
                     help="the JSON file to write ('-' for stdout)")
@@ -76,22 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("key", nargs="?", help="with show: the document key (CW-INV-5007) or its "
                    "ConnectWise number (10463)")
     q.add_argument("--json", action="store_true")
-    cf = sub.add_parser("confirm", help="say you imported a file a file writer wrote (Sage's "
-                        "import files, an outbox file): its documents count as in Sage and the "
-                        "next run batches them in ConnectWise")
+    cf = sub.add_parser("confirm", help="say you imported a file cwsage wrote for Sage",
+                        description="Its documents count as in Sage; the next run batches them.")
     cf.add_argument("file", metavar="FILE", help="the transactions file (path or name, "
                     "…-transactions.csv) or the outbox XML file")
     cf.add_argument("--failed", metavar="REASON", help="the import failed: quarantine its "
                     "documents with REASON; the next run writes them again")
     cf.add_argument("--pipeline", action="append", metavar="NAME",
                     help="only this pipeline (default: every one with a file writer)")
-    rs = sub.add_parser("resend", help="write again, for the Sage-side importer, documents "
-                        "it refused (all, or those named) once the cause is fixed in Sage")
+    rs = sub.add_parser("resend", help="write again what Sage's importer refused", description=(
+        "All documents the Sage-side importer refused, or those named, once fixed in Sage."))
     rs.add_argument("keys", nargs="*", metavar="KEY")
     rs.add_argument("--pipeline", action="append", metavar="NAME",
                     help="only this pipeline (default: every one with a file writer)")
-    si = sub.add_parser("sage-import", help="play the Sage side against the replica: Zynk for "
-                        "the outbox (Success/Fail Files), Sage's Data Import for import files")
+    si = sub.add_parser("sage-import", help="play the Sage side against the replica", description=(
+        "Zynk for the outbox (Success/Fail Files), Sage's Data Import for import files."))
     si.add_argument("--replica", metavar="PATH", help="the Sage company to import into "
                     "(default: sage.sage50_replica.path, or $CWSAGE_HOME/sage50.db)")
     si.add_argument("--financial-year-start", metavar="DATE", type=_iso_date,
@@ -110,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--invoices", type=int, default=120)
-    serve = sub.add_parser("serve", help="schedule and run every pipeline as a Prefect "
-                           "deployment (needs PREFECT_API_URL)")
+    serve = sub.add_parser("serve", help="run every pipeline on its schedule, on Prefect",
+                           description="One Prefect deployment per pipeline (PREFECT_API_URL).")
     serve.add_argument("--limit", type=int, metavar="N",
                        help="at most N flow runs at once (default: no limit)")
     serve.add_argument("--pause-on-shutdown", action=argparse.BooleanOptionalAction,
@@ -123,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
                         add_help=False, parents=[])
     sb.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def version_text() -> str:
+    """``cwsage 0.1.0 (Python 3.11.9)``: the installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return f"cwsage {version('cwsage')} (Python {platform.python_version()})"
+    except PackageNotFoundError:
+        return f"cwsage, not installed (Python {platform.python_version()}): pip install -e ."
+
+
+class _Overview(argparse.RawDescriptionHelpFormatter):
+    """argparse measures the commands' names one indent short: room for ``sage-import``."""
+    def __init__(self, prog):
+        super().__init__(prog)
+        self._action_max_length = 4 + len("sage-import")
 
 
 def _parser_with(common: argparse.ArgumentParser) -> type:
@@ -156,14 +177,9 @@ def split_spec(argv: list[str]) -> tuple[list[str], str | None]:
 def _command_index(argv: list[str]) -> int | None:
     """Where the command name is: the first argument that is no global option or its value."""
     i = 0
-    while i < len(argv):
-        if argv[i] == "--spec":
-            i += 2
-        elif argv[i].startswith("-"):
-            i += 1
-        else:
-            return i
-    return None
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] == "--spec" else 1
+    return i if i < len(argv) else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.server import main as sandbox_main
         return sandbox_main(argv[at + 1:])
     argv, spec = split_spec(argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:                  # `cwsage` alone: the overview
+        parser.print_help()
+        return EXIT_OK
     args.spec = spec or args.spec
     try:
         return COMMANDS[args.command](args)
@@ -186,45 +206,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("cwsage: interrupted; the next run settles what this one left", file=sys.stderr)
         return 130
+    except BrokenPipeError:                   # `cwsage quarantine list | head`: a reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def cmd_check(args) -> int:
-    from flows.spec import load_spec
-    spec = load_spec(args.spec)
-    for name, p in spec.pipelines.items():
-        source = p.extract.entity or p.extract.endpoint
-        print(f"{name}: {source}, stylesheet {p.stylesheet_path.name}, "
-              f"suite {p.suite_path.name}, {len(p.mappings.tax_codes)} tax and "
-              f"{len(p.mappings.nominal_codes)} nominal mappings")
-    print(f"{Path(args.spec).name}: OK")
-    return EXIT_OK
+    from flows.summary import check_command
+    return check_command(args.spec)
 
 
 def cmd_run(args) -> int:
     _prefect_defaults()
-    from flows.runner import run_pipelines
-    results = run_pipelines(args.spec, args.pipelines, dry_run=args.dry_run)
-    from flows.summary import print_run_results
-    print_run_results(results)
-    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED
+    from flows.summary import run_command
+    return run_command(args.spec, args.pipelines, args.dry_run)
 
 
 def cmd_status(args) -> int:
-    from flows.summary import status_rows
-    rows = status_rows(args.spec)
-    if args.json:
-        print(json.dumps(rows, indent=2, default=str))
-        return EXIT_OK
-    for row in rows:
-        print(f"{terminal(row['pipeline']):<14} extracted {row['extracted']:>6}  quarantined "
-              f"{row['quarantined']:>5}  waiting for Sage {row['handed_off']:>5}  loaded "
-              f"{row['loaded']:>6}  unreconciled {row['unreconciled']:>3}  posted "
-              f"{row['posted']:>6}  in flight {row['in_flight']:>3}  last run "
-              f"{terminal(row['last_run'] or '-')} ({terminal(row['last_status'] or '-')})")
-    from flows.summary import print_waiting
-    for row in rows:
-        print_waiting(row["pipeline"], row["waiting"], sys.stdout)
-    return EXIT_OK
+    from flows.summary import status_command
+    return status_command(args.spec, args.json)
 
 
 def cmd_transform(args) -> int:

@@ -22,12 +22,14 @@ from pathlib import Path
 
 import yaml
 
+from flows.progress import shown
 from flows.runner import run_pipelines
 from flows.spec import load_spec
-from flows.summary import (print_quarantine, print_reconciliation, print_run_results,
-                           print_waiting, status_rows)
+from flows.summary import print_quarantine, print_reconciliation, print_run_results, status_rows
+from flows.tables import print_waiting
 from tasks.context import RunContext, cwsage_home
-from tasks.report import quarantine_rows, reconcile_run
+from tasks.held import noun_for
+from tasks.report import reconcile_run
 
 @contextmanager
 def sandbox_environment(home, seed: int, invoices: int):
@@ -63,7 +65,9 @@ def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout)
         print(f"Zynk outbox, Sage 50 replica and journal: {home}", file=out)
         print("\n1. cwsage hands the documents off to the importer on the Sage side "
               "(nothing is batched in ConnectWise yet):", file=out)
-        print_run_results(run_pipelines(demo_spec), out, reconciliation=False)
+        with shown():
+            handed = run_pipelines(demo_spec)
+        print_run_results(handed, out, reconciliation=False)
         for row in status_rows(demo_spec):
             print_waiting(f"  {row['pipeline']}", row["waiting"], out)
         print("\n2. The importer on the Sage side runs (Zynk, played by `cwsage sage-import`):",
@@ -73,7 +77,8 @@ def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout)
         sage_import_command(demo_spec, ImportOptions(), out=out)
         print("\n3. cwsage reads what Sage confirmed, then batches exactly that in "
               "ConnectWise:", file=out)
-        results = run_pipelines(demo_spec)
+        with shown():
+            results = run_pipelines(demo_spec)
         print_run_results(results, out, reconciliation=False)
         _print_totals(demo_spec, home, out)
     return 0 if all(r.get("ok") for r in results) else 1
@@ -110,8 +115,10 @@ def _print_totals(spec_path: str, home, out) -> None:
     for name, p in spec.pipelines.items():
         ctx = RunContext(spec=spec, pipeline_spec=p, home=home)
         try:
-            print(f"\n{name}:", file=out)
-            print_quarantine(name, quarantine_rows(ctx.journal, name), out)
+            held = ctx.journal.documents(name, states=["quarantined"])
+            print(f"\n{name}: nothing held back" if not held else "", file=out)
+            print_quarantine(held, noun_for(ctx.entity), out, heading=f"{name}: {len(held)} "
+                             "held back (cwsage quarantine list)")
             if ctx.entity.postable:
                 print_reconciliation(reconcile_run(ctx, run_only=False), out,
                                      title=" of everything loaded so far", shown=3)

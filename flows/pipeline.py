@@ -14,6 +14,7 @@ from collections import deque
 from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows import progress
 from flows.context import open_run
 from flows.notify import on_flow_completion, on_flow_failure
 from flows.spec import MAX_WORKERS
@@ -58,6 +59,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
         recovered = recover_task(ctx)            # with a file writer: Sage's answers first
         leftover = post(ctx, 0)
         plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
+        progress.planned(pipeline, len(plan.chunks), plan.count)
         stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
                  "already_present": 0, "rejected": 0, "quarantined": 0, "priced": 0,
                  "gate_held": 0, "handed_off": 0,
@@ -77,6 +79,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
             stats["priced"] += loaded.priced
             stats["gate_held"] += len(loaded.gate_held)
             stats["batches"] += [batch] if batch else []
+            progress.chunk_done(pipeline, len(chunk.keys), stats["quarantined"])
 
         if p.workers == 1:
             for number, ids in enumerate(plan.chunks, 1):

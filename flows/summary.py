@@ -1,8 +1,9 @@
-"""What the CLI prints: run results, status, the quarantine.
+"""What the CLI prints: run results, status, the quarantine (tables: ``flows.tables``).
 
 Every value that came from ConnectWise or the journal (keys, numbers, reasons, fixes, errors
 that quote them) is printed through ``terminal``, so no escape sequence or bidirectional
-override reaches the terminal."""
+override reaches the terminal. A run's summary names held documents by cause (``tasks.held``);
+``cwsage quarantine`` lists them one by one."""
 
 from __future__ import annotations
 
@@ -12,46 +13,97 @@ from dataclasses import asdict
 
 from flows.inert import terminal as t
 from flows.spec import load_spec
-from tasks.confirm import age_text, waiting_documents
+from flows.tables import (emit, print_waiting, quarantine_table, reconciliation_table,
+                          status_table, when)
+from tasks.confirm import waiting_documents
 from tasks.context import cwsage_home
+from tasks.entities import entity_for
+from tasks.held import describe, group_held, noun_for, plural
 from tasks.journal import Journal
 from tasks.reconcile import Reconciliation
 
-EXIT_OK, EXIT_USER = 0, 2
+EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
+CAUSES = 10     # causes of held documents (and explained differences) a run's summary names
 
 
-def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool = True) -> None:
+def check_command(spec_path: str) -> int:
+    """``cwsage check``: each pipeline's source, stylesheet, suite and mappings, then OK."""
+    spec = load_spec(spec_path)
+    for name, p in spec.pipelines.items():
+        print(f"{name}: {p.extract.entity or p.extract.endpoint}, stylesheet "
+              f"{p.stylesheet_path.name}, suite {p.suite_path.name}, "
+              f"{plural(len(p.mappings.tax_codes), 'tax mapping')}, "
+              f"{plural(len(p.mappings.nominal_codes), 'nominal mapping')}")
+    print(f"{spec.path.name}: OK")
+    return EXIT_OK
+
+
+def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:
+    """``cwsage run``: the flow runs (with their progress on a terminal), then the summary."""
+    from flows.progress import shown
+    from flows.runner import run_pipelines
+    with shown():
+        results = run_pipelines(spec_path, names, dry_run=dry_run)
+    print_run_results(results, sys.stdout,       # not the default: capsys replaces stdout
+                      held=None if dry_run else held_documents(spec_path, results))
+    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED
+
+
+def held_documents(spec_path: str, results: list[dict]) -> dict[str, tuple[str, list]]:
+    """Per pipeline that ran: what one of its documents is called, and the journal's rows of
+    its documents held back now."""
+    spec = load_spec(spec_path, need_connection=False, check_files=False)
+    journal = Journal(cwsage_home() / "journal.db")
+    try:
+        return {r["pipeline"]: (noun_for(entity_for(spec.pipeline(r["pipeline"]).extract)),
+                                journal.documents(r["pipeline"], states=["quarantined"]))
+                for r in results if "error" not in r}
+    finally:
+        journal.close()
+
+
+def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool = True,
+                      held: dict[str, tuple[str, list]] | None = None) -> None:
+    """Each pipeline's run in one line, then what needs a person: what ``held`` holds of it
+    (``held_documents``), grouped by cause, and the reconciliation."""
     for r in results:
         if not r.get("ok") and "error" in r:
             print(f"{r['pipeline']}: FAILED — {t(r['error'])}", file=out)
-            continue
-        if r.get("dry_run"):
+        elif r.get("dry_run"):
             print_readiness(r, out)
-            continue
-        batches = r.get("batches") or []
-        if r.get("postable", True):
-            source = f"{r['unposted']} unposted in ConnectWise"
-            tail = (f"; {len(batches)} batch(es) posted "
-                    f"({sum(b['documents'] for b in batches)} documents)")
-            if r.get("priced"):
-                tail += (f"; money gate: {r['priced']} priced by Sage's rules, "
-                         f"{r.get('gate_held', 0)} held for money that differs from ConnectWise")
         else:
-            source, tail = f"{r['unposted']} new or changed records in ConnectWise", ""
-        handed = (f"{r['handed_off']} handed off to the Sage-side importer, "
-                  if r.get("handed_off") else "")
-        print(f"{r['pipeline']}: {source} → {r['loaded']} loaded, {handed}"
-              f"{r['already_present']} already in Sage, {r['quarantined']} quarantined, "
-              f"{r['rejected']} rejected by Sage{tail}", file=out)
-        if r.get("confirmed") or r.get("import_failed"):
-            print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; refused "
-                  f"by Sage's importer: {r.get('import_failed', 0)} (cwsage quarantine)",
-                  file=out)
-        if r.get("strays"):
-            print(f"  the importer's files name {r['strays']} records cwsage never handed off: "
-                  "ignored (the run's log lists them)", file=out)
-        if reconciliation:
-            print_reconciliation(r["reconciliation"], out)
+            print(run_line(r), file=out)
+            if r.get("confirmed") or r.get("import_failed"):
+                print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; "
+                      f"refused by Sage's importer: {r.get('import_failed', 0)} "
+                      "(cwsage quarantine list)", file=out)
+            if r.get("strays"):
+                print(f"  the importer's files name {plural(r['strays'], 'record')} cwsage "
+                      "never handed off: ignored (the run's log lists them)", file=out)
+            if held and held.get(r["pipeline"]):
+                noun, docs = held[r["pipeline"]]
+                print_quarantine(docs, noun, out, indent="  ")
+            if reconciliation:
+                print_reconciliation(r["reconciliation"], out, shown=CAUSES)
+
+
+def run_line(r: dict) -> str:
+    """``invoices: 120 unposted in ConnectWise → 99 loaded, …; 1 batch posted (99 …)``"""
+    batches = r.get("batches") or []
+    if r.get("postable", True):
+        source = f"{r['unposted']} unposted in ConnectWise"
+        tail = (f"; {plural(len(batches), 'batch')} posted "
+                f"({plural(sum(b['documents'] for b in batches), 'document')})")
+        if r.get("priced"):
+            tail += (f"; money gate: {r['priced']} priced by Sage's rules, "
+                     f"{r.get('gate_held', 0)} held for money that differs from ConnectWise")
+    else:
+        source, tail = f"{plural(r['unposted'], 'new or changed record')} in ConnectWise", ""
+    handed = (f"{r['handed_off']} handed off to the Sage-side importer, "
+              if r.get("handed_off") else "")
+    return (f"{r['pipeline']}: {source} → {r['loaded']} loaded, {handed}"
+            f"{r['already_present']} already in Sage, {r['quarantined']} quarantined, "
+            f"{r['rejected']} rejected by Sage{tail}")
 
 
 def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
@@ -62,12 +114,8 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
         print(f"  reconciliation{title}: nothing loaded", file=out)
         return
     print(f"  reconciliation{title} (ConnectWise vs Sage):", file=out)
-    print(f"    {'type':<4} {'cur':<4} {'docs':>5} {'CW net':>12} {'Sage net':>12} "
-          f"{'CW VAT':>10} {'Sage VAT':>10} {'CW gross':>12} {'Sage gross':>12}", file=out)
-    for g in rec.groups:
-        print(f"    {t(g['doc_type']):<4} {t(g['currency']):<4} {g['documents']:>5} "
-              f"{g['cw_net']:>12} {g['sage_net']:>12} {g['cw_tax']:>10} {g['sage_tax']:>10} "
-              f"{g['cw_gross']:>12} {g['sage_gross']:>12}", file=out)
+    if rec.groups:
+        emit(reconciliation_table(rec.groups, out), out, indent=4)
     for key in rec.missing:
         print(f"    MISSING in Sage: {t(key)}", file=out)
     explained = [d for d in rec.differences if d.explained]
@@ -79,7 +127,8 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
         for line in d.lines:
             print(f"        {t(line)}", file=out)
     if hidden:
-        print(f"    … and {len(hidden)} more explained rounding differences of a penny", file=out)
+        print(f"    … and {plural(len(hidden), 'more explained rounding difference')} of a "
+              "penny", file=out)
     for key in rec.unreconciled:
         print(f"    {key}: in Sage with other money than was priced — held, never batched "
               f"(cwsage quarantine show {key})", file=out)
@@ -96,65 +145,52 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
     print(f"    → {verdict}", file=out)
 
 
-def print_waiting(label: str, waiting: list[dict], out=sys.stdout) -> None:
-    """Documents handed off and not yet confirmed by Sage, per file, oldest first."""
-    if not waiting:
-        return
-    files: dict[str, list[dict]] = {}
-    for w in waiting:
-        files.setdefault(w["file"] or "(file unknown)", []).append(w)
-    overdue = sum(1 for w in waiting if w["overdue"])
-    n = len(waiting)
-    print(f"{t(label)}: {n} document{'s' if n != 1 else ''} waiting for Sage to confirm "
-          f"{'them' if n != 1 else 'it'}" + (f" — {overdue} OVERDUE" if overdue else ""),
-          file=out)
-    for file, docs in files.items():
-        oldest = max(d["age"] for d in docs)
-        flag = "  OVERDUE" if any(d["overdue"] for d in docs) else ""
-        keys = ", ".join(t(d["number"] or d["key"]) for d in docs[:5])
-        more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
-        print(f"    {t(file)}: {len(docs)} waiting {age_text(oldest)} ({keys}{more}){flag}",
-              file=out)
-    print("    the importer's success file, or Sage read through ODBC, confirms them on the "
-          "next run; if you imported a file yourself: cwsage confirm "
-          f"{t(_file_name(next(iter(files))))}", file=out)
-
-
-def _file_name(file: str) -> str:
-    """What ``cwsage confirm`` takes for a waiting document's file (its ``sage_ref``)."""
-    return file.split(" ")[-1] if file and " " in file else file or "FILE"
-
-
 def print_readiness(r: dict, out=sys.stdout) -> None:
     """A dry run: what would be posted, what is blocked and why, and where the report is."""
     print(f"{r['pipeline']} (dry run): {r['unposted']} unposted in ConnectWise → {r['ready']} "
           f"ready, {r['warnings']} with warnings, {r['blocked']} blocked; nothing was written "
           "to Sage and no batch was created", file=out)
+    blocked: dict[str, dict] = {}
     for row in r["rows"]:
         if row["status"] == "blocked":
-            print(f"    blocked {t(row['document'])} ({t(row['number'])}): {t(row['reason'])}\n"
-                  f"        fix: {t(row['fix'])}", file=out)
+            doc = blocked.setdefault(row["document"], {"key": row["document"], "reasons": [],
+                                                       "doc_number": row["number"]})
+            doc["reasons"].append({"reason": row["reason"], "fix": row["fix"]})
+    docs = [dict(d, reasons=json.dumps(d["reasons"])) for d in blocked.values()]
+    print_quarantine(docs, "document", out, "  ", f"{len(docs)} blocked (the report lists "
+                     "each with its postings)")
     print(f"  report: {r['report_html']}\n          {r['report_csv']}", file=out)
 
 
-def print_quarantine(name: str, rows: list[dict], out=sys.stdout) -> None:
-    """One entry per document, each reason with its fix."""
-    if not rows:
+def print_quarantine(docs: list, noun: str, out=sys.stdout, indent: str = "",
+                     heading: str | None = None) -> None:
+    """Documents held back (the journal's rows), grouped by cause: each cause once, with how
+    many documents it holds, their numbers and the fix; the largest ``CAUSES`` causes."""
+    if not docs:
         return
-    by_doc: dict[str, list[dict]] = {}
-    for row in rows:
-        by_doc.setdefault(row["document"], []).append(row)
-    print(f"  quarantined: {len(by_doc)} documents stay unposted in ConnectWise and flow once "
-          "fixed (cwsage quarantine show KEY):", file=out)
-    for key, reasons in by_doc.items():
-        print(f"    {t(key)} ({t(reasons[0]['number'])}):", file=out)
-        for r in reasons:
-            print(f"      - {t(r['reason'])}\n        fix: {t(r['fix'])}", file=out)
+    groups = group_held(docs)
+    heading = heading or f"{len(docs)} held back (cwsage quarantine list)"
+    print(f"{indent}{heading}:", file=out)
+    for group in groups[:CAUSES]:
+        print(f"{indent}  {t(describe(group, noun))}\n{indent}    fix: {t(group.fix)}", file=out)
+    if len(groups) > CAUSES:
+        print(f"{indent}  and {plural(len(groups) - CAUSES, 'more cause')}", file=out)
 
 
 # Held documents: before Sage (quarantined), or in Sage with other money than was priced
 # (unreconciled: never batched back until a person settles it).
 HELD_STATES = ["quarantined", "unreconciled"]
+
+
+def status_command(spec_path: str, as_json: bool) -> int:
+    rows = status_rows(spec_path)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return EXIT_OK
+    emit(status_table(rows, sys.stdout), sys.stdout)
+    for row in rows:
+        print_waiting(row["pipeline"], row["waiting"], sys.stdout)
+    return EXIT_OK
 
 
 def status_rows(spec_path: str) -> list[dict]:
@@ -168,6 +204,8 @@ def status_rows(spec_path: str) -> list[dict]:
             rows.append({"pipeline": name, **counts,
                          "in_flight": counts["loading"] + counts["posting"],
                          "last_run": last["run_id"] if last else None,
+                         "last_run_at": (last["finished_at"] or last["started_at"])
+                         if last else None,
                          "last_status": last["status"] if last else None,
                          "waiting": [asdict(w) for w in waiting_documents(
                              journal, name, spec.sage.confirm_within)]})
@@ -185,20 +223,33 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
         if action == "show":
             return _show(journal, docs, key, as_json)
         items = [{"pipeline": n, "key": d["key"], "document": d["doc_number"],
-                  "since": d["updated_at"], "reasons": json.loads(d["reasons"] or "[]")}
-                 for n, d in docs]
+                  "state": d["state"], "since": held_since(journal, n, d),
+                  "reasons": json.loads(d["reasons"] or "[]")} for n, d in docs]
         if as_json:
             print(json.dumps(items, indent=2, default=str))
-        elif not items:
+            return EXIT_OK
+        if not items:
             print("no documents in quarantine")
-        for item in [] if as_json else items:
-            first = item["reasons"][0] if item["reasons"] else {}
-            more = f" (+{len(item['reasons']) - 1} more)" if len(item["reasons"]) > 1 else ""
-            print(f"{t(item['key']):<14} {item['pipeline']:<10} {t(item['document']):<8} "
-                  f"{t(first.get('reason', ''))}{more}")
+        for n, name in enumerate(dict.fromkeys(i["pipeline"] for i in items)):
+            mine, gap = [i for i in items if i["pipeline"] == name], "\n" if n else ""
+            print(f"{gap}{name}: {plural(len(mine), 'document')} held back "
+                  "(cwsage quarantine show KEY: every reason, the value, the history)")
+            emit(quarantine_table(mine, sys.stdout), sys.stdout)
         return EXIT_OK
     finally:
         journal.close()
+
+
+def held_since(journal, pipeline: str, doc) -> str:
+    """When the document's current hold began: its first move into the state it is held in
+    since it was last loaded or posted (every run re-checks it and moves it again)."""
+    since = None
+    for event in journal.history(pipeline, doc["key"]):
+        if event["to_state"] in ("loaded", "posted"):
+            since = None
+        elif event["to_state"] == doc["state"] and since is None:
+            since = event["at"]
+    return since or doc["updated_at"]
 
 
 def _show(journal, docs, key, as_json) -> int:
@@ -216,14 +267,14 @@ def _show(journal, docs, key, as_json) -> int:
               f"{keys} — show one by its key", file=sys.stderr)
         return EXIT_USER
     name, doc = match[0]
-    reasons = json.loads(doc["reasons"] or "[]")
-    history = [dict(h) for h in journal.history(name, doc["key"])]
+    reasons, since = json.loads(doc["reasons"] or "[]"), held_since(journal, name, doc)
     if as_json:
-        print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons,
+        history = [dict(h) for h in journal.history(name, doc["key"])]
+        print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons, "since": since,
                           "history": history}, indent=2, default=str))
         return EXIT_OK
-    print(f"{t(doc['key'])} — {name} document {t(doc['doc_number'] or '-')} ({t(doc['doc_type'])}, "
-          f"{t(doc['currency'])} {t(doc['gross'])}), {doc['state']} since {doc['updated_at']}")
+    print(f"{t(doc['key'])} — {name} document {t(doc['doc_number'] or '-')} ({t(doc['doc_type'])}"
+          f", {t(doc['currency'])} {t(doc['gross'])}), {doc['state']} since {when(since)} UTC")
     for r in reasons:
         print(f"  [{t(r.get('stage'))}] {t(r.get('reason'))}")
         if r.get("value") not in (None, ""):
