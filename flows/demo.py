@@ -8,9 +8,10 @@ into the Sage 50 replica — the two-phase handoff as it runs against a real Sag
 3. cwsage runs again: it reads the importer's answers, then batches in ConnectWise exactly what
    Sage confirmed; refusals are quarantined with the importer's words.
 
-The demo's spec is the project's, with the writer switched to the outbox (written to
-``$CWSAGE_HOME/demo-pipelines.yaml``). The sandbox keeps its state in $CWSAGE_HOME, so a second
-demo on the same home sees what the first one posted: nothing is loaded or posted twice.
+The demo has its own home, ``$CWSAGE_HOME/demo`` (``demo_home``). Its spec is the project's,
+with the writer switched to the outbox (written to ``demo-pipelines.yaml`` there). The sandbox
+keeps its state in that home, so a second demo sees what the first one posted: nothing is
+loaded or posted twice.
 """
 
 from __future__ import annotations
@@ -54,8 +55,33 @@ def sandbox_environment(home, seed: int, invoices: int):
         server.stop()
 
 
-def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=sys.stdout) -> int:
-    home = cwsage_home()
+@contextmanager
+def demo_home():
+    """The demo's own home, ``$CWSAGE_HOME/demo`` (``.cwsage/demo`` by default): its journal,
+    replica, outbox and sandbox state never mix with those of real runs, which would otherwise
+    find the demo's documents "already in Sage". ``CWSAGE_HOME`` points there while it runs."""
+    home = cwsage_home() / "demo"
+    saved = os.environ.get("CWSAGE_HOME")
+    os.environ["CWSAGE_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if saved is None:
+            os.environ.pop("CWSAGE_HOME", None)
+        else:
+            os.environ["CWSAGE_HOME"] = saved
+
+
+def run_demo(spec_path: str, seed: int = 7, invoices: int = 120, out=None) -> int:
+    out = out or sys.stdout
+    with demo_home() as home:
+        code = _demo(spec_path, seed, invoices, out, home)
+    print(f"\nThe demo's state is in {home} (its own home: real runs never see it). To look "
+          f"at it: CWSAGE_HOME={home} cwsage status", file=out)
+    return code
+
+
+def _demo(spec_path: str, seed: int, invoices: int, out, home: Path) -> int:
     home.mkdir(parents=True, exist_ok=True)
     load_spec(spec_path, need_connection=False)          # fail fast on a broken spec
     demo_spec = str(handoff_spec(Path(spec_path), home))

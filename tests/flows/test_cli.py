@@ -47,14 +47,17 @@ def test_demo_twice_adds_nothing_the_second_time(prefect_harness, home, capsys):
     for wording in ("batch(es)", "document(s)", "record(s)", "cause(s)"):
         assert wording not in first + second
     import sqlite3
-    db = sqlite3.connect(home / "sage50.db")
+    assert not (home / "journal.db").exists()              # the demo keeps to its own home
+    db = sqlite3.connect(home / "demo" / "sage50.db")
     assert db.execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0] == 30 - held
+    assert f"CWSAGE_HOME={home / 'demo'} cwsage status" in second
 
 
 @pytest.mark.slow
-def test_status_and_quarantine_commands(prefect_harness, home, capsys):
+def test_status_and_quarantine_commands(prefect_harness, home, capsys, monkeypatch):
     from flows.demo import run_demo
     run_demo(str(ROOT / "pipelines.yaml"), seed=3, invoices=20, out=io.StringIO())
+    monkeypatch.setenv("CWSAGE_HOME", str(home / "demo"))   # look at the demo's own home
     capsys.readouterr()
     spec = ["--spec", str(ROOT / "pipelines.yaml")]
     assert main(spec + ["status", "--json"]) == 0
