@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_option(common)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND",
                                 parser_class=_parser_with(common))
-    sub.add_parser("check", help="check the spec, every stylesheet and every suite")
+    ck = sub.add_parser("check", help="check the spec, every stylesheet and every suite")
+    ck.add_argument("--connect", action="store_true", help="then try ConnectWise's "
+                    "credentials, every Sage target and the Prefect API, once, writing nothing")
     run = sub.add_parser("run", help="run pipelines (all when none are named)")
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE")
     run.add_argument("--dry-run", action="store_true", help=(
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_check(args) -> int:
     from flows.summary import check_command
-    return check_command(args.spec)
+    return check_command(args.spec, args.connect)
 
 
 def cmd_run(args) -> int:

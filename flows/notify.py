@@ -43,8 +43,9 @@ NEXT_STEPS = {
                    "`cwsage check`, then retry the run",
     "RetriableError": "ConnectWise or Sage did not answer after the retries; the next "
                       "scheduled run tries again, or retry the run once the service is back",
-    "FatalError": "ConnectWise refused the request: check the API member's keys and "
-                  "permissions (CW_* variables), then retry the run",
+    "FatalError": "ConnectWise could not be used and retrying would not help: do what the "
+                  "error says (the URL, the API keys, the member's permissions — the CW_* "
+                  "variables), check it with `cwsage check --connect`, then retry the run",
     "LoadError": "the Sage side refused the load as a whole: check the writer's target "
                  "(the replica file or the outbox folder), then retry the run",
 }

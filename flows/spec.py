@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import (ConfigDict, Field, SecretStr, ValidationError,
+from pydantic import (ConfigDict, Field, SecretStr, ValidationError, field_validator,
                       model_validator)
 
 from flows.notify import NotifyConfig
@@ -42,6 +42,14 @@ _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 class ConnectWiseConfig(_Frozen):
     base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _a_url(cls, value: str | None) -> str | None:
+        if value and "${" not in value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"got {value!r} — give the API's address with its scheme, e.g. "
+                             "https://na.myconnectwise.net/v4_6_release/apis/3.0")
+        return value
     company: str | None = None
     public_key: str | None = None
     private_key: SecretStr | None = None

@@ -26,8 +26,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 CAUSES = 10     # causes of held documents (and explained differences) a run's summary names
 
 
-def check_command(spec_path: str) -> int:
-    """``cwsage check``: each pipeline's source, stylesheet, suite and mappings, then OK."""
+def check_command(spec_path: str, connect: bool = False) -> int:
+    """``cwsage check``: each pipeline's source, stylesheet, suite and mappings, then OK; with
+    ``connect``, then one try of ConnectWise, every Sage target and the Prefect API."""
     spec = load_spec(spec_path)
     for name, p in spec.pipelines.items():
         print(f"{name}: {p.extract.entity or p.extract.endpoint}, stylesheet "
@@ -35,7 +36,10 @@ def check_command(spec_path: str) -> int:
               f"{plural(len(p.mappings.tax_codes), 'tax mapping')}, "
               f"{plural(len(p.mappings.nominal_codes), 'nominal mapping')}")
     print(f"{spec.path.name}: OK")
-    return EXIT_OK
+    if not connect:
+        return EXIT_OK
+    from flows.check_connect import check_connect, print_checks
+    return print_checks(check_connect(spec), sys.stdout)
 
 
 def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:

@@ -140,8 +140,9 @@ def test_export_when_connectwise_does_not_answer_exits_1(cw_env, spec, tmp_path,
     out = tmp_path / "export.json"
     assert main(["export", "invoices", "--output", str(out), "--spec", str(spec)]) == 1
     err = _one_line(capsys.readouterr().err)
-    assert err.startswith("cwsage: [invoices] export: ConnectWise GET ")
-    assert "connection failed" in err and "nothing was written" in err
+    assert err.startswith("cwsage: [invoices] export: ConnectWise at http://127.0.0.1:9 "
+                          "refused the connection — check connectwise.base_url")
+    assert "nothing was written" in err
     assert not out.exists()
 
 

@@ -226,7 +226,7 @@ def test_failed_run_alert_by_webhook_and_email(make_spec, webhook, smtp, home, c
     assert body["quarantine"]["count"] == 2
     assert [d["key"] for d in body["quarantine"]["oldest"]] == ["CW-INV-5001", "CW-INV-5002"]
     assert body["quarantine"]["oldest"][0]["reasons"][0]["fix"].startswith("set the Account")
-    assert "cwsage quarantine list" in body["text"] and "check the API member's keys" in \
+    assert "cwsage quarantine list" in body["text"] and "do what the error says" in \
         body["text"]
     [(envelope, message)] = smtp.messages
     assert smtp.logins == [[b"alerts", PASSWORD.encode()]]
@@ -342,8 +342,9 @@ def test_the_flow_hook_alerts_when_a_run_fails(prefect_harness, make_spec, webho
     [hook] = webhook.received
     body = hook["json"]
     assert body["event"] == "run_failed" and body["pipeline"] == "invoices"
-    assert body["run"]["name"] == "invoices" and body["error"].startswith("RetriableError")
-    assert "the next scheduled run tries again" in body["text"]
+    assert body["run"]["name"] == "invoices" and body["error"].startswith("FatalError")
+    assert "refused the connection" in body["error"]           # at once, not retried
+    assert "do what the error says" in body["text"]
     assert "cw-private-key-value" not in json.dumps(body)
 
 

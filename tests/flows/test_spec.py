@@ -13,8 +13,8 @@ from flows.spec import load_spec
 from tasks.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {k: "x" for k in ("CW_BASE_URL", "CW_COMPANY", "CW_PUBLIC_KEY", "CW_PRIVATE_KEY",
-                        "CW_CLIENT_ID")}
+ENV = {**{k: "x" for k in ("CW_COMPANY", "CW_PUBLIC_KEY", "CW_PRIVATE_KEY", "CW_CLIENT_ID")},
+       "CW_BASE_URL": "https://cw.example/v4_6_release/apis/3.0"}
 BASE = """\
 version: 1
 connectwise:
@@ -111,6 +111,11 @@ CASES = {
          "hold a password) — give the name of the ODBC data source set up for the Sage company (such as SAGE50), or "
          "sqlite:<path> for a replica file; the Sage user and password go in odbc_user and "
          "odbc_password (${SAGE_ODBC_PASSWORD}), never in the DSN"]),
+    "a ConnectWise address without its scheme": (
+        BASE.replace("${CW_BASE_URL}", "na.myconnectwise.net/v4_6_release/apis/3.0"),
+        ["pipelines.yaml: connectwise.base_url: got 'na.myconnectwise.net/v4_6_release/apis/3.0'"
+         " — give the API's address with its scheme, e.g. "
+         "https://na.myconnectwise.net/v4_6_release/apis/3.0"]),
     "an ODBC DSN on the outbox": (
         BASE + "sage: {zynk_xml_outbox: {folder: out, odbc_dsn: SAGE}}\n",
         ["pipelines.yaml: sage.zynk_xml_outbox.odbc_dsn: unknown key 'odbc_dsn' — valid "
