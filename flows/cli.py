@@ -293,8 +293,8 @@ def cmd_serve(args) -> int:
 
 COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
             "transform": cmd_transform, "preview": cmd_preview, "export": cmd_export,
-            "quarantine": cmd_quarantine, "confirm": cmd_confirm,
-            "resend": cmd_resend, "sage-import": cmd_sage_import, "demo": cmd_demo, "serve": cmd_serve}
+            "quarantine": cmd_quarantine, "confirm": cmd_confirm, "resend": cmd_resend,
+            "sage-import": cmd_sage_import, "demo": cmd_demo, "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

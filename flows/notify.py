@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flows import inert
+from tasks.held import plural
 from flows.delivery import (Alert, EmailConfig, NotifyConfig, WebhookConfig,  # noqa: F401
                             send)
 
@@ -218,7 +219,8 @@ def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
     now = now or _now()
     docs = quarantined(home, alert.pipeline)
     oldest = docs[:cfg.oldest]
-    lines = ["", f"Quarantine: {len(docs)} document(s) held back, unposted in ConnectWise."]
+    lines = ["", f"Quarantine: {plural(len(docs), 'document')} held back, unposted in "
+             "ConnectWise."]
     if docs:
         lines.append(f"Oldest {len(oldest)}:")
     for d in oldest:

@@ -1,7 +1,7 @@
 """The journal: every ConnectWise document's state, the truth about what happened.
 
-A document moves ``extracted → quarantined | loading → loaded → posting → posted``; through a
-Sage-side importer (a file writer) it waits ``loading → handed_off → loaded`` until Sage
+A document moves ``extracted → quarantined | loading → loaded → posting → posted``; through
+a Sage-side importer (a file writer) it waits ``loading → handed_off → loaded`` until Sage
 confirms it, or goes ``handed_off → quarantined`` when the importer refused it. The intent
 is written before each side effect (``loading`` before a load, ``posting`` with the batch
 identifier before a batch is created), so a run that dies anywhere leaves enough behind for

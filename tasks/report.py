@@ -3,7 +3,6 @@ reconciliation, as one summary."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from prefect import task
@@ -42,16 +41,6 @@ def unfinished(ctx) -> dict[str, int]:
     counts = ctx.journal.counts(ctx.pipeline)
     states = ["loading", "posting"] + (["loaded"] if ctx.pipeline_spec.post.enabled else [])
     return {state: counts[state] for state in states if counts.get(state)}
-
-
-def quarantine_rows(journal, pipeline: str) -> list[dict]:
-    rows = []
-    for doc in journal.documents(pipeline, states=["quarantined"]):
-        for reason in json.loads(doc["reasons"] or "[]"):
-            rows.append({"document": doc["key"], "number": doc["doc_number"],
-                         "stage": reason.get("stage"), "reason": reason.get("reason"),
-                         "value": reason.get("value"), "fix": reason.get("fix")})
-    return rows
 
 
 STATS = (("unposted", "unposted in ConnectWise at the start"),

@@ -107,8 +107,9 @@ def load_suite(path: Path) -> Suite:
         except Exception as exc:   # GX raises many types for a bad expectation
             raise ConfigError(f"{path}: {type(exc).__name__}: {exc}") from exc
     if len(suite.expectations) != len(body["expectations"]):
-        raise ConfigError(f"{path}: {len(body['expectations']) - len(suite.expectations)} "
-                          "expectation(s) have an unknown type — check the 'type' names")
+        unknown = len(body['expectations']) - len(suite.expectations)
+        which = "expectation has" if unknown == 1 else "expectations have"
+        raise ConfigError(f"{path}: {unknown} {which} an unknown type — check the 'type' names")
     return Suite(path, str(body["name"]), hashlib.sha256(data).hexdigest()[:16], body)
 
 

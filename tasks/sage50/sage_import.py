@@ -27,6 +27,7 @@ from lxml import etree
 from tasks.errors import ConfigError, LoadError
 from tasks.files import write_atomic
 from tasks.gate import without
+from tasks.held import plural
 from tasks.sage50.protocol import ALREADY_PRESENT, LOADED, DocumentResult
 from tasks.sage50.replica import ReplicaWriter
 from tasks.sage50.sage_import_csv import import_set
@@ -69,8 +70,8 @@ class ImportReport:
 
     def lines(self) -> list[str]:
         """A short human summary: one line of counts, then the messages."""
-        head = (f"{len(self.files)} input(s) read: {self.imported} imported, "
-                f"{self.failed} failed, {self.duplicates} duplicate(s)")
+        head = (f"{plural(len(self.files), 'file')} read: {self.imported} imported, "
+                f"{self.failed} failed, {plural(self.duplicates, 'duplicate')}")
         if self.moved_away:
             head += f", {self.moved_away} moved away unimported"
         return [head, *self.messages]

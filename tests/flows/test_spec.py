@@ -108,8 +108,8 @@ CASES = {
     "a connection string instead of a DSN": (
         BASE + "sage: {sage50_import_csv: {folder: out, odbc_dsn: 'DSN=X;PWD=pw'}}\n",
         ["pipelines.yaml: sage.sage50_import_csv.odbc_dsn: not a DSN name (not shown: it may "
-         "hold a password) — give the name of the ODBC data source set up for the Sage company (such as SAGE50), or "
-         "sqlite:<path> for a replica file; the Sage user and password go in odbc_user and "
+         "hold a password) — give the name of the ODBC data source set up for the Sage "
+         "company (such as SAGE50), or sqlite:<path> for a replica file; the Sage user and password go in odbc_user and "
          "odbc_password (${SAGE_ODBC_PASSWORD}), never in the DSN"]),
     "a ConnectWise address without its scheme": (
         BASE.replace("${CW_BASE_URL}", "na.myconnectwise.net/v4_6_release/apis/3.0"),

@@ -162,7 +162,7 @@ def test_a_damaged_file_is_reported_and_left_while_the_others_import(dirs, repli
     assert report.files == ["b-good.xml"] and report.imported == 1
     assert report.messages[0].startswith("a-bad.xml: not imported, left in")
     assert (dirs.outbox / "a-bad.xml").exists()
-    assert report.lines()[0] == "1 input(s) read: 1 imported, 0 failed, 0 duplicate(s)"
+    assert report.lines()[0] == "1 file read: 1 imported, 0 failed, 0 duplicates"
 
 
 def test_files_the_outbox_writer_drops_are_imported(dirs, replica, tmp_path, sx):
