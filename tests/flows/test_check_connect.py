@@ -94,11 +94,12 @@ def test_a_connectwise_that_refuses_fails_at_once(cw_env, spec, home, no_profile
         "connectwise.base_url (CW_BASE_URL) and that the server is up")
 
 
-def test_a_base_url_without_a_scheme_is_reported(cw_env, spec, home, no_profile, monkeypatch):
+def test_a_base_url_without_a_scheme_is_refused_when_the_spec_loads(cw_env, spec, home,
+                                                                      no_profile, monkeypatch):
+    from tasks.errors import ConfigError
     monkeypatch.setenv("CW_BASE_URL", "cw.example.com/v4_6_release/apis/3.0")
-    assert _checks(spec)[0]["ConnectWise"].detail == (
-        "connectwise.base_url is not a URL ConnectWise can be reached at (MissingSchema) — give "
-        "https://<site>/v4_6_release/apis/3.0")
+    with pytest.raises(ConfigError, match="give the API's address with its scheme"):
+        _checks(spec)
 
 
 def test_a_replica_path_under_a_regular_file_is_reported(cw_env, spec, home, no_profile,
