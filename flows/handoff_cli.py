@@ -22,6 +22,7 @@ from flows.spec_sage import FILE_WRITERS
 from tasks.confirm import confirm_file, user_name
 from tasks.context import RunContext, cwsage_home
 from tasks.errors import ConfigError
+from tasks.sage50.handoff import NotHandedOff
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -51,7 +52,7 @@ def confirm_command(spec_path: str, given: str, failed: str | None = None,
             moved += len(keys)
             if keys:
                 _say(out, p.name, keys, given, failed)
-        except ConfigError as exc:
+        except NotHandedOff as exc:        # another pipeline's writer may know the file
             errors.append(exc)
         finally:
             ctx.close()

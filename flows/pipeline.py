@@ -66,6 +66,7 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
                  "confirmed": recovered.get("confirmed", 0),
                  "import_failed": recovered.get("import_failed", 0),
                  "strays": len(recovered.get("strays") or ()),
+                 "unreadable": list(recovered.get("unreadable") or ()),
                  "batches": [leftover] if leftover else []}
 
         def load_and_post(number: int, chunk, checked, sage) -> None:

@@ -17,7 +17,6 @@ from pydantic import (BaseModel, ConfigDict, Field, SecretStr, field_validator,
 
 from tasks.sage50.rules import NO_DIRECT_POSTING
 
-WRITER_NAMES = ("sage50_replica", "zynk_xml_outbox", "sage50_import_csv")
 FILE_WRITERS = ("zynk_xml_outbox", "sage50_import_csv")
 PATH_KEYS = ("path", "folder", "success_folder", "fail_folder")   # resolve against the spec
 _DSN = re.compile(r"^(sqlite:.+|[A-Za-z0-9][A-Za-z0-9 _.-]{0,63})$")

@@ -81,6 +81,9 @@ def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool 
                 print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; "
                       f"refused by Sage's importer: {r.get('import_failed', 0)} "
                       "(cwsage quarantine list)", file=out)
+            for what in r.get("unreadable") or ():
+                print(f"  could not read from the Sage side yet: {t(what)} — read again on "
+                      "the next run", file=out)
             if r.get("strays"):
                 print(f"  the importer's files name {plural(r['strays'], 'record')} cwsage "
                       "never handed off: ignored (the run's log lists them)", file=out)
@@ -134,8 +137,8 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
         print(f"    … and {plural(len(hidden), 'more explained rounding difference')} of a "
               "penny", file=out)
     for key in rec.unreconciled:
-        print(f"    {key}: in Sage with other money than was priced — held, never batched "
-              f"(cwsage quarantine show {key})", file=out)
+        print(f"    {t(key)}: in Sage with other money than was priced — held, never batched "
+              f"(cwsage quarantine show {t(key)})", file=out)
     if rec.waiting:
         print_waiting("  ", [asdict(w) for w in rec.waiting], out)
     if rec.unfinished:
@@ -226,8 +229,10 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
                 for d in journal.documents(name, states=HELD_STATES)]
         if action == "show":
             return _show(journal, docs, key, as_json)
+        since = {n: journal.held_since(n, [d for m, d in docs if m == n])
+                 for n in spec.pipelines}
         items = [{"pipeline": n, "key": d["key"], "document": d["doc_number"],
-                  "state": d["state"], "since": held_since(journal, n, d),
+                  "state": d["state"], "since": since[n].get(d["key"], d["updated_at"]),
                   "reasons": json.loads(d["reasons"] or "[]")} for n, d in docs]
         if as_json:
             print(json.dumps(items, indent=2, default=str))
@@ -242,18 +247,6 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
         return EXIT_OK
     finally:
         journal.close()
-
-
-def held_since(journal, pipeline: str, doc) -> str:
-    """When the document's current hold began: its first move into the state it is held in
-    since it was last loaded or posted (every run re-checks it and moves it again)."""
-    since = None
-    for event in journal.history(pipeline, doc["key"]):
-        if event["to_state"] in ("loaded", "posted"):
-            since = None
-        elif event["to_state"] == doc["state"] and since is None:
-            since = event["at"]
-    return since or doc["updated_at"]
 
 
 def _show(journal, docs, key, as_json) -> int:
@@ -271,7 +264,8 @@ def _show(journal, docs, key, as_json) -> int:
               f"{keys} — show one by its key", file=sys.stderr)
         return EXIT_USER
     name, doc = match[0]
-    reasons, since = json.loads(doc["reasons"] or "[]"), held_since(journal, name, doc)
+    reasons = json.loads(doc["reasons"] or "[]")
+    since = journal.held_since(name, [doc]).get(doc["key"], doc["updated_at"])
     if as_json:
         history = [dict(h) for h in journal.history(name, doc["key"])]
         print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons, "since": since,

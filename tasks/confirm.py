@@ -22,6 +22,7 @@ import getpass
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Iterable
 
 from tasks.faults import crash_point
 from tasks.inert import terminal
@@ -59,15 +60,21 @@ class Waiting:
         return age_text(self.age)
 
 
-def settle_handoffs(journal, pipeline: str, run_id: str, writer) -> Confirmed:
-    """Read the Sage side's answers and move every waiting document they settle."""
+def settle_handoffs(journal, pipeline: str, run_id: str, writer,
+                    keys: Iterable[str] | None = None) -> Confirmed:
+    """Read the Sage side's answers and move every waiting document (or every one of
+    ``keys`` that waits) they settle."""
     done = Confirmed()
     if not isinstance(writer, HandoffWriter):
         return done
     waiting = journal.keys_in(pipeline, "handed_off")
+    if keys is not None:
+        wanted = set(keys)
+        waiting = [k for k in waiting if k in wanted]
     read = writer.confirmations(waiting)
     done.strays, done.unreadable = read.strays, read.unreadable
-    said = {key: c for key, c in read.confirmations.items() if key in set(waiting)}
+    asked = set(waiting)
+    said = {key: c for key, c in read.confirmations.items() if key in asked}
     if said:
         crash_point("during-confirm")
     by = {o: {k: c for k, c in said.items() if c.outcome == o} for o in (IMPORTED, FAILED,
@@ -102,12 +109,13 @@ def confirm_file(journal, pipeline: str, run_id: str, writer, given: str,
                  failed: str | None = None, by: str | None = None) -> list[str]:
     """A person's word that they imported one written file (or, with ``failed``, that the
     import failed and why): its waiting documents move on, recorded with who and when."""
-    keys = writer.handoff_of(given)
+    waiting = set(journal.keys_in(pipeline, "handed_off"))
+    keys = [k for k in writer.handoff_of(given) if k in waiting]   # never a settled one
     who = by or user_name()
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     evidence = f"confirmed by {who} at {stamp}: {writer.file_name(given)}"
     writer.record_confirmation(keys, evidence, failed)
-    done = settle_handoffs(journal, pipeline, run_id, writer)
+    done = settle_handoffs(journal, pipeline, run_id, writer, keys)
     return done.failed if failed else done.imported
 
 

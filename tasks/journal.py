@@ -338,6 +338,24 @@ class Journal(BatchLedger, HandoffLedger):
             result[row["state"]] = row["n"]
         return result
 
+    def held_since(self, pipeline: str, docs: Iterable) -> dict[str, str]:
+        """When each held document's (journal row's) current hold began: its first move into
+        the state it is held in since it was last loaded or posted — every run re-checks it
+        and moves it again, so neither ``updated_at`` nor ``first_seen`` says it. One query."""
+        state = {d["key"]: d["state"] for d in docs}
+        since: dict[str, str | None] = dict.fromkeys(state)
+        keys = list(state)
+        for start in range(0, len(keys), 900):
+            part = keys[start:start + 900]
+            for key, to_state, at in self.db.execute(
+                    f"SELECT key, to_state, at FROM events WHERE pipeline=? AND key IN "
+                    f"({','.join('?' * len(part))}) ORDER BY id", (pipeline, *part)):
+                if to_state in ("loaded", "posted"):
+                    since[key] = None
+                elif to_state == state[key] and since[key] is None:
+                    since[key] = at
+        return {k: v for k, v in since.items() if v}
+
     def history(self, pipeline: str, key: str) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM events WHERE pipeline=? AND key=? ORDER BY id",
                                (pipeline, key)).fetchall()

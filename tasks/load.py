@@ -84,13 +84,15 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
     written = by(LOADED) + by(HANDED_OFF)
     priced = {k: check.priced[k] for k in written if k in check.priced} if check else {}
     unreconciled = target_problems(priced, writer.totals(priced)) if priced else {}
-    done = {k: r.sage_ref if r.status != ALREADY_PRESENT else f"already in Sage: {r.sage_ref}"
+    handoff = isinstance(writer, HandoffWriter)     # in Sage only once Sage confirms it
+    done = {k: r.sage_ref if r.status != ALREADY_PRESENT or handoff
+            else f"already in Sage: {r.sage_ref}"
             for k, r in results.items() if r.status in (LOADED, HANDED_OFF, ALREADY_PRESENT)
             and k not in unreconciled}
-    if isinstance(writer, HandoffWriter):   # in Sage only once the Sage side confirms it
+    if handoff:
         journal.hand_off(pipeline, ctx.run_id, done)
         if by(ALREADY_PRESENT):             # handed off before: Sage may have answered
-            settle_handoffs(journal, pipeline, ctx.run_id, writer)
+            settle_handoffs(journal, pipeline, ctx.run_id, writer, by(ALREADY_PRESENT))
     else:
         journal.mark_loaded(pipeline, ctx.run_id, done)
         if check is not None:      # priced, or found unchanged in the target: checked here

@@ -17,9 +17,13 @@ from tasks.errors import ConfigError, LoadError
 from tasks.sage50 import rules as r
 from tasks.sage50.claim import exclusive
 from tasks.sage50.outbox_manifest import MANIFEST_NAME, Manifest
-from tasks.sage50.protocol import FAILED, IMPORTED, DocumentTotals, SageFacts
+from tasks.sage50.protocol import DIFFERS, FAILED, IMPORTED, DocumentTotals, SageFacts
 
 SHOWN_FILES = 5
+
+
+class NotHandedOff(ConfigError):
+    """A name that is not a file this writer handed off."""
 
 
 class ManifestHandoff:
@@ -94,15 +98,21 @@ class ManifestHandoff:
                 return keys
             newest = manifest.file_names()[:SHOWN_FILES]
             listed = ", ".join(newest) if newest else "none yet"
-            raise ConfigError(f"{self.name}: {given!r} is not a file this writer handed off "
+            raise NotHandedOff(f"{self.name}: {given!r} is not a file this writer handed off "
                               f"— give the name of a written file (newest: {listed})")
 
     def record_confirmation(self, keys: Iterable[str], evidence: str,
                             failed: str | None = None) -> None:
-        """A person's word on a file: imported, or (``failed``: why) not imported."""
+        """A person's word on a file: imported, or (``failed``: why) not imported. It settles
+        only documents the Sage side has not answered for: evidence that Sage holds a document
+        (imported) or holds other money (differs) is never overwritten by a word."""
         outcome = FAILED if failed else IMPORTED
         fix = ("correct the cause, then `cwsage resend {key}` to write it again for the "
                "importer") if failed else None
         with self._lock:
-            self._live().record_outcomes([(k, outcome, evidence, failed,
-                                           fix.format(key=k) if fix else None) for k in keys])
+            manifest = self._live()
+            answered = {k for k, o in manifest.outcomes(keys).items()
+                        if o[0] in (IMPORTED, DIFFERS)}
+            manifest.record_outcomes([(k, outcome, evidence, failed,
+                                       fix.format(key=k) if fix else None)
+                                      for k in keys if k not in answered])

@@ -78,7 +78,7 @@ def _groups(manifest: Manifest, keys: list[str]) -> tuple[dict[tuple, list[str]]
 
 def _documents(conn, dsn: str, groups: dict[tuple, list[str]], totals: dict,
                imported: set[str]) -> list[tuple]:
-    foreign = {g[1] for g, keys in groups.items()
+    foreign = {(g[0], g[1]) for g, keys in groups.items()
                if any(totals[k].currency != BASE_CURRENCY for k in keys)}
     by_group: dict[tuple, list] = defaultdict(list)
     for h in sage_odbc.headers(conn, {g[1] for g in groups}, foreign):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import sqlite3
@@ -50,6 +51,7 @@ from tasks.sage50.sagexml import parse_for
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
 
+log = logging.getLogger("cwsage.load")
 SET_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-[0-9a-f]{8}$")
 TRANSACTIONS_SUFFIX = "-transactions.csv"
 
@@ -139,8 +141,11 @@ class CsvImportWriter(ManifestHandoff):
                 try:
                     entry = json.loads((path / "manifest.json").read_text("utf-8"))
                     docs, accounts, found = _from_json(entry)
-                except (OSError, ValueError, KeyError, TypeError):
-                    continue                             # not a complete set of ours
+                except (OSError, ValueError, KeyError, TypeError, ArithmeticError) as exc:
+                    log.warning("%s: looks like a set of import files but its manifest.json "
+                                "cannot be read (%s); its documents are not known as written "
+                                "— check whether it was imported into Sage", path, exc)
+                    continue
                 manifest.record(path.name, "reconciled", entry.get("sha256", ""), docs,
                                 accounts, reconciled=True, found_by=found)
                 added.append(path.name)

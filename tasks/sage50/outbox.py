@@ -26,6 +26,7 @@ Settings (``pipelines.yaml`` resolves relative paths against the spec's folder):
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import sqlite3
 from datetime import datetime, timezone
@@ -47,6 +48,7 @@ from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
 from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
                                    read_settings)
 
+log = logging.getLogger("cwsage.load")
 FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
 ORDER = ("Customers", "Suppliers", "Invoices", "Transactions")
 
@@ -106,11 +108,13 @@ class OutboxWriter(ManifestHandoff):
                 if path.name in known or not match:
                     continue
                 data = path.read_bytes()
-                if hashlib.sha256(data).hexdigest()[:8] != match["hash"]:
-                    continue                         # not a complete file of ours
+                sha = hashlib.sha256(data).hexdigest()
+                if sha[:8] != match["hash"]:
+                    log.warning("%s: named like an outbox file but not one written whole by "
+                                "cwsage; left alone", path)
+                    continue
                 docs, accounts = _entries(parse_company(data), self.chart)
-                manifest.record(path.name, "reconciled", hashlib.sha256(data).hexdigest(),
-                                docs, accounts, reconciled=True)
+                manifest.record(path.name, "reconciled", sha, docs, accounts, reconciled=True)
                 added.append(path.name)
             return added
 

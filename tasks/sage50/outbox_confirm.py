@@ -139,6 +139,9 @@ def _difference(manifest: Manifest, chart: r.Chart, key: str, records: list[Zynk
     found = _price(records, chart)
     if found is None:
         return "what it names no longer prices by Sage's rules"
+    if found.currency != held.currency:
+        return (f"it holds it in {found.currency}, and the outbox handed it off in "
+                f"{held.currency}")
     if (found.doc_type, found.account_ref, found.net, found.tax) != \
             (held.doc_type, held.account_ref, held.net, held.tax):
         return (f"it holds {found.doc_type} {found.account_ref} net {found.net} VAT "

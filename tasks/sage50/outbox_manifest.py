@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from tasks.sage50.protocol import Confirmation, DocumentTotals, LineTotals
+from tasks.sage50.protocol import FAILED, Confirmation, DocumentTotals, LineTotals
 from tasks.keys import legacy_key
 from tasks.sage50.replica_read import chunks, marks
 from tasks.sage50.replica_schema import now
@@ -41,7 +41,6 @@ CREATE TABLE IF NOT EXISTS READ (NAME TEXT NOT NULL, SHA256 TEXT NOT NULL, READ_
 CREATE TABLE IF NOT EXISTS FOUND_BY (KEY TEXT PRIMARY KEY, REFERENCE TEXT NOT NULL,
     DOC_DATE TEXT NOT NULL, ROWS INTEGER NOT NULL);
 """
-FAILED = "failed"           # protocol.FAILED: the Sage side refused it; written again next load
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class SageFacts:
 @dataclass(frozen=True)
 class DocumentResult:
     key: str                 # the document's XML key, e.g. "CW-INV-5120"
-    status: str              # "loaded" | "already_present" | "rejected"
+    status: str              # one of STATUSES
     sage_ref: str | None     # where it sits in Sage, e.g. "SI 12 / invoice 10457"
     reason: str | None       # for "rejected": field, value and the fix
 
@@ -91,7 +91,7 @@ class LoadReceipt:
         return [r for r in self.results if r.status == status]
 
     def counts(self) -> dict[str, int]:
-        """How many documents ended in each status (all three statuses always present)."""
+        """How many documents ended in each status (every status always present)."""
         out = dict.fromkeys(STATUSES, 0)
         for r in self.results:
             out[r.status] += 1

@@ -102,17 +102,19 @@ def connect(login: Login):
 
 
 def db_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions a query through either driver raises when Sage cannot answer."""
+    """The exceptions a query through either driver raises when Sage cannot answer now (busy,
+    locked, the connection lost) — not a wrong query, which is a bug and is raised."""
     try:
         import pyodbc
-        return (sqlite3.Error, pyodbc.Error)
-    except ImportError:
-        return (sqlite3.Error,)
+        return (sqlite3.OperationalError, pyodbc.OperationalError, pyodbc.InterfaceError)
+    except (ImportError, AttributeError):
+        return (sqlite3.OperationalError,)
 
 
-def headers(conn, references: Iterable[str], foreign: set[str]) -> list[Header]:
+def headers(conn, references: Iterable[str],
+            foreign: set[tuple[str, str]]) -> list[Header]:
     """Audit-trail headers whose reference is one of ``references``; amounts of the
-    references in ``foreign`` are read in the foreign currency."""
+    (account, reference) pairs in ``foreign`` are read in the foreign currency."""
     refs, out = sorted(set(references)), []
     codes = _currencies(conn)
     for start in range(0, len(refs), CHUNK):
@@ -127,9 +129,9 @@ def headers(conn, references: Iterable[str], foreign: set[str]) -> list[Header]:
     return out
 
 
-def _header(row, foreign: set[str], codes: dict[int, str]) -> Header:
+def _header(row, foreign: set[tuple[str, str]], codes: dict[int, str]) -> Header:
     number, doc_type, account, ref, when, net, tax, f_net, f_tax, currency = row
-    use_foreign = ref in foreign and f_net is not None
+    use_foreign = (str(account).strip(), str(ref).strip()) in foreign and f_net is not None
     return Header(int(number), str(doc_type).strip(), str(account).strip(), str(ref).strip(),
                   _iso(when), abs(money(f_net if use_foreign else net)),
                   abs(money(f_tax if use_foreign else tax)),
