@@ -7,6 +7,8 @@ After the spec loads, one look at each thing a run needs, writing nothing anywhe
   permission missing, or a temporary failure that a run would retry);
 - each pipeline's Sage target: the replica file (its folder can be created and written; an
   existing file reads as a replica), the file writers' folders, the ODBC DSN (one attempt);
+- the shared state, when the spec has ``state:``: the PostgreSQL server answers, the password
+  is accepted and the journal's schema is there or can be made (``tasks.state``);
 - the Prefect API, when one is configured: ``GET <PREFECT_API_URL>/health``.
 
 Every result is one line: what was found, or what failed and how to fix it. No secret is shown.
@@ -59,8 +61,25 @@ def check_connect(spec, env: Mapping[str, str] | None = None) -> list[CheckResul
         failed = [text for ok, text in memo[key] if not ok]
         detail = "; ".join(failed) or f"{writer}: " + "; ".join(t for _, t in memo[key])
         results.append(CheckResult(f"Sage target of {name}", not failed, detail))
+    if spec.state is not None:
+        results.append(check_state(spec.shared_state()))
     results.append(check_prefect(env))
     return results
+
+
+def check_state(shared) -> CheckResult:
+    """Open the shared journal (creating its schema on first use, as a run would)."""
+    from tasks.state import open_journal
+    try:
+        journal = open_journal(Path("."), shared)
+    except CwsageError as exc:
+        return CheckResult("Shared state", False, str(exc))
+    try:
+        where, pipelines = journal.where, journal.pipelines()
+    finally:
+        journal.close()
+    known = f"documents of {', '.join(pipelines)}" if pipelines else "no documents yet"
+    return CheckResult("Shared state", True, f"the journal at {where} answers ({known})")
 
 
 def print_checks(results: list[CheckResult], out: TextIO = sys.stdout) -> int:

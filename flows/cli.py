@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     si.add_argument("--again", action="store_true", help="fault: import files already imported")
     si.add_argument("--move-away", action="store_true",
                     help="fault: move the files away without importing them")
+    st = sub.add_parser("state", help="the shared state (state: in the spec)", description=(
+        "import: move a home's journal into the shared PostgreSQL state, once"))
+    st.add_argument("action", choices=["import"])
+    st.add_argument("--from", dest="source", type=Path, metavar="PATH",
+                    help="the home's journal (default: $CWSAGE_HOME/journal.db)")
     demo = sub.add_parser("demo", help="run every pipeline against a local ConnectWise sandbox")
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--invoices", type=int, default=120)
@@ -279,6 +284,11 @@ def _iso_date(text: str):
         raise argparse.ArgumentTypeError(f"{text!r} is not a date such as 2026-04-01") from None
 
 
+def cmd_state(args) -> int:
+    from flows.state_cli import import_command
+    return import_command(args.spec, args.source)
+
+
 def cmd_demo(args) -> int:
     _prefect_defaults(quiet=True)
     from flows.demo import run_demo
@@ -294,7 +304,8 @@ def cmd_serve(args) -> int:
 COMMANDS = {"check": cmd_check, "run": cmd_run, "status": cmd_status,
             "transform": cmd_transform, "preview": cmd_preview, "export": cmd_export,
             "quarantine": cmd_quarantine, "confirm": cmd_confirm, "resend": cmd_resend,
-            "sage-import": cmd_sage_import, "demo": cmd_demo, "serve": cmd_serve}
+            "sage-import": cmd_sage_import, "state": cmd_state, "demo": cmd_demo,
+            "serve": cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -97,7 +97,7 @@ def run_failed(spec, pipeline: str, home: Path, flow_run, state) -> Alert | None
                    *_run_lines(flow_run, details), f"  error:  {inert.alert(error)}", "",
                    "What to do:", f"  {NEXT_STEPS.get(kind, DEFAULT_STEP)}.",
                    _retry_line(pipeline)], details)
-    alert = send(spec, _with_quarantine(alert, cfg, home))
+    alert = send(spec, _with_quarantine(alert, cfg, home, shared=spec.shared_state()))
     if alert.delivered:
         _remember(home, f"{pipeline}:failure", {error}, _now())
     return alert
@@ -131,7 +131,7 @@ def run_completed(spec, pipeline: str, home: Path, flow_run, state) -> list[Aler
                        "  compare these documents in Sage with ConnectWise before more are "
                        f"posted; the run's artifact {pipeline}-reconciliation has the "
                        "breakdown."], details)
-        sent.append(send(spec, _with_quarantine(alert, cfg, home)))
+        sent.append(send(spec, _with_quarantine(alert, cfg, home, shared=spec.shared_state())))
     quarantine = quarantine_alert(spec, pipeline, home, flow_run)
     if quarantine is not None:
         sent.append(quarantine)
@@ -171,7 +171,7 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
     if cfg is None or (cfg.quarantine_over is None and cfg.quarantine_older_than_days is None):
         return None
     now = now or _now()
-    docs = quarantined(home, pipeline)
+    docs = quarantined(home, pipeline, spec.shared_state())
     aged = [] if cfg.quarantine_older_than_days is None else [
         d for d in docs if now - d["since"] > timedelta(days=cfg.quarantine_older_than_days)]
     too_many = cfg.quarantine_over is not None and len(docs) > cfg.quarantine_over
@@ -192,19 +192,20 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
                            "What to do:", "  fix each document as its fix says (in ConnectWise "
                            "or in the mappings of pipelines.yaml); it flows on the next run."],
                   details)
-    alert = send(spec, _with_quarantine(alert, cfg, home, now))
+    alert = send(spec, _with_quarantine(alert, cfg, home, now, spec.shared_state()))
     if alert.delivered:
         _remember(home, f"{pipeline}:quarantine", offending, now)
     return alert
 
 
 # -- message parts ----------------------------------------------------------------------------
-def quarantined(home: Path, pipeline: str) -> list[dict]:
-    """The pipeline's quarantined documents, oldest first, each with its reasons."""
-    if not (home / "journal.db").exists():
+def quarantined(home: Path, pipeline: str, shared=None) -> list[dict]:
+    """The pipeline's quarantined documents, oldest first, each with its reasons (``shared``:
+    the spec's shared state, ``tasks.state``)."""
+    from tasks.state import journal_exists, open_journal
+    if not journal_exists(home, shared):
         return []
-    from tasks.journal import Journal
-    journal = Journal(home / "journal.db")
+    journal = open_journal(home, shared)
     try:
         rows = journal.documents(pipeline, states=["quarantined"])
     finally:
@@ -215,9 +216,9 @@ def quarantined(home: Path, pipeline: str) -> list[dict]:
 
 
 def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
-                     now: datetime | None = None) -> Alert:
+                     now: datetime | None = None, shared=None) -> Alert:
     now = now or _now()
-    docs = quarantined(home, alert.pipeline)
+    docs = quarantined(home, alert.pipeline, shared)
     oldest = docs[:cfg.oldest]
     lines = ["", f"Quarantine: {plural(len(docs), 'document')} held back, unposted in "
              "ConnectWise."]

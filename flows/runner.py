@@ -8,7 +8,7 @@ from pathlib import Path
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.errors import ConfigError, CwsageError
-from tasks.journal import Journal
+from tasks.state import journal_exists, open_journal
 from tasks.sage50.claim import check_claim
 from tasks.sage50.replica import check_replica
 
@@ -48,8 +48,8 @@ def check_state(spec, names: list[str], dry_run: bool = False) -> None:
     run. Nothing is created here, and the replica is only read: a dry run must not write it,
     and another cwsage home may hold it."""
     home, marker = cwsage_home(), None
-    if (home / "journal.db").exists():
-        journal = Journal(home / "journal.db")
+    if journal_exists(home, spec.shared_state()):
+        journal = open_journal(home, spec.shared_state())
         marker = journal.home_marker()
         journal.close()
     replicas, targets = set(), set()

@@ -27,6 +27,7 @@ from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
 from tasks.mappings import MappingsConfig
 from tasks.post import PostConfig
+from tasks.state import SharedState
 from tasks.transform import TransformConfig
 from tasks.validate import ValidateConfig
 
@@ -35,7 +36,8 @@ SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
            (("connectwise",), "client_id", "CW_CLIENT_ID"),
            (("notify", "email"), "username", "SMTP_USERNAME"),
            (("notify", "email"), "password", "SMTP_PASSWORD"),
-           (("sage", "sage50_import_csv"), "odbc_password", "SAGE_ODBC_PASSWORD"))
+           (("sage", "sage50_import_csv"), "odbc_password", "SAGE_ODBC_PASSWORD"),
+           (("state",), "password", "CWSAGE_STATE_PASSWORD"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -70,6 +72,30 @@ class ScheduleConfig(_Frozen):
         return self
 
 
+class StateConfig(_Frozen):
+    """Where the journal and the one-run-at-a-time lock live when several workers share them
+    (``tasks.state``): a PostgreSQL database. Without a ``state:`` block they live in
+    ``$CWSAGE_HOME`` (SQLite and a lock file) on one machine."""
+    url: str
+    password: SecretStr | None = None   # a ${VAR} reference; never inside the url
+    schema_name: str | None = Field(None, alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+        parts = urlsplit(value)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ValueError("give a PostgreSQL address such as postgresql://cwsage@db.example."
+                             "internal:5432/cwsage (the database must exist)")
+        if parts.password:
+            raise ValueError("the address carries a password — remove it, and give it as "
+                             "state.password: ${CWSAGE_STATE_PASSWORD}")
+        return value
+
+
 MAX_WORKERS = 4      # chunks in flight at once: the one loading plus up to three being prepared
 
 
@@ -92,6 +118,27 @@ class PipelineSpec(_Frozen):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_post_without_post_back(cls, data: Any) -> Any:
+        """A declared kind that is not posted back has no post stage: ``post.enabled`` is
+        false unless written (and then refused, below)."""
+        extract = data.get("extract") if isinstance(data, dict) else None
+        kind = extract.get("kind") if isinstance(extract, dict) else None
+        post = data.get("post", {}) if isinstance(data, dict) else None
+        if isinstance(kind, dict) and kind.get("post_back") is False and \
+                isinstance(post, dict) and "enabled" not in post:
+            data = dict(data, post=dict(post, enabled=False))
+        return data
+
+    @model_validator(mode="after")
+    def _post_follows_kind(self) -> "PipelineSpec":
+        kind = self.extract.kind
+        if kind is not None and not kind.post_back and self.post.enabled:
+            raise ValueError(f"pipelines.{self.name}.post.enabled: does not apply — the "
+                             "kind declares post_back: false; remove it")
+        return self
+
 
 class Spec(_Frozen):
     path: Path
@@ -102,6 +149,7 @@ class Spec(_Frozen):
     sage: SageConfig = SageConfig()
     pipelines: dict[str, PipelineSpec]
     notify: NotifyConfig | None = None
+    state: StateConfig | None = None
 
     @model_validator(mode="after")
     def _file_writers_have_folders(self) -> "Spec":
@@ -121,6 +169,21 @@ class Spec(_Frozen):
             raise ConfigError(f"{self.path.name}: no pipeline named '{name}'{hint} "
                               f"(pipelines: {', '.join(self.pipelines)})")
         return self.pipelines[name]
+
+    @property
+    def state_schema(self) -> str:
+        """The PostgreSQL schema that holds this spec's journal: ``state.schema``, else one per
+        company, so several companies can share a database without sharing documents."""
+        if self.state and self.state.schema_name:
+            return self.state.schema_name
+        return "cwsage_" + (self.company or "default").replace("-", "_")
+
+    def shared_state(self) -> SharedState | None:
+        """The shared journal's place, or None: the journal lives in ``$CWSAGE_HOME``."""
+        if self.state is None:
+            return None
+        password = self.state.password.get_secret_value() if self.state.password else None
+        return SharedState(self.state.url, password, self.state_schema)
 
     def deployment_name(self, pipeline: str) -> str:
         """``invoices``, or ``acme-uk.invoices`` when the spec names its company."""

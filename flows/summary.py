@@ -19,7 +19,7 @@ from tasks.confirm import waiting_documents
 from tasks.context import cwsage_home
 from tasks.entities import entity_for
 from tasks.held import describe, group_held, noun_for, plural
-from tasks.journal import Journal
+from tasks.state import open_journal
 from tasks.reconcile import Reconciliation
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
@@ -57,7 +57,7 @@ def held_documents(spec_path: str, results: list[dict]) -> dict[str, tuple[str, 
     """Per pipeline that ran: what one of its documents is called, and the journal's rows of
     its documents held back now."""
     spec = load_spec(spec_path, need_connection=False, check_files=False)
-    journal = Journal(cwsage_home() / "journal.db")
+    journal = open_journal(cwsage_home(), spec.shared_state())
     try:
         return {r["pipeline"]: (noun_for(entity_for(spec.pipeline(r["pipeline"]).extract)),
                                 journal.documents(r["pipeline"], states=["quarantined"]))
@@ -202,7 +202,7 @@ def status_command(spec_path: str, as_json: bool) -> int:
 
 def status_rows(spec_path: str) -> list[dict]:
     spec = load_spec(spec_path, need_connection=False, check_files=False)
-    journal = Journal(cwsage_home() / "journal.db")
+    journal = open_journal(cwsage_home(), spec.shared_state())
     try:
         rows = []
         for name in spec.pipelines:
@@ -223,7 +223,7 @@ def status_rows(spec_path: str) -> list[dict]:
 
 def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bool) -> int:
     spec = load_spec(spec_path, need_connection=False, check_files=False)
-    journal = Journal(cwsage_home() / "journal.db")
+    journal = open_journal(cwsage_home(), spec.shared_state())
     try:
         docs = [(name, d) for name in spec.pipelines
                 for d in journal.documents(name, states=HELD_STATES)]

@@ -6,11 +6,8 @@ writer or journal is ever a task input that Prefect would try to hash or persist
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import shutil
-import stat
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +19,7 @@ from tasks.entities import AccountingEntity, ListEntity, entity_for, resolve_doc
 from tasks.errors import ConfigError
 from tasks.journal import Journal
 from tasks.resolved import ResolveContext
+from tasks.state import open_journal, run_lock, throwaway_journal
 
 
 def cwsage_home() -> Path:
@@ -76,12 +74,12 @@ class RunContext:
 
     @property
     def journal(self) -> Journal:
-        """The journal; in a dry run, a throwaway copy of it."""
+        """The journal (in ``$CWSAGE_HOME``, or shared: ``tasks.state``); in a dry run, a
+        throwaway copy of it."""
         if self._journal is None:
-            path = self.home / "journal.db"
-            if self.dry_run:
-                path = _sqlite_copy(path, self.home / "dry-runs" / self.pipeline / "journal.db")
-            self._journal = Journal(path)
+            shared = self.spec.shared_state()
+            self._journal = throwaway_journal(self.home, shared, self.pipeline) \
+                if self.dry_run else open_journal(self.home, shared)
         return self._journal
 
     @property
@@ -134,34 +132,11 @@ class RunContext:
         return resolved
 
     def acquire(self) -> None:
-        """One run at a time per pipeline and home; a second run exits with a clear message."""
-        path = self.home / "locks" / f"{self.pipeline}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        def refused(what: str) -> ConfigError:
-            return ConfigError(f"[{self.pipeline}] lock file {path} {what} — remove it (cwsage "
-                               "creates its own); nothing was done")
-        try:                        # never through a symlink: its target would be truncated
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise refused("is a symbolic link" if exc.errno == errno.ELOOP
-                          else f"cannot be opened ({exc.strerror})") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise refused("is not a regular file")
-        handle = os.fdopen(fd, "r+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise ConfigError(f"[{self.pipeline}] another run of this pipeline is in progress "
-                              f"({holder}) — wait for it to finish; nothing was done") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        self._lock = handle
+        """One run at a time per pipeline (per home, or across workers with shared state); a
+        second run exits with a clear message."""
+        lock = run_lock(self.home, self.spec.shared_state(), self.pipeline)
+        lock.acquire()
+        self._lock = lock
 
     def tidy(self, keep_days: int = 7) -> None:
         """After a completed run: its spilled chunks go, with its cached plan and extract
@@ -183,8 +158,7 @@ class RunContext:
             if thing is not None:
                 thing.close()
         if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            self._lock.release()
         self._client = self._writer = self._journal = self._lock = None
 
 

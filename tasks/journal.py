@@ -8,14 +8,14 @@ identifier before a batch is created), so a run that dies anywhere leaves enough
 the next run to settle it: see ``tasks.recover``. Every transition is also appended to
 ``events`` — the document's history.
 
-SQLite in WAL mode with ``synchronous=FULL``; one transaction per call. No Prefect here.
+The tables live in a store (``tasks.journal_store``): an SQLite file in ``$CWSAGE_HOME`` by
+default, or a PostgreSQL schema several workers share. One transaction per call. No Prefect.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,11 +23,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from tasks.dbfiles import (BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, check_readable, move_aside,
-                           open_failure)
+from tasks.dbfiles import BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, move_aside, open_failure
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.journal_batches import BatchLedger, now
 from tasks.journal_handoff import HandoffLedger
+from tasks.journal_store import PostgresStore, SqliteStore, shown_url
 from tasks.keys import legacy_key
 
 STATES = ("extracted", "quarantined", "loading", "handed_off", "loaded", "unreconciled",
@@ -46,32 +46,6 @@ _ALLOWED = {
     "posting": {"posted", "loaded"},
     "posted": {"extracted", "posted"},
 }
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-  pipeline TEXT NOT NULL, key TEXT NOT NULL, cw_id TEXT, state TEXT NOT NULL,
-  doc_number TEXT, doc_type TEXT, account_ref TEXT, currency TEXT,
-  net TEXT, tax TEXT, gross TEXT, gl_ids TEXT, content_hash TEXT,
-  reasons TEXT, sage_ref TEXT, batch_identifier TEXT, batch_id INTEGER,
-  first_seen TEXT NOT NULL, updated_at TEXT NOT NULL, last_run TEXT,
-  PRIMARY KEY (pipeline, key));
-CREATE INDEX IF NOT EXISTS documents_state ON documents (pipeline, state);
-CREATE TABLE IF NOT EXISTS events (
-  id INTEGER PRIMARY KEY, pipeline TEXT, key TEXT, from_state TEXT, to_state TEXT,
-  run_id TEXT, at TEXT, detail TEXT);
-CREATE INDEX IF NOT EXISTS events_key ON events (pipeline, key);
-CREATE TABLE IF NOT EXISTS batches (
-  batch_identifier TEXT PRIMARY KEY, pipeline TEXT NOT NULL, state TEXT NOT NULL,
-  cw_batch_id INTEGER, record_ids TEXT NOT NULL, keys TEXT NOT NULL,
-  run_id TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cursors (
-  pipeline TEXT PRIMARY KEY, value TEXT NOT NULL, run_id TEXT, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-  run_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, started_at TEXT NOT NULL,
-  finished_at TEXT, status TEXT, counts TEXT);
-"""
-
 
 class IllegalTransition(RuntimeError):
     """A state change the journal refuses: a bug, never a user mistake."""
@@ -108,26 +82,59 @@ def journal_unusable(path: Path, exc: BaseException) -> CwsageError:
         "there and not loaded twice")
 
 
+def state_unusable(url: str, exc: BaseException) -> CwsageError:
+    """Why the shared journal at ``url`` cannot be reached, and the way out, in one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return RetriableError(f"state.url {shown_url(url)}: the shared journal cannot be reached "
+                          f"({text[:200]}) — check that PostgreSQL runs there, that the "
+                          "database exists and that the role may create tables in it; its "
+                          "password comes from state.password (an environment variable)")
+
+
 class Journal(BatchLedger, HandoffLedger):
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.RLock()
-        db = None
+    """``Journal(path)``: the SQLite journal at ``path``; ``Journal.shared(url, …)``: the
+    journal several workers share in PostgreSQL."""
+
+    def __init__(self, where: Path | SqliteStore | PostgresStore):
+        if isinstance(where, Path):
+            self.path: Path | None = where
+            try:
+                where = SqliteStore(where)
+            except (OSError, sqlite3.Error) as exc:
+                raise journal_unusable(self.path, exc) from exc
+        else:
+            self.path = getattr(where, "path", None)
+        self.db = where
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = self.db = sqlite3.connect(str(path), isolation_level=None,
-                                           check_same_thread=False, timeout=30)
-            db.row_factory = sqlite3.Row
-            check_readable(db, "documents", "a SQLite database of another kind: it has no "
-                           "journal documents table")   # before anything is written to it
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(SCHEMA)
             self._rename_legacy_keys()
+            moved = self.db.execute("SELECT value FROM meta WHERE name='moved'").fetchone()
         except (OSError, sqlite3.Error) as exc:
-            if db is not None:
-                db.close()
-            raise journal_unusable(path, exc) from exc
+            self.db.close()
+            raise journal_unusable(self.path, exc) from exc
+        if moved:
+            self.db.close()
+            raise ConfigError(f"{self.where}: this journal was moved into the shared state "
+                              f"({moved[0]}) — runs and commands read it there: keep state: in "
+                              "the spec (this file stays as a backup and is never read again)")
+
+    @classmethod
+    def shared(cls, url: str, password: str | None, schema: str) -> "Journal":
+        import psycopg
+        try:
+            return cls(PostgresStore(url, password, schema))
+        except psycopg.Error as exc:
+            raise state_unusable(url, exc) from None
+
+    def mark_moved(self, where: str) -> None:
+        """This journal's documents now live at ``where``: never read this one again."""
+        with self._tx():
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('moved', ?)",
+                            (f"{where}, {now()}",))
+
+    @property
+    def where(self) -> str:
+        """The journal's place, for messages: a file, or a PostgreSQL address and schema."""
+        return str(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -150,10 +157,10 @@ class Journal(BatchLedger, HandoffLedger):
                 if any(k in renamed for k in listed):
                     self.db.execute("UPDATE batches SET keys=? WHERE batch_identifier=?",
                                     (json.dumps([renamed.get(k, k) for k in listed]), identifier))
-            self.db.execute("INSERT INTO meta VALUES ('keys', 'shell-safe')")
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('keys', 'shell-safe')")
 
     def _tx(self):
-        return _Transaction(self.db, self._lock)
+        return self.db.transaction()
 
     # -- runs ---------------------------------------------------------------------------
     def begin_run(self, pipeline: str, run_id: str | None = None) -> str:
@@ -363,20 +370,3 @@ class Journal(BatchLedger, HandoffLedger):
     def pipelines(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT pipeline FROM documents "
                                               "ORDER BY pipeline")]
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection, lock: threading.RLock):
-        self.db, self.lock = db, lock
-
-    def __enter__(self):
-        self.lock.acquire()
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, exc_type, exc, tb):
-        try:
-            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        finally:
-            self.lock.release()
-        return False

@@ -36,3 +36,6 @@ def cw_env(monkeypatch):
     for name in SANDBOX_ENV:
         monkeypatch.setenv(name, f"test-{name.lower()}")
     monkeypatch.setenv("CW_BASE_URL", "http://127.0.0.1:9/v4_6_release/apis/3.0")
+
+
+from tests.postgres import postgres  # noqa: E402,F401  (the session's PostgreSQL server)

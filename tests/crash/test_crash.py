@@ -13,6 +13,7 @@ import pytest
 from tasks.faults import HANDOFF_POINTS, POINTS
 from tests.crash.harness import (damaged_target_trial, handoff_trial, trial,
                                  two_writers_trial)
+from tests.crash.workers import two_workers_trial
 
 pytestmark = pytest.mark.slow
 
@@ -60,4 +61,19 @@ def test_killed_across_the_handoff_then_rerun(point, api_url, tmp_path):
     result = handoff_trial(point, tmp_path, api_url)
     assert result.runs[0 if point == "after-writer:1" else 1] == -9, \
         f"the run was not killed at {point}: {result.runs}"
+    assert result.problems == [], result.runs
+
+
+# two workers of one company, their journal and run lock shared in PostgreSQL: worker A killed
+# at the intents around the writer and the batch (and once at random), worker B settles
+@pytest.mark.parametrize("point", ["after-writer:1", "before-batch:2", "after-batch:1"])
+def test_two_workers_sharing_state_settle_a_kill(point, api_url, postgres, tmp_path):
+    result = two_workers_trial(tmp_path, api_url, postgres, crash=point)
+    assert result.runs[0] == -9, f"worker A was not killed at {point}: {result.runs}"
+    assert result.problems == [], result.runs
+
+
+def test_two_workers_sharing_state_settle_a_random_kill(api_url, postgres, tmp_path):
+    delay = random.Random(7).uniform(3.0, 8.0)
+    result = two_workers_trial(tmp_path, api_url, postgres, kill_after=delay, seed=107)
     assert result.problems == [], result.runs

@@ -160,10 +160,34 @@ CASES = {
         BASE.replace(EXTRACT, EXTRACT + "\n    schedule: {timezone: Europe/London}"),
         ["pipelines.yaml: pipelines.invoices.schedule: give exactly one of cron or "
          "interval_seconds"]),
+    "shared state that is not PostgreSQL": (
+        BASE + "state: {url: 'sqlite:///tmp/journal.db'}\n",
+        ["pipelines.yaml: state.url: give a PostgreSQL address such as postgresql://cwsage@db."
+         "example.internal:5432/cwsage (the database must exist)"]),
+    "shared state with the password in its address": (
+        BASE + "state: {url: 'postgresql://cwsage:hunter2@db/cwsage'}\n",
+        ["pipelines.yaml: state.url: the address carries a password — remove it, and give it "
+         "as state.password: ${CWSAGE_STATE_PASSWORD}"]),
+    "shared state with its password written into the YAML": (
+        BASE + "state: {url: 'postgresql://cwsage@db/cwsage', password: hunter2}\n",
+        ["pipelines.yaml: state.password: write an environment reference such as "
+         "${CWSAGE_STATE_PASSWORD} — secrets never live in pipelines.yaml"]),
     "missing required section": (
         BASE.replace("    extract: {entity: invoices}\n", ""),
         ["pipelines.yaml: pipelines.invoices.extract: required key is missing — add it"]),
 }
+
+
+def test_shared_state_takes_a_schema_per_company(project):
+    text = BASE + "state: {url: 'postgresql://cwsage@db:5432/cwsage', password: '${PGPW}'}\n"
+    spec = load_spec(write(project, text), env={**ENV, "PGPW": "pw"})
+    assert spec.shared_state().schema == "cwsage_default" and spec.shared_state().password == "pw"
+    assert "pw" not in repr(spec.shared_state()) and "pw" not in repr(spec.state)
+    spec = load_spec(write(project, "company: acme-uk\n" + text), env={**ENV, "PGPW": "pw"})
+    assert spec.shared_state().schema == "cwsage_acme_uk"
+    spec = load_spec(write(project, text.replace("'${PGPW}'}", "'${PGPW}', schema: books}")),
+                     env={**ENV, "PGPW": "pw"})
+    assert spec.shared_state().schema == "books"
 
 
 @pytest.mark.parametrize("text, expected", CASES.values(), ids=CASES.keys())

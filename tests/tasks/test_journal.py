@@ -26,9 +26,14 @@ def batch_a(journal: Journal, run: str, cw_batch_id: int | None) -> None:
     journal.settle_batch("B1", cw_batch_id, run)
 
 
-@pytest.fixture
-def journal(tmp_path):
-    j = Journal(tmp_path / "journal.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def journal(request, tmp_path):
+    """Every journal test runs on both stores: the SQLite file and a shared PostgreSQL schema."""
+    if request.param == "sqlite":
+        j = Journal(tmp_path / "journal.db")
+    else:
+        server = request.getfixturevalue("postgres")
+        j = Journal.shared(server.url, server.password, server.schema())
     yield j
     j.close()
 
@@ -96,16 +101,17 @@ def test_a_failed_transaction_changes_nothing(journal):
     assert journal.keys_in("invoices", "extracted") == ["A"]
 
 
-def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(journal):
+def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(tmp_path):
     """What runs once per chunk must not walk every document the pipeline ever had: the
     lookups by state go through the state index (the query plans, not a timing)."""
+    journal = Journal(tmp_path / "journal.db")
     journal.record_extracted("p", "r", [record(f"K{i}", (i,)) for i in (3, 11, 2)])
     executed: list[str] = []
-    journal.db.set_trace_callback(executed.append)
+    journal.db.conn.set_trace_callback(executed.append)
     assert journal.keys_in("p", "extracted") == ["K11", "K2", "K3"]
     assert [r["key"] for r in journal.documents("p", states=["extracted"])] == \
         ["K11", "K2", "K3"]
-    journal.db.set_trace_callback(None)
+    journal.db.conn.set_trace_callback(None)
     assert len(executed) == 2
     for sql in executed:
         plan = " ".join(row[-1] for row in journal.db.execute("EXPLAIN QUERY PLAN " + sql))
