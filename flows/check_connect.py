@@ -55,7 +55,7 @@ def check_connect(spec, env: Mapping[str, str] | None = None) -> list[CheckResul
     results = [check_connectwise(spec.connectwise)]
     for name in spec.pipelines:
         writer, settings = spec.writer_for(spec.pipeline(name))
-        key = f"{writer} {sorted(settings.items())!r}"
+        key = f"{writer} {settings!r}"
         if key not in memo:
             memo[key] = sage_target(writer, settings)
         failed = [text for ok, text in memo[key] if not ok]
@@ -118,22 +118,21 @@ def check_connectwise(cfg) -> CheckResult:
 
 
 # -- the Sage side ---------------------------------------------------------------------------
-def sage_target(writer: str, settings: dict) -> list[tuple[bool, str]]:
-    """(ok, text) for each thing the writer needs: its file or folders, its ODBC DSN."""
+def sage_target(writer: str, settings) -> list[tuple[bool, str]]:
+    """(ok, text) for each thing the writer needs (``settings``: its validated, resolved
+    settings): its file or folders, its ODBC DSN."""
     if writer == "sage50_replica":
-        return [replica_file(settings.get("path"))]
-    folder = Path(settings["folder"])
-    found = [folder_state(folder, f"sage.{writer}.folder", write=True)]
+        return [replica_file(settings.path)]
+    found = [folder_state(settings.folder, f"sage.{writer}.folder", write=True)]
     if writer == "zynk_xml_outbox":      # Zynk writes its Success and Fail Files; we read them
-        found += [folder_state(Path(settings.get(key) or folder / default),
-                               f"sage.{writer}.{key}", write=False)
-                  for key, default in (("success_folder", "success"), ("fail_folder", "fail"))]
-    if settings.get("odbc_dsn"):
+        found += [folder_state(getattr(settings, key), f"sage.{writer}.{key}", write=False)
+                  for key in ("success_folder", "fail_folder")]
+    if getattr(settings, "odbc_dsn", None):
         found.append(odbc_state(settings))
     return found
 
 
-def replica_file(setting: str | None) -> tuple[bool, str]:
+def replica_file(setting: Path | None) -> tuple[bool, str]:
     key = "sage.sage50_replica.path" if setting else \
         "sage.sage50_replica.path (not set: $CWSAGE_HOME/sage50.db)"
     path = Path(setting) if setting else cwsage_home() / "sage50.db"
@@ -178,10 +177,11 @@ def creatable(path: Path, key: str, folder: bool = False) -> tuple[bool, str]:
     return True, f"{path} does not exist yet; it can be created in {base}"
 
 
-def odbc_state(settings: dict) -> tuple[bool, str]:
+def odbc_state(settings) -> tuple[bool, str]:
     """One read-only connection through ``sage_odbc.connect`` and one read of Sage's tables."""
-    login = sage_odbc.Login(settings["odbc_dsn"], settings.get("odbc_user"),
-                            settings.get("odbc_password"))
+    password = settings.odbc_password
+    login = sage_odbc.Login(settings.odbc_dsn, settings.odbc_user,
+                            password.get_secret_value() if password else None)
     try:
         conn = sage_odbc.connect(login)
         try:

@@ -108,25 +108,24 @@ def sage_import_command(spec_path: str, options, replica_path: str | None = None
     """Import every file writer's waiting files into the replica, as the Sage side would."""
     out = out or sys.stdout
     from tasks.sage50.replica import ReplicaWriter
+    from tasks.sage50.settings import replica_file
     from tasks.sage50.sage_import import import_csv_sets, import_outbox
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     targets = {}
     for p in file_pipelines(spec):
         name, settings = spec.writer_for(p)
-        targets[(name, settings["folder"])] = settings
+        targets[(name, settings.folder)] = settings
     if not targets:
         raise ConfigError(f"{Path(spec_path).name}: no pipeline loads through a file writer "
                           f"({', '.join(FILE_WRITERS)}) — set sage.writer to one of them")
-    path = replica_path or spec.writer_for_name("sage50_replica").get("path") or \
-        str(cwsage_home() / "sage50.db")
-    replica = ReplicaWriter({**spec.writer_for_name("sage50_replica"), "path": path},
-                            cwsage_home())
+    own = spec.writer_for_name("sage50_replica")
+    path = Path(replica_path).resolve() if replica_path else replica_file(own, cwsage_home())
+    replica = ReplicaWriter(own.model_copy(update={"path": path}), cwsage_home())
     try:
         print(f"Sage 50 (the replica): {path}", file=out)
         for (name, folder), settings in sorted(targets.items()):
-            folder = Path(folder)
-            report = import_outbox(folder, _folder(settings, "success_folder", folder),
-                                   _folder(settings, "fail_folder", folder), replica, options) \
+            report = import_outbox(folder, settings.success_folder, settings.fail_folder,
+                                   replica, options) \
                 if name == "zynk_xml_outbox" else import_csv_sets(folder, replica, options)
             importer = "Zynk" if name == "zynk_xml_outbox" else "Sage's Data Import"
             print(f"{importer} on {folder}:", file=out)
@@ -136,6 +135,3 @@ def sage_import_command(spec_path: str, options, replica_path: str | None = None
         replica.close()
     return EXIT_OK
 
-
-def _folder(settings: dict, key: str, folder: Path) -> Path:
-    return Path(settings[key]) if settings.get(key) else folder / key.split("_")[0]

@@ -29,6 +29,7 @@ from tasks.sage50.money import ZERO, money
 from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
 from tasks.sage50.replica import replica_unusable
 from tasks.sage50.rules import fixes
+from tasks.sage50.settings import throwaway_settings
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 
@@ -41,12 +42,11 @@ def throwaway_replica(spec, pipeline_spec, folder: Path):
     """A throwaway replica: a copy of the real one when that is the target, else a fresh one
     holding the target's configured exchange rates and lock date."""
     name, settings = spec.writer_for(pipeline_spec)
-    real = Path(settings.get("path") or "") if name == "sage50_replica" else None
-    keep = {k: settings[k] for k in ("currency_rates", "lock_date") if k in settings}
-    return replica_copy(real if real and real.is_file() else None, keep, folder)
+    real = settings.path if name == "sage50_replica" else None
+    return replica_copy(real if real and real.is_file() else None, settings, folder)
 
 
-def replica_copy(real: Path | None, settings: dict, folder: Path):
+def replica_copy(real: Path | None, settings, folder: Path):
     """A replica opened on a copy of ``real`` in ``folder`` (a fresh one when None). An error
     names ``real`` — the file a person restores or moves aside — not the copy."""
     copy = folder / "sage50.db"
@@ -56,7 +56,7 @@ def replica_copy(real: Path | None, settings: dict, folder: Path):
     except OSError as exc:
         raise replica_unusable(real, exc) from exc
     try:
-        return get_writer("sage50_replica", dict(settings, path=str(copy)), folder)
+        return get_writer("sage50_replica", throwaway_settings(settings, copy), folder)
     except ConfigError as exc:                  # the copy is unusable: so is the real file
         if real is None or exc.__cause__ is None:
             raise

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.errors import ConfigError, CwsageError
+from tasks.sage50.settings import replica_file, target_of
 from tasks.state import journal_exists, open_journal
 from tasks.sage50.claim import check_claim
 from tasks.sage50.replica import check_replica
@@ -56,8 +56,8 @@ def check_state(spec, names: list[str], dry_run: bool = False) -> None:
     for name in names:
         writer, settings = spec.writer_for(spec.pipeline(name))
         if writer == "sage50_replica":
-            replicas.add(Path(settings.get("path") or home / "sage50.db"))
-        targets.add(Path(settings.get("path") or settings.get("folder") or home / "sage50.db"))
+            replicas.add(replica_file(settings, home))
+        targets.add(target_of(settings, home))
     for path in sorted(replicas):
         if path.is_file():
             check_replica(path)

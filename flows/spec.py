@@ -21,7 +21,7 @@ from pydantic import (ConfigDict, Field, SecretStr, ValidationError, field_valid
 
 from flows.notify import NotifyConfig
 from flows.spec_errors import SecretValues, describe_validation_error
-from flows.spec_sage import FILE_WRITERS, PATH_KEYS, SageConfig, _Frozen
+from flows.spec_sage import FILE_WRITERS, SageConfig, _Frozen
 from tasks.errors import ConfigError
 from tasks.extract import ExtractConfig
 from tasks.load import LoadConfig
@@ -189,17 +189,14 @@ class Spec(_Frozen):
         """``invoices``, or ``acme-uk.invoices`` when the spec names its company."""
         return f"{self.company}.{pipeline}" if self.company else pipeline
 
-    def writer_for(self, pipeline: PipelineSpec) -> tuple[str, dict[str, Any]]:
+    def writer_for(self, pipeline: PipelineSpec) -> tuple[str, Any]:
         name = pipeline.load.target or self.sage.writer
         return name, self.writer_for_name(name)
 
-    def writer_for_name(self, name: str) -> dict[str, Any]:
-        """A writer's settings, its paths resolved against the spec's folder."""
-        settings = self.sage.writer_settings(name)
-        for key in PATH_KEYS:
-            if settings.get(key):
-                settings[key] = str((self.path.parent / settings[key]).resolve())
-        return settings
+    def writer_for_name(self, name: str) -> Any:
+        """A writer's validated settings (``tasks.sage50.settings``), its relative paths
+        resolved against the spec's folder — the one way paths in the spec resolve."""
+        return self.sage.writer_block(name).resolved(self.path.parent)
 
 
 MAX_SPEC_BYTES = 1024 * 1024        # a spec is a few kilobytes; anything near this is not one

@@ -9,60 +9,20 @@ run says so and the alert names it.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, SecretStr, field_validator,
-                      model_validator)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tasks.sage50.rules import NO_DIRECT_POSTING
+from tasks.sage50.settings import ImportCsvSettings, OutboxSettings, ReplicaSettings
 
 FILE_WRITERS = ("zynk_xml_outbox", "sage50_import_csv")
-PATH_KEYS = ("path", "folder", "success_folder", "fail_folder")   # resolve against the spec
-_DSN = re.compile(r"^(sqlite:.+|[A-Za-z0-9][A-Za-z0-9 _.-]{0,63})$")
 _DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ReplicaSettings(_Frozen):
-    path: str | None = None
-    lock_date: date | None = None
-    auto_create_products: bool = True
-    auto_create_accounts: bool = True
-    currency_rates: dict[str, float] = Field(default_factory=dict)
-
-
-class OutboxSettings(_Frozen):
-    folder: str | None = None
-    success_folder: str | None = None
-    fail_folder: str | None = None
-    tax_rates: dict[int, float] = Field(default_factory=dict)
-    lock_date: date | None = None
-    currency_rates: dict[str, float] = Field(default_factory=dict)
-
-
-class ImportCsvSettings(_Frozen):
-    folder: str | None = None
-    odbc_dsn: str | None = None
-    odbc_user: str | None = None            # the Sage user the DSN logs on as
-    odbc_password: SecretStr | None = None  # a ${VAR} reference, never the password itself
-
-    @field_validator("odbc_dsn")
-    @classmethod
-    def _a_dsn_name(cls, value: str | None) -> str | None:
-        if value is not None and not _DSN.match(value):
-            raise ValueError("not a DSN name (not shown: it may hold a password) — give the "
-                             "name of the ODBC data source set up for "
-                             "the Sage company (such as SAGE50), or sqlite:<path> for a replica "
-                             "file; the Sage user and password go in odbc_user and "
-                             "odbc_password (${SAGE_ODBC_PASSWORD}), never in the DSN")
-        return value
-    tax_rates: dict[int, float] = Field(default_factory=dict)
-    lock_date: date | None = None
-    currency_rates: dict[str, float] = Field(default_factory=dict)
 
 
 def duration(value: Any) -> timedelta:
@@ -103,11 +63,3 @@ class SageConfig(_Frozen):
 
     def writer_block(self, name: str) -> BaseModel:
         return getattr(self, name)
-
-    def writer_settings(self, name: str) -> dict[str, Any]:
-        block = self.writer_block(name)
-        settings = block.model_dump(mode="json", exclude_none=True)
-        for key, value in block:               # secrets reach the writer, never a dump
-            if isinstance(value, SecretStr):
-                settings[key] = value.get_secret_value()
-        return settings

@@ -97,12 +97,11 @@ class RunContext:
             from tasks.sage50 import get_writer
             name, settings = self.spec.writer_for(self.pipeline_spec)
             if self.dry_run:
-                real = Path(settings.get("path") or self.home / "sage50.db") \
-                    if name == "sage50_replica" else None
+                from tasks.sage50.settings import replica_file, throwaway_settings
+                real = replica_file(settings, self.home) if name == "sage50_replica" else None
                 copy = self.home / "dry-runs" / self.pipeline / "sage50.db"
                 _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)
-                kept = {k: settings[k] for k in ("currency_rates", "lock_date") if k in settings}
-                name, settings = "sage50_replica", {**kept, "path": str(copy)}
+                name, settings = "sage50_replica", throwaway_settings(settings, copy)
             self._writer = get_writer(name, settings, self.home)
             if not self.dry_run:
                 from tasks.sage50.claim import claim

@@ -16,9 +16,9 @@ from pathlib import Path
 from tasks.errors import ConfigError
 from tasks.sage50.import_csv_writer import CsvImportWriter
 from tasks.sage50.outbox import OutboxWriter
-from tasks.sage50.protocol import (DocumentResult, DocumentTotals, LineTotals, LoadReceipt,
-                                   Writer)
+from tasks.sage50.protocol import Writer
 from tasks.sage50.replica import ReplicaWriter
+from tasks.sage50.settings import SETTINGS
 
 WRITERS: dict[str, type] = {
     ReplicaWriter.name: ReplicaWriter,
@@ -26,16 +26,13 @@ WRITERS: dict[str, type] = {
     CsvImportWriter.name: CsvImportWriter,
 }
 
-__all__ = ["WRITERS", "get_writer", "Writer", "LoadReceipt", "DocumentResult",
-           "DocumentTotals", "LineTotals", "ReplicaWriter", "OutboxWriter", "CsvImportWriter"]
-
-
-def get_writer(name: str, settings: dict, home: Path) -> Writer:
-    """Build the writer registered as ``name``; an unknown name lists the known ones."""
+def get_writer(name: str, settings, home: Path) -> Writer:
+    """Build the writer registered as ``name`` with its validated settings (``SETTINGS[name]``,
+    ``None``: the defaults); an unknown name lists the known ones."""
     cls = WRITERS.get(name)
     if cls is None:
         close = difflib.get_close_matches(str(name), list(WRITERS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(f"unknown Sage writer {name!r}{hint} — valid values: "
                           f"{', '.join(WRITERS)}")
-    return cls(settings or {}, Path(home))
+    return cls(settings if settings is not None else SETTINGS[name](), Path(home))

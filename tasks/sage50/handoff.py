@@ -33,15 +33,18 @@ class ManifestHandoff:
     name: str
     folder: Path
 
-    def _open(self, settings: dict, leftovers: str, remove, purpose: str) -> None:
+    def _open(self, settings, leftovers: str, remove, purpose: str) -> None:
         """Settings read; the Sage company's chart as configured; the folder and its manifest
         opened; files or folders matching ``leftovers`` that a crash left unrenamed (never
         written, so never read by the importer) removed under the folder's write lock."""
-        self.settings, self.folder = settings, settings["folder"]
-        rates = {r.BASE_CURRENCY: Decimal(1), **settings["currency_rates"]}
-        self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **settings["tax_rates"]},
+        if settings.folder is None:
+            raise ConfigError(f"{self.name} settings: folder is required — set it to the "
+                              "folder the Sage-side import reads")
+        self.settings, self.folder = settings, settings.folder
+        rates = {r.BASE_CURRENCY: Decimal(1), **settings.currency_rates}
+        self.chart = r.Chart(tax_rates={**r.UK_TAX_RATES, **settings.tax_rates},
                              no_direct=r.NO_DIRECT_POSTING, currencies=rates,
-                             lock_date=settings["lock_date"])
+                             lock_date=settings.lock_date)
         self._lock = threading.RLock()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,7 @@ class ManifestHandoff:
 
     def facts(self) -> SageFacts:
         """The tax rates and exchange rates the Sage company holds, as configured here."""
-        return SageFacts(self.chart.tax_rates, self.settings["currency_rates"],
+        return SageFacts(self.chart.tax_rates, self.settings.currency_rates,
                          r.BASE_CURRENCY, f"sage.{self.name}.currency_rates")
 
     def present(self, keys: Iterable[str]) -> set[str]:

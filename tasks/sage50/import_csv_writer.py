@@ -48,31 +48,18 @@ from tasks.sage50.outbox_plan import Plan, plan_load
 from tasks.sage50.protocol import (LOADED, Check, ConfirmationRead, DocumentTotals,
                                    LineTotals, LoadReceipt)
 from tasks.sage50.sagexml import parse_for
-from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
-                                   read_settings)
+from tasks.sage50.settings import ImportCsvSettings
 
 log = logging.getLogger("cwsage.load")
 SET_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-[0-9a-f]{8}$")
 TRANSACTIONS_SUFFIX = "-transactions.csv"
 
 
-def as_text(value) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("a non-empty text")
-    return value.strip()
-
-
 class CsvImportWriter(ManifestHandoff):
     name = "sage50_import_csv"
 
-    def __init__(self, settings: dict, home: Path):
-        readers = {"folder": as_path(Path(home)), "odbc_dsn": as_text, "odbc_user": as_text,
-                   "odbc_password": as_text, "tax_rates": as_tax_rates, "lock_date": as_date,
-                   "currency_rates": as_currency_rates}
-        read = read_settings(self.name, settings, readers, {
-            "odbc_dsn": None, "odbc_user": None, "odbc_password": None, "tax_rates": {},
-            "lock_date": None, "currency_rates": {}})
-        self._open(read, ".*.tmp", _remove_tree, "for Sage's import files")
+    def __init__(self, settings: ImportCsvSettings, home: Path):
+        self._open(settings, ".*.tmp", _remove_tree, "for Sage's import files")
 
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt:
@@ -156,15 +143,16 @@ class CsvImportWriter(ManifestHandoff):
         keys, read = list(keys), ConfirmationRead()
         with self._lock:
             manifest = self._live()
-            if self.settings["odbc_dsn"] and keys:
+            if self.settings.odbc_dsn and keys:
                 problem = confirm_in_sage(manifest, self._sage_login(), keys)
                 read.unreadable += [problem] if problem else []
             read.confirmations = manifest.confirmations(keys)
         return read
 
     def _sage_login(self) -> sage_odbc.Login:
-        return sage_odbc.Login(self.settings["odbc_dsn"], self.settings["odbc_user"],
-                               self.settings["odbc_password"])
+        password = self.settings.odbc_password
+        return sage_odbc.Login(self.settings.odbc_dsn, self.settings.odbc_user,
+                               password.get_secret_value() if password else None)
 
     def file_name(self, given: str) -> str:
         name = Path(given.strip()).name

@@ -45,8 +45,7 @@ from tasks.sage50.outbox_confirm import read_zynk
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
 from tasks.sage50.protocol import Check, ConfirmationRead, LoadReceipt
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
-from tasks.sage50.settings import (as_currency_rates, as_date, as_path, as_tax_rates,
-                                   read_settings)
+from tasks.sage50.settings import OutboxSettings
 
 log = logging.getLogger("cwsage.load")
 FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")
@@ -56,16 +55,10 @@ ORDER = ("Customers", "Suppliers", "Invoices", "Transactions")
 class OutboxWriter(ManifestHandoff):
     name = "zynk_xml_outbox"
 
-    def __init__(self, settings: dict, home: Path):
-        readers = {"folder": as_path(Path(home)), "tax_rates": as_tax_rates,
-                   "lock_date": as_date, "currency_rates": as_currency_rates,
-                   "success_folder": as_path(Path(home)), "fail_folder": as_path(Path(home))}
-        folder = as_path(Path(home))((settings or {}).get("folder") or ".")
-        read = read_settings(self.name, settings, readers,
-                             {"tax_rates": {}, "lock_date": None, "currency_rates": {},
-                              "success_folder": folder / "success",
-                              "fail_folder": folder / "fail"})
-        self._open(read, ".*.xml.tmp", Path.unlink, "as the outbox")
+    def __init__(self, settings: OutboxSettings, home: Path):
+        """``settings`` validated and resolved (``OutboxSettings.resolved``): the Success and
+        Fail folders are set."""
+        self._open(settings, ".*.xml.tmp", Path.unlink, "as the outbox")
 
     def load(self, company_xml: bytes, *, source: str,
              check: Check | None = None) -> LoadReceipt:
@@ -123,8 +116,8 @@ class OutboxWriter(ManifestHandoff):
         read = ConfirmationRead()
         with self._lock:
             manifest = self._live()
-            read_zynk(manifest, self.chart, self.settings["success_folder"],
-                      self.settings["fail_folder"], read)
+            read_zynk(manifest, self.chart, self.settings.success_folder,
+                      self.settings.fail_folder, read)
             read.confirmations = manifest.confirmations(keys)
         return read
 

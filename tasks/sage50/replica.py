@@ -5,10 +5,10 @@ rules (``rules``, ``pricing``, ``replica_load``) and posts every document to the
 balanced double entry (``replica_post``). One ``load`` is one SQLite transaction (WAL,
 ``synchronous=FULL``) with a SAVEPOINT per document.
 
-Settings (all optional):
+Settings (``tasks.sage50.settings.ReplicaSettings``, all optional):
     path                  the SQLite file; default ``$CWSAGE_HOME/sage50.db``
     currency_rates        ``{EUR: 1.15}`` units per pound sterling, applied to CURRENCY on open
-    lock_date             ISO date; documents dated on or before it are rejected (R-DATE-2,
+    lock_date             documents dated on or before it are rejected (R-DATE-2,
                           ``docs/sage50-rules.md``)
     auto_create_accounts  create a missing customer from the invoice (default true)
     auto_create_products  create a missing product in STOCK (default true)
@@ -30,8 +30,7 @@ from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.replica_load import LoadRun
 from tasks.sage50.replica_schema import migrate, set_currency_rates
 from tasks.sage50.sagexml import parse_for
-from tasks.sage50.settings import (as_bool, as_currency_rates, as_date, as_path,
-                                   read_settings)
+from tasks.sage50.settings import ReplicaSettings
 
 BUSY_TIMEOUT_S = 30
 
@@ -71,15 +70,9 @@ def replica_unusable(path: Path, exc: BaseException) -> CwsageError:
 class ReplicaWriter:
     name = "sage50_replica"
 
-    def __init__(self, settings: dict, home: Path):
-        home = Path(home)
-        readers = {"path": as_path(home), "currency_rates": as_currency_rates,
-                   "lock_date": as_date, "auto_create_accounts": as_bool,
-                   "auto_create_products": as_bool}
-        defaults = {"path": home / "sage50.db", "currency_rates": {}, "lock_date": None,
-                    "auto_create_accounts": True, "auto_create_products": True}
-        self.settings = read_settings(self.name, settings, readers, defaults)
-        self.path: Path = self.settings["path"]
+    def __init__(self, settings: ReplicaSettings, home: Path):
+        self.settings = settings
+        self.path: Path = settings.path or Path(home) / "sage50.db"
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = self._open()
 
@@ -96,7 +89,7 @@ class ReplicaWriter:
                            "temp_store=MEMORY"):
                 conn.execute(f"PRAGMA {pragma}")
             self._in_transaction(conn, lambda: (
-                migrate(conn), set_currency_rates(conn, self.settings["currency_rates"])))
+                migrate(conn), set_currency_rates(conn, self.settings.currency_rates)))
             return conn
         except (sqlite3.Error, OSError, ValueError) as exc:
             if conn is not None:

@@ -133,7 +133,7 @@ def document_account_problems(run, doc, is_invoice: bool) -> list[str]:
     if refused:
         return [f"AccountReference {ref!r}: its {kind} record in this XML was rejected "
                 f"({refused}) — fix that record and load again"]
-    if is_invoice and run.opt["auto_create_accounts"]:
+    if is_invoice and run.opt.auto_create_accounts:
         return []
     fix = f"send its {kind.capitalize()} record in this XML or an earlier load"
     if is_invoice:

@@ -18,6 +18,7 @@ from tasks.sage50.money import ZERO
 from tasks.sage50.pricing import PricedDoc, price_invoice, price_transaction
 from tasks.sage50.protocol import (ALREADY_PRESENT, HELD, LOADED, REJECTED, Check,
                                    DocumentResult, LoadReceipt)
+from tasks.sage50.settings import ReplicaSettings
 from tasks.sage50.replica_accounts import (LEDGER_TABLE, address_values, apply_account,
                                            create_account, document_account_problems,
                                            read_accounts)
@@ -36,7 +37,8 @@ class Rejected(Exception):
 class LoadRun:
     Rejected = Rejected
 
-    def __init__(self, conn: sqlite3.Connection, opt: dict, check: Check | None = None):
+    def __init__(self, conn: sqlite3.Connection, opt: ReplicaSettings,
+                 check: Check | None = None):
         self.cur = conn.cursor()
         self.opt = opt
         self.check = check
@@ -83,7 +85,7 @@ class LoadRun:
             no_direct={code: role.lower().replace("_", " ")
                        for role, code, direct in controls if not direct},
             nominals=dict(cur.execute("SELECT ACCOUNT_REF, NAME FROM NOMINAL_LEDGER")),
-            currencies=self.rates, base_currency=base, lock_date=self.opt["lock_date"])
+            currencies=self.rates, base_currency=base, lock_date=self.opt.lock_date)
 
     def _counters(self) -> dict[str, int]:
         """Next numbers, as Sage hands them out: one past the highest in use."""
@@ -147,7 +149,7 @@ class LoadRun:
             if n and int(n) in self.used_numbers:
                 p.append(f"InvoiceNumber {n} is already used by a Sage invoice (R-INV-1) — leave "
                          f"InvoiceNumber out to let Sage number it, or fix the numbering")
-            if not self.opt["auto_create_products"]:
+            if not self.opt.auto_create_products:
                 p += [f"Item {ln.number} Sku {ln.sku!r} is not a Sage product and "
                       f"auto_create_products is off — create it in Sage, map the line to S1, "
                       f"or turn auto_create_products on"

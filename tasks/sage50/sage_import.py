@@ -255,12 +255,12 @@ def _write_outcomes(stem: str, docs: list[_Doc], outcome: tuple[Path, Path],
 @contextmanager
 def _auto_create(replica: ReplicaWriter, on: bool):
     """Zynk's Auto Create Account, for one load: the replica reads it from its settings."""
-    before = replica.settings["auto_create_accounts"]
-    replica.settings["auto_create_accounts"] = on
+    before = replica.settings
+    replica.settings = before.model_copy(update={"auto_create_accounts": on})
     try:
         yield
     finally:
-        replica.settings["auto_create_accounts"] = before
+        replica.settings = before
 
 
 def fault_error(key: str, share: float) -> str | None:

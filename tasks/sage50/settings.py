@@ -1,111 +1,160 @@
-"""Read a writer's settings dict, reporting every problem at once as a ``ConfigError``.
+"""Each Sage writer's settings: the models of ``sage.<writer>`` in the spec, validated once.
 
-Each writer declares its keys with a reader; an unknown key is reported with the closest known
-one, so ``lock_dte`` says "did you mean 'lock_date'?".
+The spec (``flows.spec``) validates these blocks when it loads and resolves their relative paths
+against the spec's own folder (``resolved``); a writer receives the validated, resolved model
+and reads its attributes — it never validates again. A path left out takes the writer's
+default: the replica ``$CWSAGE_HOME/sage50.db``; Zynk's Success and Fail folders
+``<folder>/success`` and ``<folder>/fail``.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from tasks.errors import ConfigError
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-Reader = Callable[[Any], Any]          # raises ValueError with the expectation on a bad value
-CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
+from tasks.sage50.rules import BASE_CURRENCY
 
-
-def read_settings(writer: str, raw: Mapping[str, Any] | None,
-                  readers: Mapping[str, Reader], defaults: Mapping[str, Any]) -> dict[str, Any]:
-    raw = dict(raw or {})
-    problems, out = [], dict(defaults)
-    for key, value in raw.items():
-        reader = readers.get(key)
-        if value is None and reader is not None:
-            continue                    # an empty YAML value keeps the default
-        if reader is None:
-            problems.append(_unknown(writer, key, readers))
-            continue
-        try:
-            out[key] = reader(value)
-        except ValueError as exc:
-            problems.append(f"{writer} settings: {key}: got {value!r} — expected {exc}")
-    missing = [k for k in readers if k not in out]
-    problems += [f"{writer} settings: {k} is required" for k in missing]
-    if problems:
-        raise ConfigError(problems)
-    return out
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_DSN = re.compile(r"^(sqlite:.+|[A-Za-z0-9][A-Za-z0-9 _.-]{0,63})$")
+RATES = "a map of ISO currency code to a rate above 0, e.g. {EUR: 1.15}"
+TAX_RATES = "a map of tax code number 0-99 to a percentage, e.g. {1: 20, 0: 0}"
 
 
-def _unknown(writer: str, key: str, readers: Mapping[str, Reader]) -> str:
-    close = difflib.get_close_matches(str(key), list(readers), n=1)
-    hint = f" — did you mean {close[0]!r}?" if close else ""
-    return (f"{writer} settings: unknown key {key!r}{hint} (known keys: "
-            f"{', '.join(sorted(readers))})")
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def as_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ValueError("true or false")
-
-
-def as_date(value: Any) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError("an ISO date such as 2026-03-31") from None
-
-
-def as_path(home: Path) -> Reader:
-    def read(value: Any) -> Path:
-        if not isinstance(value, (str, Path)) or not str(value):
-            raise ValueError("a file or folder path")
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else home / path
-    return read
-
-
-def as_currency_rates(value: Any) -> dict[str, Decimal]:
-    """``{"EUR": 1.15}``: units of the currency per one pound sterling."""
-    expect = "a map of ISO currency code to a rate above 0, e.g. {EUR: 1.15}"
-    if not isinstance(value, Mapping):
-        raise ValueError(expect)
-    out = {}
-    for code, rate in value.items():
-        if not isinstance(code, str) or not CURRENCY_RE.match(code):
-            raise ValueError(f"{expect} ({code!r} is not an ISO code)")
-        out[code] = _positive(rate, expect)
-    if out.get("GBP", Decimal(1)) != 1:
-        raise ValueError(f"{expect} (GBP is the base currency, its rate is 1)")
-    return out
-
-
-def as_tax_rates(value: Any) -> dict[int, Decimal]:
-    """``{1: 20, 5: 5}``: tax code number (0-99) to percentage rate."""
-    expect = "a map of tax code number 0-99 to a percentage, e.g. {1: 20, 0: 0}"
-    if not isinstance(value, Mapping):
-        raise ValueError(expect)
-    out = {}
-    for code, rate in value.items():
-        text = str(code).upper().removeprefix("T")
-        if not text.isdigit() or int(text) > 99:
-            raise ValueError(f"{expect} ({code!r} is not a tax code)")
-        out[int(text)] = _positive(rate, expect, allow_zero=True)
-    return out
-
-
-def _positive(value: Any, expect: str, allow_zero: bool = False) -> Decimal:
+def _number(value: Any, expect: str, allow_zero: bool = False) -> Decimal:
     try:
         d = Decimal(str(value))
     except InvalidOperation:
         raise ValueError(expect) from None
-    if not d.is_finite() or d < 0 or (d == 0 and not allow_zero) or isinstance(value, bool):
+    if isinstance(value, bool) or not d.is_finite() or d < 0 or (d == 0 and not allow_zero):
         raise ValueError(expect)
     return d
+
+
+def currency_rates(value: Any) -> dict[str, Decimal]:
+    """``{EUR: 1.15}``: units of the currency per one pound sterling, as Sage holds them."""
+    if not isinstance(value, Mapping):
+        raise ValueError(RATES)
+    out = {}
+    for code, rate in value.items():
+        if not isinstance(code, str) or not _CURRENCY.match(code):
+            raise ValueError(f"{RATES} ({code!r} is not an ISO code)")
+        out[code] = _number(rate, RATES)
+    if out.get(BASE_CURRENCY, Decimal(1)) != 1:
+        raise ValueError(f"{RATES} ({BASE_CURRENCY} is the base currency, its rate is 1)")
+    return out
+
+
+def tax_rates(value: Any) -> dict[int, Decimal]:
+    """``{1: 20, 5: 5}`` (or ``T1: 20``): tax code number to percentage rate."""
+    if not isinstance(value, Mapping):
+        raise ValueError(TAX_RATES)
+    out = {}
+    for code, rate in value.items():
+        text = str(code).upper().removeprefix("T")
+        if not text.isdigit() or int(text) > 99:
+            raise ValueError(f"{TAX_RATES} ({code!r} is not a tax code)")
+        out[int(text)] = _number(rate, TAX_RATES, allow_zero=True)
+    return out
+
+
+class _WriterSettings(_Frozen):
+    lock_date: date | None = None               # refuse documents dated on or before it
+    currency_rates: dict[str, Decimal] = {}
+
+    @field_validator("currency_rates", mode="before")
+    @classmethod
+    def _rates(cls, value: Any) -> dict[str, Decimal]:
+        try:
+            return currency_rates(value or {})
+        except ValueError as exc:
+            raise ValueError(f"got {value!r} — expected {exc}") from None
+
+    def resolved(self, base: Path) -> "_WriterSettings":
+        """This block with every relative path made absolute against ``base`` (the spec's
+        folder) and the defaults that follow from another path filled in."""
+        paths = {name: (base / value.expanduser()).resolve() for name in PATH_KEYS
+                 if isinstance(value := getattr(self, name, None), Path)}
+        return self.model_copy(update=paths)
+
+
+class ReplicaSettings(_WriterSettings):
+    path: Path | None = None                    # default $CWSAGE_HOME/sage50.db
+    auto_create_products: bool = True
+    auto_create_accounts: bool = True
+
+
+class _FileWriterSettings(_WriterSettings):
+    folder: Path | None = None
+    tax_rates: dict[int, Decimal] = {}
+
+    @field_validator("tax_rates", mode="before")
+    @classmethod
+    def _tax(cls, value: Any) -> dict[int, Decimal]:
+        try:
+            return tax_rates(value or {})
+        except ValueError as exc:
+            raise ValueError(f"got {value!r} — expected {exc}") from None
+
+
+class OutboxSettings(_FileWriterSettings):
+    success_folder: Path | None = None          # default <folder>/success
+    fail_folder: Path | None = None             # default <folder>/fail
+
+    def resolved(self, base: Path) -> "OutboxSettings":
+        done = super().resolved(base)
+        if done.folder is None:
+            return done
+        return done.model_copy(update={
+            "success_folder": done.success_folder or done.folder / "success",
+            "fail_folder": done.fail_folder or done.folder / "fail"})
+
+
+class ImportCsvSettings(_FileWriterSettings):
+    odbc_dsn: str | None = None
+    odbc_user: str | None = None                # the Sage user the DSN logs on as
+    odbc_password: SecretStr | None = None      # a ${VAR} reference, never the password itself
+
+    @field_validator("odbc_dsn")
+    @classmethod
+    def _a_dsn_name(cls, value: str | None) -> str | None:
+        if value is not None and not _DSN.match(value):
+            raise ValueError("not a DSN name (not shown: it may hold a password) — give the "
+                             "name of the ODBC data source set up for "
+                             "the Sage company (such as SAGE50), or sqlite:<path> for a replica "
+                             "file; the Sage user and password go in odbc_user and "
+                             "odbc_password (${SAGE_ODBC_PASSWORD}), never in the DSN")
+        return value
+
+
+PATH_KEYS = ("path", "folder", "success_folder", "fail_folder")
+SETTINGS: dict[str, type[_WriterSettings]] = {
+    "sage50_replica": ReplicaSettings, "zynk_xml_outbox": OutboxSettings,
+    "sage50_import_csv": ImportCsvSettings}
+
+
+def replica_file(settings: ReplicaSettings, home: Path) -> Path:
+    """The replica's file: ``path``, else ``$CWSAGE_HOME/sage50.db``."""
+    return settings.path or Path(home) / "sage50.db"
+
+
+def target_of(settings: _WriterSettings, home: Path) -> Path:
+    """Where a writer writes: the replica's file, or a file writer's folder."""
+    if isinstance(settings, ReplicaSettings):
+        return replica_file(settings, home)
+    return settings.folder
+
+
+def throwaway_settings(settings: _WriterSettings, path: Path) -> ReplicaSettings:
+    """A replica at ``path`` that holds what any writer's company holds: its exchange rates
+    and lock date (a dry run's or a preview's Sage)."""
+    return ReplicaSettings(path=path, currency_rates=settings.currency_rates,
+                           lock_date=settings.lock_date)

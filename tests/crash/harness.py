@@ -31,6 +31,7 @@ from pathlib import Path
 import requests
 
 from sandbox.server import SandboxServer
+from tests.writer_settings import make_writer
 
 ROOT = Path(__file__).resolve().parents[2]
 INVOICES, CHUNK = 24, 8
@@ -208,9 +209,8 @@ def with_outbox(text: str, outbox: Path) -> str:
 
 def import_in_sage(home: Path, outbox: Path, **faults) -> None:
     """Zynk's run on the Sage side: the outbox into the replica the invariants read."""
-    from tasks.sage50.replica import ReplicaWriter
     from tasks.sage50.sage_import import ImportOptions, import_outbox
-    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         import_outbox(outbox, outbox / "success", outbox / "fail", sage,
                       ImportOptions(**faults))
 

@@ -10,9 +10,9 @@ import pytest
 
 from flows.cli import main as cli
 from tasks.journal import Journal
-from tasks.sage50.replica import ReplicaWriter
 from tasks.sage50.sage_import import ImportOptions, import_csv_sets, import_outbox
 from tests.flows.helpers import CW, batched_gl_ids, replica, run, with_writer
+from tests.writer_settings import make_writer
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ def states(home) -> dict[str, int]:
 
 
 def zynk(outbox, home, **faults):
-    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         return import_outbox(outbox, outbox / "success", outbox / "fail", sage,
                              ImportOptions(**faults))
 
@@ -117,7 +117,7 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
     spec.write_text(with_writer(spec.read_text(), "sage50_import_csv", folder=str(folder),
                                 odbc_dsn=f"sqlite:{home / 'sage50.db'}"))
     home.mkdir(parents=True, exist_ok=True)
-    ReplicaWriter({}, home).close()                  # the Sage company exists before the run
+    make_writer("sage50_replica", {}, home).close()                  # the Sage company exists before the run
     first = run(spec)
     assert first["handed_off"] > 0 and first["batches"] == []
     [set_dir] = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
@@ -125,7 +125,7 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
     assert "IMPORT.txt" in names and any(n.endswith("-transactions.csv") for n in names)
     second = run(spec)
     assert second["confirmed"] == 0 and CW(sandbox).batches() == []
-    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         report = import_csv_sets(folder, sage)
     foreign = {d["totals"]["account_ref"]: d["totals"]["currency"] for d in json.loads(
         (set_dir / "manifest.json").read_text())["documents"]
@@ -142,7 +142,7 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
         db.execute("UPDATE SALES_LEDGER SET CURRENCY = (SELECT NUMBER FROM CURRENCY WHERE "
                    "CODE = ?) WHERE ACCOUNT_REF = ?", (code, account))
     db.commit()
-    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         import_csv_sets(folder, sage, ImportOptions(again=True))
     fourth = run(spec)
     assert fourth["confirmed"] == len(foreign)

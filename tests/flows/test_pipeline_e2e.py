@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.flows.helpers import CW, replica, run
+from tests.writer_settings import make_writer
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +129,6 @@ def test_loaded_but_not_posted_is_batched_without_loading_again(prefect_harness,
 def test_outbox_writer_end_to_end(prefect_harness, sandbox, spec, home, tmp_path):
     """Through the Zynk outbox: handed off, confirmed by Zynk, batched; a batch deleted in
     ConnectWise re-exposes documents that are batched again, never written again."""
-    from tasks.sage50.replica import ReplicaWriter
     from tasks.sage50.sage_import import import_outbox
     outbox = tmp_path / "zynk-inbox"
     spec.write_text(spec.read_text().replace(
@@ -140,7 +140,7 @@ def test_outbox_writer_end_to_end(prefect_harness, sandbox, spec, home, tmp_path
     from lxml import etree
     ids = [i for f in files for i in etree.parse(str(f)).xpath("//Invoice/Id/text()")]
     assert len(ids) == len(set(ids)) == first["handed_off"]
-    with ReplicaWriter({"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         import_outbox(outbox, outbox / "success", outbox / "fail", sage)
     second = run(spec)
     assert second["confirmed"] == first["handed_off"] and second["reconciliation"].agrees

@@ -119,7 +119,7 @@ CASES = {
     "an ODBC DSN on the outbox": (
         BASE + "sage: {zynk_xml_outbox: {folder: out, odbc_dsn: SAGE}}\n",
         ["pipelines.yaml: sage.zynk_xml_outbox.odbc_dsn: unknown key 'odbc_dsn' — valid "
-         "keys: folder, success_folder, fail_folder, tax_rates, lock_date, currency_rates"]),
+         "keys: lock_date, currency_rates, folder, tax_rates, success_folder, fail_folder"]),
     "unknown entity": (
         BASE.replace("entity: invoices", "entity: invoice"),
         ["pipelines.yaml: pipelines.invoices.extract.entity: unknown entity 'invoice' — valid "
@@ -172,10 +172,50 @@ CASES = {
         BASE + "state: {url: 'postgresql://cwsage@db/cwsage', password: hunter2}\n",
         ["pipelines.yaml: state.password: write an environment reference such as "
          "${CWSAGE_STATE_PASSWORD} — secrets never live in pipelines.yaml"]),
+    "a writer setting with a typo": (
+        BASE + "sage: {sage50_replica: {lock_dte: 2026-01-01}}\n",
+        ["pipelines.yaml: sage.sage50_replica.lock_dte: unknown key 'lock_dte' — did you mean "
+         "'lock_date'?"]),
+    "a lock date that is no date": (
+        BASE + "sage: {sage50_replica: {lock_date: 31/03/2026}}\n",
+        ["pipelines.yaml: sage.sage50_replica.lock_date: got '31/03/2026' — expected a date "
+         "such as 2026-03-31"]),
+    "an exchange rate of nothing": (
+        BASE + "sage: {sage50_replica: {currency_rates: {EUR: 0}}}\n",
+        ["pipelines.yaml: sage.sage50_replica.currency_rates: got {'EUR': 0} — expected a map "
+         "of ISO currency code to a rate above 0, e.g. {EUR: 1.15}"]),
+    "a rate for the base currency": (
+        BASE + "sage: {zynk_xml_outbox: {folder: o, currency_rates: {GBP: 2}}}\n",
+        ["pipelines.yaml: sage.zynk_xml_outbox.currency_rates: got {'GBP': 2} — expected a map "
+         "of ISO currency code to a rate above 0, e.g. {EUR: 1.15} (GBP is the base currency, "
+         "its rate is 1)"]),
+    "a tax code Sage does not have": (
+        BASE + "sage: {zynk_xml_outbox: {folder: o, tax_rates: {T100: 20}}}\n",
+        ["pipelines.yaml: sage.zynk_xml_outbox.tax_rates: got {'T100': 20} — expected a map of "
+         "tax code number 0-99 to a percentage, e.g. {1: 20, 0: 0} ('T100' is not a tax "
+         "code)"]),
+    "a switch that is neither true nor false": (
+        BASE + "sage: {sage50_replica: {auto_create_accounts: maybe}}\n",
+        ["pipelines.yaml: sage.sage50_replica.auto_create_accounts: got 'maybe' — expected true "
+         "or false"]),
     "missing required section": (
         BASE.replace("    extract: {entity: invoices}\n", ""),
         ["pipelines.yaml: pipelines.invoices.extract: required key is missing — add it"]),
 }
+
+
+def test_writer_paths_resolve_against_the_spec_folder_once(project):
+    """Relative paths of every writer resolve one way: against the spec's folder; Zynk's
+    Success and Fail folders default beside the outbox folder. Writers get the result."""
+    text = BASE + ("sage:\n  sage50_replica: {path: data/sage.db}\n"
+                   "  zynk_xml_outbox: {folder: out, fail_folder: ~/zynk-fail}\n")
+    spec = load_spec(write(project, text), env=ENV)
+    replica = spec.writer_for_name("sage50_replica")
+    outbox = spec.writer_for_name("zynk_xml_outbox")
+    assert replica.path == project / "data" / "sage.db"
+    assert outbox.folder == project / "out" and outbox.success_folder == project / "out" / "success"
+    assert outbox.fail_folder == Path("~/zynk-fail").expanduser()
+    assert spec.writer_for_name("sage50_import_csv").folder is None
 
 
 def test_shared_state_takes_a_schema_per_company(project):

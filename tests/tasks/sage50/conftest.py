@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from tasks.sage50.replica import ReplicaWriter
+from tests.writer_settings import make_writer
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 LIST_CHILD = {"InvoiceItems": "Item"}
@@ -107,7 +108,7 @@ def make_replica(tmp_path):
     writers = []
 
     def make(**settings) -> ReplicaWriter:
-        w = ReplicaWriter(settings, tmp_path)
+        w = make_writer("sage50_replica", settings, tmp_path)
         writers.append(w)
         return w
     yield make

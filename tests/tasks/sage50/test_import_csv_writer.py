@@ -17,6 +17,7 @@ from tasks.sage50 import sage_odbc
 from tasks.sage50.import_csv_writer import SET_RE, CsvImportWriter
 from tasks.sage50.outbox_manifest import Manifest
 from tasks.sage50.sage_import import import_csv_sets
+from tests.writer_settings import make_writer as writer_named
 
 DOCS = ["CW-INV-5120", "CW-EXP-311"]
 ACCOUNTS = ["CW-CO-SMITHJ01", "CW-MEM-JSMITH"]
@@ -27,7 +28,7 @@ def make_writer(tmp_path):
     writers = []
 
     def make(**settings) -> CsvImportWriter:
-        writers.append(CsvImportWriter({"folder": "csv", **settings}, tmp_path))
+        writers.append(writer_named("sage50_import_csv", {"folder": "csv", **settings}, tmp_path))
         return writers[-1]
     yield make
     for w in writers:

@@ -8,10 +8,10 @@ import pytest
 from lxml import etree
 
 from tasks.sage50 import outbox_confirm
-from tasks.sage50.outbox import OutboxWriter
 from tasks.sage50.outbox_manifest import MANIFEST_NAME
 from tasks.sage50.sage_import import ImportOptions, import_outbox
 from tasks.sage50.zynk_files import DUPLICATE_DESCRIPTION, ZynkError, outcome_document
+from tests.writer_settings import make_writer
 
 STAMP = "2026-10-21T09:14:03"
 LOCKED = ZynkError(STAMP, "Import Error", "The period is locked")
@@ -20,7 +20,7 @@ SKIPPED = ZynkError(STAMP, "Duplicate", DUPLICATE_DESCRIPTION)
 
 @pytest.fixture
 def outbox(tmp_path):
-    w = OutboxWriter({"folder": "outbox"}, tmp_path)
+    w = make_writer("zynk_xml_outbox", {"folder": "outbox"}, tmp_path)
     yield w
     w.close()
 

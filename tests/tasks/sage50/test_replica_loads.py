@@ -6,7 +6,7 @@ import pytest
 
 from tasks.errors import ConfigError, LoadError
 from tasks.sage50 import replica_post
-from tasks.sage50.replica import ReplicaWriter
+from tests.writer_settings import make_writer
 
 
 def mixed_xml(sx):
@@ -80,9 +80,9 @@ def test_an_error_outside_the_documents_rolls_back_the_whole_load(replica, db, s
 
 
 def test_reopening_keeps_data_and_schema_version(tmp_path, sx):
-    with ReplicaWriter({}, tmp_path) as w:
+    with make_writer("sage50_replica", {}, tmp_path) as w:
         w.load(sx.company(invoices=[sx.invoice()]), source="t")
-    with ReplicaWriter({"currency_rates": {"EUR": 1.2, "CHF": 1.1}}, tmp_path) as w:
+    with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.2, "CHF": 1.1}}, tmp_path) as w:
         assert w.present(["CW-INV-5120"]) == {"CW-INV-5120"}
         conn = sqlite3.connect(w.path)
         assert conn.execute("SELECT VERSION FROM SCHEMA_VERSION").fetchall() == [(1,), (2,), (3,)]
@@ -95,7 +95,7 @@ def test_reopening_keeps_data_and_schema_version(tmp_path, sx):
 def test_copy_to_makes_a_consistent_copy_for_dry_runs(replica, sx, tmp_path):
     replica.load(sx.company(invoices=[sx.invoice()]), source="t")
     copy = replica.copy_to(tmp_path / "dry" / "copy.db")
-    with ReplicaWriter({"path": str(copy)}, tmp_path) as dry:
+    with make_writer("sage50_replica", {"path": str(copy)}, tmp_path) as dry:
         dry.load(sx.company(invoices=[sx.invoice("CW-INV-9")]), source="dry run")
         assert dry.present(["CW-INV-5120", "CW-INV-9"]) == {"CW-INV-5120", "CW-INV-9"}
     assert replica.present(["CW-INV-9"]) == set()
@@ -109,28 +109,16 @@ def test_the_seeded_chart_has_uk_defaults(db):
     assert db.rows("SELECT CODE FROM CURRENCY WHERE BASE_CURRENCY = 1") == [("GBP",)]
 
 
-@pytest.mark.parametrize("settings, words", [
-    ({"lock_dte": "2026-01-01"}, "unknown key 'lock_dte' — did you mean 'lock_date'?"),
-    ({"lock_date": "31/03/2026"}, "lock_date: got '31/03/2026' — expected an ISO date"),
-    ({"currency_rates": {"EUR": 0}}, "currency_rates: got {'EUR': 0}"),
-    ({"auto_create_accounts": "yes"}, "auto_create_accounts: got 'yes' — expected true or false"),
-])
-def test_bad_settings_are_config_errors(tmp_path, settings, words):
-    with pytest.raises(ConfigError) as err:
-        ReplicaWriter(settings, tmp_path)
-    assert any(words in p for p in err.value.problems)
-
-
 def test_a_file_that_is_not_a_replica_is_a_config_error(tmp_path):
     other = tmp_path / "other.db"
     conn = sqlite3.connect(other)
     conn.execute("CREATE TABLE T (X)")
     conn.close()
     with pytest.raises(ConfigError, match="not a cwsage Sage 50 replica"):
-        ReplicaWriter({"path": str(other)}, tmp_path)
+        make_writer("sage50_replica", {"path": str(other)}, tmp_path)
     (tmp_path / "junk.db").write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ConfigError, match="cannot be used as the Sage 50 replica"):
-        ReplicaWriter({"path": "junk.db"}, tmp_path)
+        make_writer("sage50_replica", {"path": "junk.db"}, tmp_path)
 
 
 def test_unreadable_xml_is_a_load_error_naming_the_source(replica):

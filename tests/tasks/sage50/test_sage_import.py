@@ -10,11 +10,11 @@ from types import SimpleNamespace
 import pytest
 
 from tasks.errors import ConfigError
-from tasks.sage50.outbox import OutboxWriter
 from tasks.sage50.sage_import import (FAULT_ERRORS, ImportOptions, import_csv_sets,
                                       import_outbox)
 from tasks.sage50.zynk_files import (DUPLICATE_DESCRIPTION, UnreadableOutcome,
                                      is_duplicate_skip, read_outcome_file)
+from tests.writer_settings import make_writer
 
 
 @pytest.fixture
@@ -148,7 +148,7 @@ def test_an_invoice_for_a_missing_customer_fails_without_auto_create(dirs, repli
     assert "is not a Sage customer and auto_create_accounts is off" in \
         failed.errors[0].description
     assert report.failed == 1 and db.counts()["SALES_LEDGER"] == 0
-    assert replica.settings["auto_create_accounts"] is True   # the replica's own is kept
+    assert replica.settings.auto_create_accounts is True   # the replica's own is kept
     run(dirs, replica, again=True)                            # Zynk's default creates it
     assert db.one("SELECT ACCOUNT_REF FROM SALES_LEDGER") == "SMITHJ01"
 
@@ -166,7 +166,7 @@ def test_a_damaged_file_is_reported_and_left_while_the_others_import(dirs, repli
 
 
 def test_files_the_outbox_writer_drops_are_imported(dirs, replica, tmp_path, sx):
-    outbox = OutboxWriter({"folder": "outbox"}, tmp_path)
+    outbox = make_writer("zynk_xml_outbox", {"folder": "outbox"}, tmp_path)
     try:
         outbox.load(sx.company(customers=[sx.customer()], invoices=[sx.invoice()]),
                     source="invoices chunk 1")
