@@ -68,7 +68,7 @@ def owned_by(spec, deployment) -> bool:
     return tags == company_tags(spec)
 
 
-def reconcile_deployments(spec) -> list[str]:
+def sync_deployments(spec) -> list[str]:
     """Delete the deployments of ``cwsage-pipeline`` in this spec's namespace whose pipeline
     is not in the spec."""
     from prefect import get_client
@@ -85,13 +85,13 @@ def reconcile_deployments(spec) -> list[str]:
     return sorted(removed)
 
 
-def register(spec, work_pool: str | None = None, reconcile: bool = True) -> dict[str, UUID]:
+def register(spec, work_pool: str | None = None, sync: bool = True) -> dict[str, UUID]:
     """Reconcile, then create or update every deployment without serving them.
 
     With ``work_pool`` the deployments are bound to that pool (created as a ``process`` pool
     when missing) and any worker polling the pool runs them."""
-    if reconcile:
-        reconcile_deployments(spec)
+    if sync:
+        sync_deployments(spec)
     if work_pool:
         ensure_process_pool(work_pool)
     return {d.name: d.apply(work_pool_name=work_pool) for d in build_deployments(spec)}
@@ -112,12 +112,12 @@ def ensure_process_pool(name: str) -> bool:
 
 
 def serve(spec, limit: int | None = None, pause_on_shutdown: bool = True,
-          reconcile: bool = True, out=None) -> None:
+          sync: bool = True, out=None) -> None:
     """Reconcile, register and serve every pipeline's deployment; blocks until stopped."""
     import prefect
     os.environ["CWSAGE_HOME"] = str(cwsage_home())     # flow runs share this process's home
-    if reconcile:
-        reconcile_deployments(spec)
+    if sync:
+        sync_deployments(spec)
     stop = threading.Event()
     watch_spec(spec, stop, out=out)
     try:
@@ -190,18 +190,18 @@ def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
     from flows.spec import load_spec
     spec = load_spec(spec_path, need_connection=work_pool is None)
     url = check_api()
-    for name in reconcile_deployments(spec):
+    for name in sync_deployments(spec):
         print(f"{FLOW_NAME}/{name}: deleted — its pipeline is no longer in "
               f"{spec.path.name}", file=out)
     if work_pool is None:
         names = [spec.deployment_name(n) for n in spec.pipelines]
         print(f"serving {len(names)} deployment{'s' if len(names) != 1 else ''} of "
               f"{FLOW_NAME} at {url} ({', '.join(names)}); Ctrl+C stops", file=out, flush=True)
-        serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, reconcile=False, out=out)
+        serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, sync=False, out=out)
         return 0
     if ensure_process_pool(work_pool):
         print(f"work pool {work_pool} created (type process)", file=out)
-    for name in register(spec, work_pool=work_pool, reconcile=False):
+    for name in register(spec, work_pool=work_pool, sync=False):
         print(f"{FLOW_NAME}/{name} → work pool {work_pool}", file=out)
     print(f"start a worker on each machine that runs them: prefect worker start --pool "
           f"{work_pool}", file=out)

@@ -55,7 +55,7 @@ class ManifestHandoff:
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(f"{self.name} settings: folder: {self.folder} cannot be used "
                               f"{purpose} — {exc}") from exc
-        self.reconcile()
+        self.repair_manifest()
 
     @property
     def target(self) -> Path:

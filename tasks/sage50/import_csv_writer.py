@@ -66,7 +66,7 @@ class CsvImportWriter(ManifestHandoff):
         company = parse_for(company_xml, source)
         with self._lock, exclusive(self.folder):
             manifest = self._live()
-            self.reconcile()
+            self.repair_manifest()
             plan = plan_load(company, self.chart, manifest, check)
             _new_accounts_only(plan)
             rows = self._rows(plan)
@@ -116,7 +116,7 @@ class CsvImportWriter(ManifestHandoff):
                             f"{self.folder}: {exc}") from exc
         return stem
 
-    def reconcile(self) -> list[str]:
+    def repair_manifest(self) -> list[str]:
         """Record sets the manifest does not know (a crash between the folder's rename and the
         manifest write), from their own manifest.json."""
         with self._lock:

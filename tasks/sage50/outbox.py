@@ -65,7 +65,7 @@ class OutboxWriter(ManifestHandoff):
         company = parse_for(company_xml, source)
         with self._lock, exclusive(self.folder):     # one writer at a time, any process
             manifest = self._live()
-            self.reconcile()
+            self.repair_manifest()
             plan = plan_load(company, self.chart, manifest, check)
             if plan.docs or plan.accounts:
                 name = self._write(company, plan, source)
@@ -90,7 +90,7 @@ class OutboxWriter(ManifestHandoff):
                             f"{exc}") from exc
         return name
 
-    def reconcile(self) -> list[str]:
+    def repair_manifest(self) -> list[str]:
         """Record the keys of outbox files the manifest does not know (a crash between the
         rename and the manifest write); returns their names. Runs on open and before a load."""
         with self._lock:

@@ -2,7 +2,7 @@
 
 The replica uses Sage's own tables and columns (see ``replica_schema``), applies Sage's import
 rules (``rules``, ``pricing``, ``replica_load``) and posts every document to the ledgers with a
-balanced double entry (``replica_post``). One ``load`` is one SQLite transaction (WAL,
+balanced double entry (``replica_ledger``). One ``load`` is one SQLite transaction (WAL,
 ``synchronous=FULL``) with a SAVEPOINT per document.
 
 Settings (``tasks.sage50.settings.ReplicaSettings``, all optional):

@@ -22,7 +22,7 @@ from tasks.sage50.settings import ReplicaSettings
 from tasks.sage50.replica_accounts import (LEDGER_TABLE, address_values, apply_account,
                                            create_account, document_account_problems,
                                            read_accounts)
-from tasks.sage50.replica_post import BALANCE_SIGN, post
+from tasks.sage50.replica_ledger import BALANCE_SIGN, enter_in_ledgers
 from tasks.sage50.sagexml import CompanyXml, Invoice
 
 DEFAULT_PAYMENT_DAYS = 30
@@ -139,7 +139,7 @@ class LoadRun:
         if problems:
             self._reject(key, problems)
         else:
-            self._write(key, lambda: self._post(doc))
+            self._write(key, lambda: self._enter(doc))
 
     def _ledger_problems(self, doc: PricedDoc) -> list[str]:
         is_invoice = isinstance(doc.source, Invoice)
@@ -161,11 +161,11 @@ class LoadRun:
                          f"(R-ID-2) — give every split its own numeric Id")
         return p
 
-    def _post(self, doc: PricedDoc) -> tuple[str, str]:
+    def _enter(self, doc: PricedDoc) -> tuple[str, str]:
         if (doc.ledger, doc.account_ref) not in self.accounts:      # invoices only, by now
             create_account(self, doc.ledger, doc.account_ref, doc.currency,
                            address_values(doc.account_ref, doc.source.address))
-        posted = post(self, doc)
+        posted = enter_in_ledgers(self, doc)
 
         def commit() -> None:
             for nominal, amount in posted.movements:

@@ -115,10 +115,10 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
     edit(spec, drop_hourly_and_move_invoices)
     edited = load_spec(spec)
     with api(prefect_server) as client:
-        assert deploy.reconcile_deployments(edited) == ["invoices_hourly"]
+        assert deploy.sync_deployments(edited) == ["invoices_hourly"]
         deploy.register(edited)
         found = deployments(client)
-        assert deploy.reconcile_deployments(edited) == []
+        assert deploy.sync_deployments(edited) == []
     assert set(found) == set(edited.pipelines) and "invoices_hourly" not in found
     [cron] = found["invoices"].schedules
     assert (cron.schedule.cron, cron.schedule.timezone) == ("15 6 * * 1-5", "America/New_York")
@@ -144,9 +144,9 @@ def test_two_companies_share_one_prefect_and_keep_to_their_own(prefect_server, s
         raw = yaml.safe_load(ie.read_text())
         del raw["pipelines"]["procurement"]
         ie.write_text(yaml.safe_dump(raw, sort_keys=False))
-        assert deploy.reconcile_deployments(load_spec(ie)) == ["acme-ie.procurement"]
+        assert deploy.sync_deployments(load_spec(ie)) == ["acme-ie.procurement"]
         for each in (plain, uk_spec):
-            assert deploy.reconcile_deployments(each) == []
+            assert deploy.sync_deployments(each) == []
         found = deployments(client)
     assert "acme-uk.procurement" in found and "procurement" in found
     from tasks.artifacts import SCOPE, artifact_key

@@ -177,8 +177,8 @@ def test_a_set_written_just_before_a_crash_is_recorded_from_its_manifest_json(
     [where] = sets(folder)
     assert failures == [where.name] and w.present(DOCS) == set()
 
-    assert w.reconcile() == [where.name]
-    assert w.reconcile() == []
+    assert w.repair_manifest() == [where.name]
+    assert w.repair_manifest() == []
     assert w.present(DOCS + ACCOUNTS) == set(DOCS + ACCOUNTS)
     assert w.totals(["CW-INV-5120"])["CW-INV-5120"].gross == Decimal("180.60")
     assert set(status(w.load(both(sx), source="chunk 1")).values()) == {"already_present"}
@@ -195,7 +195,7 @@ def test_a_set_never_renamed_is_removed_when_the_writer_opens(make_writer, folde
     (folder / "notes").mkdir()                               # not a set of ours: left alone
     w = make_writer()
     assert not tmp.exists() and (folder / "notes").is_dir()
-    assert w.reconcile() == []
+    assert w.repair_manifest() == []
 
 
 def test_handoff_of_takes_the_transactions_file_its_name_or_the_set(make_writer, folder, sx):

@@ -108,7 +108,7 @@ def test_changed_customer_is_written_again_unchanged_one_is_not(outbox, tmp_path
     assert len(xml_files(tmp_path / "outbox")) == 2
 
 
-def test_reconcile_adds_keys_of_a_file_written_just_before_a_crash(tmp_path, sx, monkeypatch):
+def test_repair_manifest_adds_keys_of_a_file_written_just_before_a_crash(tmp_path, sx, monkeypatch):
     xml = sx.company(customers=[sx.customer()], invoices=[sx.invoice()],
                      transactions=[sx.split(1)])
     w = make_writer("zynk_xml_outbox", {"folder": "outbox"}, tmp_path)

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 from tasks.errors import ConfigError, LoadError
-from tasks.sage50 import replica_post
+from tasks.sage50 import replica_ledger
 from tests.writer_settings import make_writer
 
 
@@ -47,13 +47,13 @@ def test_rejected_document_in_the_middle_leaves_no_trace_and_the_others_load(rep
 
 
 def test_a_write_that_fails_midway_is_rolled_back_to_its_savepoint(replica, db, sx, monkeypatch):
-    real = replica_post._move_stock
+    real = replica_ledger._move_stock
 
     def fail_for_second(run, doc):
         real(run, doc)
         if doc.key == "CW-INV-2":
             raise sqlite3.IntegrityError("UNIQUE constraint failed: STOCK.STOCK_CODE")
-    monkeypatch.setattr(replica_post, "_move_stock", fail_for_second)
+    monkeypatch.setattr(replica_ledger, "_move_stock", fail_for_second)
     receipt = replica.load(sx.company(invoices=[
         sx.invoice("CW-INV-1", items=[sx.item("SKU-A")]),
         sx.invoice("CW-INV-2", ref="NEWCO01", items=[sx.item("SKU-B")]),
@@ -72,7 +72,7 @@ def test_a_write_that_fails_midway_is_rolled_back_to_its_savepoint(replica, db, 
 def test_an_error_outside_the_documents_rolls_back_the_whole_load(replica, db, sx, monkeypatch):
     def broken(run, doc):
         raise sqlite3.OperationalError("disk I/O error")
-    monkeypatch.setattr(replica_post, "_move_stock", broken)
+    monkeypatch.setattr(replica_ledger, "_move_stock", broken)
     with pytest.raises(LoadError, match=r"chunk 7: the Sage 50 replica .* failed: disk I/O"):
         replica.load(sx.company(customers=[sx.customer()], invoices=[sx.invoice()]),
                      source="chunk 7")

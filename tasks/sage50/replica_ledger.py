@@ -1,4 +1,5 @@
-"""Post a priced document to the replica's ledgers, as Sage's import plus Update Ledgers do.
+"""Enter a priced document in the replica's ledgers, as Sage's import plus Update Ledgers do
+(Sage calls this posting; in cwsage, "post" is the ConnectWise batch).
 
 An invoice becomes an INVOICE with its INVOICE_ITEMs, posted at once (POSTED 'Y'): one
 AUDIT_HEADER (SI/SC), one AUDIT_SPLIT per line that carries money, and its double entry in
@@ -78,7 +79,7 @@ class Header:
     inv_ref: str
 
 
-def post(run, doc: PricedDoc) -> Posted:
+def enter_in_ledgers(run, doc: PricedDoc) -> Posted:
     rate = doc.exchange_rate
     base = [(to_base(ln.net, rate), to_base(ln.tax, rate)) for ln in doc.lines]
     due = (doc.due_date or doc.date + timedelta(days=run.payment_days(doc))).isoformat()
