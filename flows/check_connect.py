@@ -24,7 +24,7 @@ from typing import Mapping, TextIO
 
 import requests
 
-from flows.inert import terminal
+from tasks.inert import terminal
 from tasks.connectwise import origin, unreachable
 from tasks.context import cwsage_home, make_client
 from tasks.errors import ConfigError, CwsageError, RetriableError

@@ -14,7 +14,7 @@ import platform
 import sys
 from pathlib import Path
 
-from flows.inert import terminal
+from tasks.inert import terminal
 from tasks.errors import ConfigError, CwsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from flows.inert import alert as inert_alert
+from tasks.inert import alert as inert_alert
 
 log = logging.getLogger("cwsage.notify")
 
@@ -157,7 +157,7 @@ def _scrubber(spec):
     if spec.notify.webhook is not None:                 # the token part of a webhook URL
         parts = urlsplit(spec.notify.webhook.url.get_secret_value())
         secrets += [t for t in (parts.path, parts.query) if len(t) >= 8]
-    # a line quotes a value as flows.inert.alert renders it: scrub that form of a secret too
+    # a line quotes a value as tasks.inert.alert renders it: scrub that form of a secret too
     secrets = sorted({s for s in (*secrets, *map(inert_alert, secrets)) if len(s) >= 4},
                      key=len, reverse=True)
 

@@ -16,7 +16,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.inert import terminal as t
+from tasks.inert import terminal as t
 from flows.spec import load_spec
 from flows.spec_sage import FILE_WRITERS
 from tasks.confirm import confirm_file, user_name

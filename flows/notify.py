@@ -32,10 +32,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flows import inert
+from flows.delivery import Alert, NotifyConfig, send
+from tasks import inert
 from tasks.held import plural
-from flows.delivery import (Alert, EmailConfig, NotifyConfig, WebhookConfig,  # noqa: F401
-                            send)
 
 log = logging.getLogger("cwsage.notify")
 STATE_FILE = "notify-state.json"

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from flows.export_file import writable_output
-from flows.inert import terminal
+from tasks.inert import terminal
 from flows.preview import throwaway_replica
 from flows.spec import load_spec
 from tasks.entities import entity_for, resolve_offline

@@ -3,7 +3,7 @@ with their fixes, then one line per document with ConnectWise's and Sage's total
 
 from __future__ import annotations
 
-from flows.inert import terminal
+from tasks.inert import terminal
 
 
 def render(report: dict) -> str:

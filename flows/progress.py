@@ -22,7 +22,7 @@ from importlib import import_module
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flows.inert import terminal
+from tasks.inert import terminal
 from flows.tables import is_terminal
 
 log = logging.getLogger("cwsage.progress")

@@ -19,7 +19,7 @@ import yaml
 from pydantic import (ConfigDict, Field, SecretStr, ValidationError, field_validator,
                       model_validator)
 
-from flows.notify import NotifyConfig
+from flows.delivery import NotifyConfig
 from flows.spec_errors import SecretValues, describe_validation_error
 from flows.spec_sage import FILE_WRITERS, SageConfig, _Frozen
 from tasks.errors import ConfigError
@@ -117,27 +117,6 @@ class PipelineSpec(_Frozen):
     suite_path: Path
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_post_without_post_back(cls, data: Any) -> Any:
-        """A declared kind that is not posted back has no post stage: ``post.enabled`` is
-        false unless written (and then refused, below)."""
-        extract = data.get("extract") if isinstance(data, dict) else None
-        kind = extract.get("kind") if isinstance(extract, dict) else None
-        post = data.get("post", {}) if isinstance(data, dict) else None
-        if isinstance(kind, dict) and kind.get("post_back") is False and \
-                isinstance(post, dict) and "enabled" not in post:
-            data = dict(data, post=dict(post, enabled=False))
-        return data
-
-    @model_validator(mode="after")
-    def _post_follows_kind(self) -> "PipelineSpec":
-        kind = self.extract.kind
-        if kind is not None and not kind.post_back and self.post.enabled:
-            raise ValueError(f"pipelines.{self.name}.post.enabled: does not apply — the "
-                             "kind declares post_back: false; remove it")
-        return self
 
 
 class Spec(_Frozen):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from flows.inert import terminal
+from tasks.inert import terminal
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.errors import ConfigError

@@ -11,7 +11,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from flows.inert import terminal as t
+from tasks.inert import terminal as t
 from flows.spec import load_spec
 from flows.tables import (emit, print_waiting, quarantine_table, reconciliation_table,
                           status_table, when)

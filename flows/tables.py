@@ -21,7 +21,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from flows.inert import terminal
+from tasks.inert import terminal
 from tasks.confirm import age_text
 from tasks.held import plural
 

@@ -20,8 +20,7 @@ spaces, so one value is one line and cannot start a line of its own.
   reads plain mentions (Mattermost's Slack-compatible webhooks) notifies nobody.
 - ``html``: ``html.escape`` (quotes included, so attributes are safe too).
 
-This module is plain Python (no Prefect), importable from ``tasks`` and ``flows`` alike;
-``flows.inert`` is the same functions under the flows' name.
+This module is plain Python (no Prefect), imported by ``tasks`` and ``flows`` alike.
 """
 
 from __future__ import annotations

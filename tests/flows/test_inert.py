@@ -1,4 +1,4 @@
-"""ConnectWise text made inert in every output: each function of flows.inert on a table of
+"""ConnectWise text made inert in every output: each function of tasks.inert on a table of
 hostile strings, then each output kind built by its real code from a hostile company name —
 the readiness CSV and HTML, the Markdown artifacts, a webhook alert and its e-mail, and what
 `cwsage quarantine`, `status` and `run` print. (Hostile *exports* through validate and
@@ -16,7 +16,8 @@ from types import SimpleNamespace
 import pytest
 from prefect.states import Failed
 
-from flows import inert, notify
+from flows import notify
+from tasks import inert
 from flows.cli import main
 from flows.spec import load_spec
 from flows.summary import print_run_results
