@@ -77,7 +77,7 @@ def _send(value):
 class Baseline:
     def __init__(self, base: str, http: requests.Session, spec: Path, db: Path):
         from lxml import etree
-        from tasks.mappings import MappingsConfig
+        from tasks.config.mappings import MappingsConfig
         import yaml
         self.base, self.http, self.etree = base.rstrip("/"), http, etree
         raw = yaml.safe_load(spec.read_text())
@@ -95,7 +95,7 @@ class Baseline:
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
         stylesheet = spec.parent / "xslt" / "invoices.xsl"
         self.xslt = etree.XSLT(etree.parse(str(stylesheet), parser), access_control=access)
-        from tasks.transform import referenced_names
+        from tasks.stylesheets import referenced_names
         self.names = referenced_names(stylesheet)    # the canonical XML's documented contract
         self.db = sqlite3.connect(db)
         self.db.executescript(SCHEMA)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bench.procs import ROOT, BenchError, PrefectServer, Sandbox, run_child
 from bench.report import markdown, record, summarise
-from flows.spec import MAX_WORKERS
+from tasks.config.spec import MAX_WORKERS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PARTS = ("full", "baseline")

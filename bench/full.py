@@ -17,9 +17,13 @@ import os  # noqa: E402
 import sqlite3  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from bench.measure import (RssSampler, proc_status_mb, profiled, rss_fields,  # noqa: E402
                            traced, trend, write_result)
+
+if TYPE_CHECKING:                   # the flow's result; imported with the flow, not before
+    from tasks.run_result import RunResult
 
 # What ``cwsage run`` sets before Prefect is imported (flows.cli._prefect_defaults).
 PREFECT_DEFAULTS = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -91,14 +95,13 @@ def replica_counts(home: Path) -> dict:
     return counts
 
 
-def summarise(result: dict) -> dict:
+def summarise(result: RunResult) -> dict:
     """The flow's return value, as plain JSON."""
-    rec = result.get("reconciliation")
-    return {"unposted": result.get("unposted"), "chunks": result.get("chunks"),
-            "loaded": result.get("loaded"), "already_present": result.get("already_present"),
-            "rejected": result.get("rejected"), "quarantined": result.get("quarantined"),
-            "batches": len(result.get("batches") or []),
-            "reconciliation_agrees": getattr(rec, "agrees", None)}
+    c = result.counts
+    return {"unposted": c.unposted, "chunks": c.chunks, "loaded": c.loaded,
+            "already_present": c.already_present, "rejected": c.rejected,
+            "quarantined": c.quarantined, "batches": len(c.batches),
+            "reconciliation_agrees": result.reconciliation.agrees}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_check(args) -> int:
-    from flows.summary import check_command
+    from flows.check import check_command
     return check_command(args.spec, args.connect)
 
 

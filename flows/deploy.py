@@ -53,7 +53,7 @@ def build_deployments(spec) -> list:
         parameters={"pipeline": name, "spec_path": str(spec.path)},
         schedules=schedules_for(p), paused=False, tags=["cwsage", *company_tags(spec), *p.tags],
         description=p.description or f"cwsage pipeline {name}", concurrency_limit=1,
-        entrypoint_type=EntrypointType.MODULE_PATH) for name, p in spec.pipelines.items()]
+        entrypoint_type=EntrypointType.MODULE_PATH) for name, p in spec.enabled().items()]
 
 
 def company_tags(spec) -> list[str]:
@@ -70,10 +70,10 @@ def owned_by(spec, deployment) -> bool:
 
 def sync_deployments(spec) -> list[str]:
     """Delete the deployments of ``cwsage-pipeline`` in this spec's namespace whose pipeline
-    is not in the spec."""
+    is not in the spec, or is there with ``enabled: false``."""
     from prefect import get_client
     from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-    wanted = {spec.deployment_name(name) for name in spec.pipelines}
+    wanted = {spec.deployment_name(name) for name in spec.enabled()}
     removed = []
     with get_client(sync_client=True) as client:
         found = client.read_deployments(
@@ -130,7 +130,7 @@ def serve(spec, limit: int | None = None, pause_on_shutdown: bool = True,
 def served_shape(spec) -> dict[str, tuple]:
     """What a deployment is made of, per pipeline: a change here needs ``serve`` restarted."""
     return {name: (p.schedule.model_dump_json() if p.schedule else None, tuple(p.tags),
-                   p.description) for name, p in spec.pipelines.items()}
+                   p.description) for name, p in spec.enabled().items()}
 
 
 def spec_changes(served: dict[str, tuple], now: dict[str, tuple]) -> list[str]:
@@ -192,9 +192,9 @@ def serve_command(spec_path: str, limit: int | None, pause_on_shutdown: bool,
     url = check_api()
     for name in sync_deployments(spec):
         print(f"{FLOW_NAME}/{name}: deleted — its pipeline is no longer in "
-              f"{spec.path.name}", file=out)
+              f"{spec.path.name}, or is disabled there", file=out)
     if work_pool is None:
-        names = [spec.deployment_name(n) for n in spec.pipelines]
+        names = [spec.deployment_name(n) for n in spec.enabled()]
         print(f"serving {len(names)} deployment{'s' if len(names) != 1 else ''} of "
               f"{FLOW_NAME} at {url} ({', '.join(names)}); Ctrl+C stops", file=out, flush=True)
         serve(spec, limit=limit, pause_on_shutdown=pause_on_shutdown, sync=False, out=out)

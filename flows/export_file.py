@@ -23,7 +23,8 @@ from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 from typing import IO, Any, Iterator
 
-from flows.spec import PipelineSpec, load_spec
+from flows.spec import load_spec
+from tasks.config.spec import PipelineSpec
 from tasks.context import make_client
 from tasks.entities import entity_for
 from tasks.errors import ConfigError, FatalError, RetriableError, stage_message

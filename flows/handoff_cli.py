@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tasks.inert import terminal as t
 from flows.spec import load_spec
-from flows.spec_sage import FILE_WRITERS
+from tasks.config.sage import FILE_WRITERS
 from tasks.confirm import confirm_file, user_name
 from tasks.context import RunContext, cwsage_home
 from tasks.errors import ConfigError
@@ -108,7 +108,7 @@ def sage_import_command(spec_path: str, options, replica_path: str | None = None
     """Import every file writer's waiting files into the replica, as the Sage side would."""
     out = out or sys.stdout
     from tasks.sage50.replica import ReplicaWriter
-    from tasks.sage50.settings import replica_file
+    from tasks.config.sage import replica_file
     from tasks.sage50.sage_import import import_csv_sets, import_outbox
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     targets = {}

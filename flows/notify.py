@@ -32,9 +32,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from flows.delivery import Alert, NotifyConfig, send
+from flows.delivery import Alert, send
+from tasks.config.notify import NotifyConfig
 from tasks import inert
 from tasks.held import plural
+from tasks.journal_records import JournalDocument, moment
+from tasks.reconcile import Reconciliation
+from tasks.run_result import RunResult
 
 log = logging.getLogger("cwsage.notify")
 STATE_FILE = "notify-state.json"
@@ -172,11 +176,12 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
     now = now or _now()
     docs = quarantined(home, pipeline, spec.shared_state())
     aged = [] if cfg.quarantine_older_than_days is None else [
-        d for d in docs if now - d["since"] > timedelta(days=cfg.quarantine_older_than_days)]
+        d for d in docs if now - moment(d.first_seen) > timedelta(
+            days=cfg.quarantine_older_than_days)]
     too_many = cfg.quarantine_over is not None and len(docs) > cfg.quarantine_over
     if not too_many and not aged:
         return None
-    offending = {d["key"] for d in (docs if too_many else aged)}
+    offending = {d.key for d in (docs if too_many else aged)}
     if not _is_news(home, f"{pipeline}:quarantine", offending, now, cfg.repeat_hours):
         return None
     details: dict = {"aged": len(aged)}
@@ -198,20 +203,18 @@ def quarantine_alert(spec, pipeline: str, home: Path, flow_run=None,
 
 
 # -- message parts ----------------------------------------------------------------------------
-def quarantined(home: Path, pipeline: str, shared=None) -> list[dict]:
-    """The pipeline's quarantined documents, oldest first, each with its reasons (``shared``:
-    the spec's shared state, ``tasks.state``)."""
+def quarantined(home: Path, pipeline: str, shared=None) -> list[JournalDocument]:
+    """The pipeline's quarantined documents, the first seen first (``shared``: the spec's
+    shared state, ``tasks.state``)."""
     from tasks.state import journal_exists, open_journal
     if not journal_exists(home, shared):
         return []
     journal = open_journal(home, shared)
     try:
-        rows = journal.documents(pipeline, states=["quarantined"])
+        docs = journal.quarantined(pipeline)
     finally:
         journal.close()
-    docs = [{"key": r["key"], "number": r["doc_number"], "since": _when(r["first_seen"]),
-             "reasons": json.loads(r["reasons"] or "[]")} for r in rows]
-    return sorted(docs, key=lambda d: (d["since"], d["key"]))
+    return sorted(docs, key=lambda d: (moment(d.first_seen), d.key))
 
 
 def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
@@ -224,17 +227,19 @@ def _with_quarantine(alert: Alert, cfg: NotifyConfig, home: Path,
     if docs:
         lines.append(f"Oldest {len(oldest)}:")
     for d in oldest:
-        days = (now - d["since"]).days
-        lines.append(f"  {inert.alert(d['key'])} ({inert.alert(d['number'] or '-')}), first "
-                     f"seen {d['since']:%Y-%m-%d} ({days} day{'' if days == 1 else 's'})")
-        lines += [f"    - {inert.alert(r.get('reason'))}\n      fix: {inert.alert(r.get('fix'))}"
-                  for r in d["reasons"]]
+        seen = moment(d.first_seen)
+        days = (now - seen).days
+        lines.append(f"  {inert.alert(d.key)} ({inert.alert(d.doc_number or '-')}), first "
+                     f"seen {seen:%Y-%m-%d} ({days} day{'' if days == 1 else 's'})")
+        lines += [f"    - {inert.alert(r.reason)}\n      fix: {inert.alert(r.fix)}"
+                  for r in d.reasons]
     lines += ["", "Inspect: cwsage quarantine list", "         cwsage quarantine show KEY"]
     alert.lines += lines
     alert.details["quarantine"] = {
         "count": len(docs), "oldest": [
-            {"key": d["key"], "document": d["number"], "first_seen": d["since"].isoformat(),
-             "reasons": [{"reason": r.get("reason"), "fix": r.get("fix")} for r in d["reasons"]]}
+            {"key": d.key, "document": d.doc_number,
+             "first_seen": moment(d.first_seen).isoformat(),
+             "reasons": [{"reason": r.reason, "fix": r.fix} for r in d.reasons]}
             for d in oldest]}
     alert.details["commands"] = ["cwsage quarantine list", "cwsage quarantine show KEY"]
     return alert
@@ -269,17 +274,13 @@ def _error(state) -> tuple[str, str]:
     return "", state.message or "the run failed without a message"
 
 
-def _reconciliation(state):
+def _reconciliation(state) -> Reconciliation | None:
     result = _result(state)
-    return result.get("reconciliation") if isinstance(result, dict) else None
+    return result.reconciliation if isinstance(result, RunResult) else None
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _when(stamp: str) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
 def _is_news(home: Path, topic: str, keys: set[str], now: datetime, hours: float) -> bool:

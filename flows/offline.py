@@ -17,7 +17,7 @@ from flows.spec import load_spec
 from tasks.entities import entity_for, resolve_offline
 from tasks.errors import ConfigError
 from tasks.export_shape import check_export, json_problem
-from tasks.extract import read_chunk
+from tasks.chunks import read_chunk
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 

@@ -17,7 +17,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows import progress
 from flows.context import open_run
 from flows.notify import on_flow_completion, on_flow_failure
-from flows.spec import MAX_WORKERS
+from tasks.config.spec import MAX_WORKERS
 from tasks.errors import RetriableError
 from tasks.extract import extract_task, plan_task
 from tasks.load import load_task
@@ -25,6 +25,7 @@ from tasks.post import post_task
 from tasks.readiness import readiness_task
 from tasks.recover import recover_task
 from tasks.report import report_task
+from tasks.run_result import DryRunResult, RunResult, RunTally
 from tasks.transform import transform_task
 from tasks.validate import validate_task
 
@@ -46,7 +47,8 @@ def _retriable(task, task_run, state) -> bool:
 @flow(name="cwsage-pipeline", flow_run_name="{pipeline}", validate_parameters=False,
       task_runner=POOL, on_failure=[on_flow_failure], on_crashed=[on_flow_failure],
       on_completion=[on_flow_completion])
-def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool = False) -> dict:
+def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml",
+                 dry_run: bool = False) -> RunResult | DryRunResult:
     """Recover → plan → per chunk: extract, validate, transform, load, post → report."""
     with open_run(spec_path, pipeline, dry_run) as ctx:
         p = ctx.pipeline_spec
@@ -60,27 +62,12 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
         leftover = post(ctx, 0)
         plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
         progress.planned(pipeline, len(plan.chunks), plan.count)
-        stats = {"unposted": plan.count, "chunks": len(plan.chunks), "loaded": 0,
-                 "already_present": 0, "rejected": 0, "quarantined": 0, "priced": 0,
-                 "gate_held": 0, "handed_off": 0,
-                 "confirmed": recovered.get("confirmed", 0),
-                 "import_failed": recovered.get("import_failed", 0),
-                 "strays": len(recovered.get("strays") or ()),
-                 "unreadable": list(recovered.get("unreadable") or ()),
-                 "batches": [leftover] if leftover else []}
+        tally = RunTally(plan.count, len(plan.chunks), recovered, leftover)
 
         def load_and_post(number: int, chunk, checked, sage) -> None:
             loaded = load_task(ctx, chunk, checked, sage)
-            batch = post(ctx, number)
-            stats["loaded"] += len(loaded.loaded)
-            stats["handed_off"] += len(loaded.handed_off)
-            stats["already_present"] += len(loaded.already_present)
-            stats["rejected"] += len(loaded.rejected)
-            stats["quarantined"] += len(checked.quarantined) + len(loaded.gate_held)
-            stats["priced"] += loaded.priced
-            stats["gate_held"] += len(loaded.gate_held)
-            stats["batches"] += [batch] if batch else []
-            progress.chunk_done(pipeline, len(chunk.keys), stats["quarantined"])
+            tally.add(loaded, len(checked.quarantined), post(ctx, number))
+            progress.chunk_done(pipeline, len(chunk.keys), tally.counts.quarantined)
 
         if p.workers == 1:
             for number, ids in enumerate(plan.chunks, 1):
@@ -91,8 +78,8 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml", dry_run: bool
             _pipelined(ctx, plan.chunks, p.workers - 1, extract, validate, transform,
                        load_and_post)
         if ctx.dry_run:
-            return readiness_task(ctx, stats)
-        return report_task(ctx, stats)
+            return readiness_task(ctx, tally.counts)
+        return report_task(ctx, tally.counts)
 
 
 def _pipelined(ctx, chunks: list, ahead: int, extract, validate, transform,

@@ -29,7 +29,7 @@ from tasks.sage50.money import ZERO, money
 from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
 from tasks.sage50.replica import replica_unusable
 from tasks.sage50.rules import fixes
-from tasks.sage50.settings import throwaway_settings
+from tasks.config.sage import throwaway_settings
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 

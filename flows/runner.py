@@ -7,7 +7,8 @@ import logging
 from flows.spec import load_spec
 from tasks.context import cwsage_home
 from tasks.errors import ConfigError, CwsageError
-from tasks.sage50.settings import replica_file, target_of
+from tasks.run_result import FailedRun, Outcome
+from tasks.config.sage import replica_file, target_of
 from tasks.state import journal_exists, open_journal
 from tasks.sage50.claim import check_claim
 from tasks.sage50.replica import check_replica
@@ -16,11 +17,11 @@ log = logging.getLogger("cwsage.runner")
 
 
 def run_pipelines(spec_path: str, names: list[str] | None = None,
-                  dry_run: bool = False) -> list[dict]:
-    """Run the named pipelines (all when none), each as its own flow run; never stop at the
-    first failure — every pipeline gets its turn and its own result."""
+                  dry_run: bool = False) -> list[Outcome]:
+    """Run the named pipelines (every enabled one when none is named), each as its own flow run;
+    never stop at the first failure — every pipeline gets its turn and its own result."""
     spec = load_spec(spec_path)
-    selected = names or list(spec.pipelines)
+    selected = names or list(spec.enabled())
     for name in selected:
         spec.pipeline(name)                      # unknown names fail before anything runs
     check_state(spec, selected, dry_run)
@@ -28,16 +29,13 @@ def run_pipelines(spec_path: str, names: list[str] | None = None,
     results = []
     for name in selected:
         try:
-            result = run_pipeline(name, str(spec.path), dry_run)
-            ok = True if dry_run else result["reconciliation"].agrees
-            results.append(dict(result, ok=ok))
+            results.append(run_pipeline(name, str(spec.path), dry_run))
         except ConfigError:
             raise
         except CwsageError as exc:
-            results.append({"pipeline": name, "ok": False, "error": str(exc)})
+            results.append(FailedRun(name, str(exc)))
         except Exception as exc:   # the flow run failed; Prefect has the traceback
-            results.append({"pipeline": name, "ok": False,
-                            "error": f"{type(exc).__name__}: {exc}"})
+            results.append(FailedRun(name, f"{type(exc).__name__}: {exc}"))
     return results
 
 

@@ -1,6 +1,8 @@
 """The declarative spec: the ONLY module that reads pipelines.yaml.
 
-``load_spec`` returns frozen pydantic models or raises ``ConfigError`` listing every problem at
+``load_spec`` returns the spec as the frozen pydantic models of ``tasks.config`` (one package
+holds every model of the spec, and importing it pulls in neither Prefect nor Great
+Expectations) or raises ``ConfigError`` listing every problem at
 once, each as ``<file>: <dotted.key>: <problem> — <fix>``: YAML syntax (with line and column),
 duplicate keys, unknown keys (with the close match), wrong types and values, pipeline names,
 ``${ENV_VAR}`` references that are not set, stylesheets that do not compile and suites that do
@@ -13,23 +15,14 @@ import copy
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 import yaml
-from pydantic import (ConfigDict, Field, SecretStr, ValidationError, field_validator,
-                      model_validator)
+from pydantic import ValidationError
 
-from flows.delivery import NotifyConfig
 from flows.spec_errors import SecretValues, describe_validation_error
-from flows.spec_sage import FILE_WRITERS, SageConfig, _Frozen
+from tasks.config.spec import Spec
 from tasks.errors import ConfigError
-from tasks.extract import ExtractConfig
-from tasks.load import LoadConfig
-from tasks.mappings import MappingsConfig
-from tasks.post import PostConfig
-from tasks.state import SharedState
-from tasks.transform import TransformConfig
-from tasks.validate import ValidateConfig
 
 # Secrets: (where in the spec, key, the variable to suggest). They must be ${VAR} references.
 SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
@@ -40,142 +33,6 @@ SECRETS = ((("connectwise",), "private_key", "CW_PRIVATE_KEY"),
            (("state",), "password", "CWSAGE_STATE_PASSWORD"))
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _PIPELINE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-class ConnectWiseConfig(_Frozen):
-    base_url: str | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _a_url(cls, value: str | None) -> str | None:
-        if value and "${" not in value and not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"got {value!r} — give the API's address with its scheme, e.g. "
-                             "https://na.myconnectwise.net/v4_6_release/apis/3.0")
-        return value
-    company: str | None = None
-    public_key: str | None = None
-    private_key: SecretStr | None = None
-    client_id: SecretStr | None = None
-    timeout_seconds: float = Field(30.0, gt=0, le=600)
-    max_attempts: int = Field(5, ge=1, le=20)
-
-
-class ScheduleConfig(_Frozen):
-    cron: str | None = None
-    timezone: str = "Europe/London"
-    interval_seconds: int | None = Field(None, ge=60)
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "ScheduleConfig":
-        if (self.cron is None) == (self.interval_seconds is None):
-            raise ValueError("give exactly one of cron or interval_seconds")
-        return self
-
-
-class StateConfig(_Frozen):
-    """Where the journal and the one-run-at-a-time lock live when several workers share them
-    (``tasks.state``): a PostgreSQL database. Without a ``state:`` block they live in
-    ``$CWSAGE_HOME`` (SQLite and a lock file) on one machine."""
-    url: str
-    password: SecretStr | None = None   # a ${VAR} reference; never inside the url
-    schema_name: str | None = Field(None, alias="schema", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @field_validator("url")
-    @classmethod
-    def _postgres_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-        parts = urlsplit(value)
-        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
-            raise ValueError("give a PostgreSQL address such as postgresql://cwsage@db.example."
-                             "internal:5432/cwsage (the database must exist)")
-        if parts.password:
-            raise ValueError("the address carries a password — remove it, and give it as "
-                             "state.password: ${CWSAGE_STATE_PASSWORD}")
-        return value
-
-
-MAX_WORKERS = 4      # chunks in flight at once: the one loading plus up to three being prepared
-
-
-class PipelineSpec(_Frozen):
-    name: str
-    description: str = ""
-    extract: ExtractConfig
-    validation: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
-    transform: TransformConfig = TransformConfig()
-    load: LoadConfig = LoadConfig()
-    post: PostConfig = PostConfig()
-    mappings: MappingsConfig = MappingsConfig()
-    retries: int = Field(3, ge=0, le=10)
-    retry_delay_seconds: float = Field(10.0, ge=0, le=3600)
-    workers: int = Field(2, ge=1, le=MAX_WORKERS)
-    schedule: ScheduleConfig | None = None
-    tags: list[str] = Field(default_factory=list)
-    stylesheet_path: Path
-    suite_path: Path
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Spec(_Frozen):
-    path: Path
-    version: Literal[1] = 1
-    # several companies (or clients) on one Prefect: names deployments and artifacts
-    company: str | None = Field(None, pattern=r"^[a-z0-9][a-z0-9-]{0,29}$")
-    connectwise: ConnectWiseConfig = ConnectWiseConfig()
-    sage: SageConfig = SageConfig()
-    pipelines: dict[str, PipelineSpec]
-    notify: NotifyConfig | None = None
-    state: StateConfig | None = None
-
-    @model_validator(mode="after")
-    def _file_writers_have_folders(self) -> "Spec":
-        for name, p in self.pipelines.items():
-            writer = p.load.target or self.sage.writer
-            if writer in FILE_WRITERS and not self.sage.writer_block(writer).folder:
-                raise ValueError(f"pipelines.{name}.load.target is {writer}, and "
-                                 f"sage.{writer}.folder is not set — set it to the folder "
-                                 "the Sage-side import reads")
-        return self
-
-    def pipeline(self, name: str) -> PipelineSpec:
-        if name not in self.pipelines:
-            from difflib import get_close_matches
-            close = get_close_matches(name, list(self.pipelines), n=1)
-            hint = f" — did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"{self.path.name}: no pipeline named '{name}'{hint} "
-                              f"(pipelines: {', '.join(self.pipelines)})")
-        return self.pipelines[name]
-
-    @property
-    def state_schema(self) -> str:
-        """The PostgreSQL schema that holds this spec's journal: ``state.schema``, else one per
-        company, so several companies can share a database without sharing documents."""
-        if self.state and self.state.schema_name:
-            return self.state.schema_name
-        return "cwsage_" + (self.company or "default").replace("-", "_")
-
-    def shared_state(self) -> SharedState | None:
-        """The shared journal's place, or None: the journal lives in ``$CWSAGE_HOME``."""
-        if self.state is None:
-            return None
-        password = self.state.password.get_secret_value() if self.state.password else None
-        return SharedState(self.state.url, password, self.state_schema)
-
-    def deployment_name(self, pipeline: str) -> str:
-        """``invoices``, or ``acme-uk.invoices`` when the spec names its company."""
-        return f"{self.company}.{pipeline}" if self.company else pipeline
-
-    def writer_for(self, pipeline: PipelineSpec) -> tuple[str, Any]:
-        name = pipeline.load.target or self.sage.writer
-        return name, self.writer_for_name(name)
-
-    def writer_for_name(self, name: str) -> Any:
-        """A writer's validated settings (``tasks.sage50.settings``), its relative paths
-        resolved against the spec's folder — the one way paths in the spec resolve."""
-        return self.sage.writer_block(name).resolved(self.path.parent)
 
 
 MAX_SPEC_BYTES = 1024 * 1024        # a spec is a few kilobytes; anything near this is not one
@@ -366,18 +223,31 @@ def deep_merge(base: dict, override: dict) -> dict:
 
 
 def _check_files(spec: Spec) -> list[str]:
-    from tasks.transform import compile_stylesheet
-    from tasks.validate import suite_for
+    """Every stylesheet compiles, every suite parses and names only columns of its view."""
+    from tasks.stylesheets import compile_stylesheet
     problems = []
     base = f"{spec.path.parent}/"
     for pipeline in spec.pipelines.values():
         if not _PIPELINE_NAME.match(pipeline.name):
             continue
         for check, target in ((compile_stylesheet, pipeline.stylesheet_path),
-                              (suite_for, pipeline.suite_path)):
+                              (_suite_fits_view, pipeline)):
             try:
                 check(target)
             except ConfigError as exc:
                 problems += [f"{spec.path.name}: pipelines.{pipeline.name}: "
                              f"{p.replace(base, '')}" for p in exc.problems]
     return problems
+
+
+def _suite_fits_view(pipeline) -> None:
+    """The suite parses, and each column it names is one its pipeline's view has (a list
+    endpoint without ``fields`` returns every field: its columns are known only at run time)."""
+    from tasks.entities import entity_for
+    from tasks.suites import check_columns, suite_for
+    from tasks.views import view_columns
+    suite = suite_for(pipeline.suite_path)
+    entity = entity_for(pipeline.extract)
+    columns = view_columns(entity, pipeline.extract.fields)
+    if columns is not None:
+        check_columns(suite, columns, nested=entity.kind == "list")

@@ -18,7 +18,6 @@ from tasks.context import cwsage_home
 from tasks.errors import ConfigError
 from tasks.held import plural
 from tasks.journal import Journal
-from tasks.journal_store import copy_rows
 from tasks.state import AdvisoryLock, journal_path, open_journal
 
 EXIT_OK = 0
@@ -46,7 +45,7 @@ def import_command(spec_path: str, source: Path | None = None, out=None) -> int:
             lock.acquire()
             locks.append(lock)
         for name in pipelines:
-            copied = copy_rows(home.db, target.db, name)
+            copied = home.copy_to(target, name)
             print(f"{name}: {plural(copied['documents'], 'document')}, "
                   f"{plural(copied['events'], 'history event')} and "
                   f"{plural(copied['batches'], 'batch', 'batches')} imported", file=out)
@@ -64,9 +63,9 @@ def import_command(spec_path: str, source: Path | None = None, out=None) -> int:
 def _check_empty(target: Journal, pipelines: list[str], marker: str) -> None:
     """Import only into a journal that holds none of these pipelines and no other marker."""
     held = [p for p in pipelines if any(target.counts(p).values())]
-    theirs = target.db.execute("SELECT value FROM meta WHERE name='home'").fetchone()
-    if held or (theirs and theirs[0] != marker):
+    theirs = target.recorded_marker()
+    if held or (theirs and theirs != marker):
         what = f"documents of {', '.join(held)}" if held else \
-            f"batches of another home (marker h{theirs[0]})"
+            f"batches of another home (marker h{theirs})"
         raise ConfigError(f"{target.where}: the shared journal already holds {what} — nothing "
                           "was imported; import into a new schema (state.schema)")

@@ -1,4 +1,5 @@
-"""What the CLI prints: run results, status, the quarantine (tables: ``flows.tables``).
+"""What the CLI prints: run outcomes (``tasks.run_result``), status, the quarantine — the
+terminal's renderer (its tables: ``flows.tables``).
 
 Every value that came from ConnectWise or the journal (keys, numbers, reasons, fixes, errors
 that quote them) is printed through ``terminal``, so no escape sequence or bidirectional
@@ -18,28 +19,15 @@ from flows.tables import (emit, print_waiting, quarantine_table, reconciliation_
 from tasks.confirm import waiting_documents
 from tasks.context import cwsage_home
 from tasks.entities import entity_for
-from tasks.held import describe, group_held, noun_for, plural
-from tasks.state import open_journal
+from tasks.held import Holding, describe, group_held, noun_for, plural
+from tasks.journal_records import HeldDocument, JournalDocument
+from tasks.readiness import blocked_documents
 from tasks.reconcile import Reconciliation
+from tasks.run_result import DryRunResult, FailedRun, Outcome, RunResult
+from tasks.state import open_journal
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
 CAUSES = 10     # causes of held documents (and explained differences) a run's summary names
-
-
-def check_command(spec_path: str, connect: bool = False) -> int:
-    """``cwsage check``: each pipeline's source, stylesheet, suite and mappings, then OK; with
-    ``connect``, then one try of ConnectWise, every Sage target and the Prefect API."""
-    spec = load_spec(spec_path)
-    for name, p in spec.pipelines.items():
-        print(f"{name}: {p.extract.entity or p.extract.endpoint}, stylesheet "
-              f"{p.stylesheet_path.name}, suite {p.suite_path.name}, "
-              f"{plural(len(p.mappings.tax_codes), 'tax mapping')}, "
-              f"{plural(len(p.mappings.nominal_codes), 'nominal mapping')}")
-    print(f"{spec.path.name}: OK")
-    if not connect:
-        return EXIT_OK
-    from flows.check_connect import check_connect, print_checks
-    return print_checks(check_connect(spec), sys.stdout)
 
 
 def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:
@@ -50,67 +38,72 @@ def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:
         results = run_pipelines(spec_path, names, dry_run=dry_run)
     print_run_results(results, sys.stdout,       # not the default: capsys replaces stdout
                       held=None if dry_run else held_documents(spec_path, results))
-    return EXIT_OK if all(r.get("ok") for r in results) else EXIT_FAILED
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
 
 
-def held_documents(spec_path: str, results: list[dict]) -> dict[str, tuple[str, list]]:
-    """Per pipeline that ran: what one of its documents is called, and the journal's rows of
-    its documents held back now."""
+def held_documents(spec_path: str,
+                   results: list[Outcome]) -> dict[str, tuple[str, list[JournalDocument]]]:
+    """Per pipeline that ran: what one of its documents is called, and its documents held
+    back now."""
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     journal = open_journal(cwsage_home(), spec.shared_state())
     try:
-        return {r["pipeline"]: (noun_for(entity_for(spec.pipeline(r["pipeline"]).extract)),
-                                journal.documents(r["pipeline"], states=["quarantined"]))
-                for r in results if "error" not in r}
+        return {r.pipeline: (noun_for(entity_for(spec.pipeline(r.pipeline).extract)),
+                             journal.quarantined(r.pipeline))
+                for r in results if not isinstance(r, FailedRun)}
     finally:
         journal.close()
 
 
-def print_run_results(results: list[dict], out=sys.stdout, reconciliation: bool = True,
+def print_run_results(results: list[Outcome], out=sys.stdout, reconciliation: bool = True,
                       held: dict[str, tuple[str, list]] | None = None) -> None:
     """Each pipeline's run in one line, then what needs a person: what ``held`` holds of it
     (``held_documents``), grouped by cause, and the reconciliation."""
     for r in results:
-        if not r.get("ok") and "error" in r:
-            print(f"{r['pipeline']}: FAILED — {t(r['error'])}", file=out)
-        elif r.get("dry_run"):
+        if isinstance(r, FailedRun):
+            print(f"{r.pipeline}: FAILED — {t(r.error)}", file=out)
+        elif isinstance(r, DryRunResult):
             print_readiness(r, out)
         else:
-            print(run_line(r), file=out)
-            if r.get("confirmed") or r.get("import_failed"):
-                print(f"  confirmed by Sage since the last run: {r.get('confirmed', 0)}; "
-                      f"refused by Sage's importer: {r.get('import_failed', 0)} "
-                      "(cwsage quarantine list)", file=out)
-            for what in r.get("unreadable") or ():
-                print(f"  could not read from the Sage side yet: {t(what)} — read again on "
-                      "the next run", file=out)
-            if r.get("strays"):
-                print(f"  the importer's files name {plural(r['strays'], 'record')} cwsage "
-                      "never handed off: ignored (the run's log lists them)", file=out)
-            if held and held.get(r["pipeline"]):
-                noun, docs = held[r["pipeline"]]
-                print_quarantine(docs, noun, out, indent="  ")
-            if reconciliation:
-                print_reconciliation(r["reconciliation"], out, shown=CAUSES)
+            print_run(r, out, held.get(r.pipeline) if held else None, reconciliation)
 
 
-def run_line(r: dict) -> str:
+def print_run(r: RunResult, out, held: tuple[str, list] | None, reconciliation: bool) -> None:
+    """A completed run: its line, what the Sage side said, what is held, the reconciliation."""
+    c = r.counts
+    print(run_line(r), file=out)
+    if c.confirmed or c.import_failed:
+        print(f"  confirmed by Sage since the last run: {c.confirmed}; refused by Sage's "
+              f"importer: {c.import_failed} (cwsage quarantine list)", file=out)
+    for what in c.unreadable:
+        print(f"  could not read from the Sage side yet: {t(what)} — read again on the next "
+              "run", file=out)
+    if c.strays:
+        print(f"  the importer's files name {plural(c.strays, 'record')} cwsage never handed "
+              "off: ignored (the run's log lists them)", file=out)
+    if held and held[1]:
+        print_quarantine(held[1], held[0], out, indent="  ")
+    if reconciliation:
+        print_reconciliation(r.reconciliation, out, shown=CAUSES)
+
+
+def run_line(r: RunResult) -> str:
     """``invoices: 120 unposted in ConnectWise → 99 loaded, …; 1 batch posted (99 …)``"""
-    batches = r.get("batches") or []
-    if r.get("postable", True):
-        source = f"{r['unposted']} unposted in ConnectWise"
-        tail = (f"; {plural(len(batches), 'batch')} posted "
-                f"({plural(sum(b['documents'] for b in batches), 'document')})")
-        if r.get("priced"):
-            tail += (f"; money gate: {r['priced']} priced by Sage's rules, "
-                     f"{r.get('gate_held', 0)} held for money that differs from ConnectWise")
+    c = r.counts
+    if r.has_money:
+        source = f"{c.unposted} unposted in ConnectWise"
+        tail = (f"; {plural(len(c.batches), 'batch')} posted "
+                f"({plural(c.posted, 'document')})")
+        if c.priced:
+            tail += (f"; money gate: {c.priced} priced by Sage's rules, "
+                     f"{c.gate_held} held for money that differs from ConnectWise")
     else:
-        source, tail = f"{plural(r['unposted'], 'new or changed record')} in ConnectWise", ""
-    handed = (f"{r['handed_off']} handed off to the Sage-side importer, "
-              if r.get("handed_off") else "")
-    return (f"{r['pipeline']}: {source} → {r['loaded']} loaded, {handed}"
-            f"{r['already_present']} already in Sage, {r['quarantined']} quarantined, "
-            f"{r['rejected']} rejected by Sage{tail}")
+        source, tail = f"{plural(c.unposted, 'new or changed record')} in ConnectWise", ""
+    handed = (f"{c.handed_off} handed off to the Sage-side importer, "
+              if c.handed_off else "")
+    return (f"{r.pipeline}: {source} → {c.loaded} loaded, {handed}"
+            f"{c.already_present} already in Sage, {c.quarantined} quarantined, "
+            f"{c.rejected} rejected by Sage{tail}")
 
 
 def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
@@ -140,7 +133,7 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
         print(f"    {t(key)}: in Sage with other money than was priced — held, never batched "
               f"(cwsage quarantine show {t(key)})", file=out)
     if rec.waiting:
-        print_waiting("  ", [asdict(w) for w in rec.waiting], out)
+        print_waiting("  ", rec.waiting, out)
     if rec.unfinished:
         left = ", ".join(f"{n} {state}" for state, n in rec.unfinished.items())
         print(f"    not finished: {left} — the next run settles them first "
@@ -152,26 +145,20 @@ def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
     print(f"    → {verdict}", file=out)
 
 
-def print_readiness(r: dict, out=sys.stdout) -> None:
+def print_readiness(r: DryRunResult, out=sys.stdout) -> None:
     """A dry run: what would be posted, what is blocked and why, and where the report is."""
-    print(f"{r['pipeline']} (dry run): {r['unposted']} unposted in ConnectWise → {r['ready']} "
-          f"ready, {r['warnings']} with warnings, {r['blocked']} blocked; nothing was written "
+    print(f"{r.pipeline} (dry run): {r.counts.unposted} unposted in ConnectWise → {r.ready} "
+          f"ready, {r.warnings} with warnings, {r.blocked} blocked; nothing was written "
           "to Sage and no batch was created", file=out)
-    blocked: dict[str, dict] = {}
-    for row in r["rows"]:
-        if row["status"] == "blocked":
-            doc = blocked.setdefault(row["document"], {"key": row["document"], "reasons": [],
-                                                       "doc_number": row["number"]})
-            doc["reasons"].append({"reason": row["reason"], "fix": row["fix"]})
-    docs = [dict(d, reasons=json.dumps(d["reasons"])) for d in blocked.values()]
+    docs = blocked_documents(r.rows)
     print_quarantine(docs, "document", out, "  ", f"{len(docs)} blocked (the report lists "
                      "each with its postings)")
-    print(f"  report: {r['report_html']}\n          {r['report_csv']}", file=out)
+    print(f"  report: {r.report_html}\n          {r.report_csv}", file=out)
 
 
-def print_quarantine(docs: list, noun: str, out=sys.stdout, indent: str = "",
+def print_quarantine(docs: list[Holding], noun: str, out=sys.stdout, indent: str = "",
                      heading: str | None = None) -> None:
-    """Documents held back (the journal's rows), grouped by cause: each cause once, with how
+    """Documents held back, grouped by cause: each cause once, with how
     many documents it holds, their numbers and the fix; the largest ``CAUSES`` causes."""
     if not docs:
         return
@@ -184,15 +171,11 @@ def print_quarantine(docs: list, noun: str, out=sys.stdout, indent: str = "",
         print(f"{indent}  and {plural(len(groups) - CAUSES, 'more cause')}", file=out)
 
 
-# Held documents: before Sage (quarantined), or in Sage with other money than was priced
-# (unreconciled: never batched back until a person settles it).
-HELD_STATES = ["quarantined", "unreconciled"]
-
-
 def status_command(spec_path: str, as_json: bool) -> int:
     rows = status_rows(spec_path)
     if as_json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps([dict(r, waiting=[asdict(w) for w in r["waiting"]]) for r in rows],
+                         indent=2, default=str))
         return EXIT_OK
     emit(status_table(rows, sys.stdout), sys.stdout)
     for row in rows:
@@ -201,6 +184,8 @@ def status_command(spec_path: str, as_json: bool) -> int:
 
 
 def status_rows(spec_path: str) -> list[dict]:
+    """Per pipeline: its documents per state, its last run and those waiting for Sage
+    (``tasks.confirm.Waiting``) — what ``cwsage status`` prints, as a table or JSON."""
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     journal = open_journal(cwsage_home(), spec.shared_state())
     try:
@@ -210,12 +195,11 @@ def status_rows(spec_path: str) -> list[dict]:
             last = journal.last_run(name)
             rows.append({"pipeline": name, **counts,
                          "in_flight": counts["loading"] + counts["posting"],
-                         "last_run": last["run_id"] if last else None,
-                         "last_run_at": (last["finished_at"] or last["started_at"])
-                         if last else None,
-                         "last_status": last["status"] if last else None,
-                         "waiting": [asdict(w) for w in waiting_documents(
-                             journal, name, spec.sage.confirm_within)]})
+                         "last_run": last.run_id if last else None,
+                         "last_run_at": last.at if last else None,
+                         "last_status": last.status if last else None,
+                         "waiting": waiting_documents(journal, name,
+                                                      spec.sage.confirm_within)})
         return rows
     finally:
         journal.close()
@@ -225,15 +209,12 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
     spec = load_spec(spec_path, need_connection=False, check_files=False)
     journal = open_journal(cwsage_home(), spec.shared_state())
     try:
-        docs = [(name, d) for name in spec.pipelines
-                for d in journal.documents(name, states=HELD_STATES)]
+        held = [(name, h) for name in spec.pipelines for h in journal.held(name)]
         if action == "show":
-            return _show(journal, docs, key, as_json)
-        since = {n: journal.held_since(n, [d for m, d in docs if m == n])
-                 for n in spec.pipelines}
-        items = [{"pipeline": n, "key": d["key"], "document": d["doc_number"],
-                  "state": d["state"], "since": since[n].get(d["key"], d["updated_at"]),
-                  "reasons": json.loads(d["reasons"] or "[]")} for n, d in docs]
+            return _show(journal, held, key, as_json)
+        items = [{"pipeline": n, "key": h.document.key, "document": h.document.doc_number,
+                  "state": h.document.state, "since": h.since,
+                  "reasons": [r.as_dict() for r in h.document.reasons]} for n, h in held]
         if as_json:
             print(json.dumps(items, indent=2, default=str))
             return EXIT_OK
@@ -249,34 +230,32 @@ def quarantine_command(spec_path: str, action: str, key: str | None, as_json: bo
         journal.close()
 
 
-def _show(journal, docs, key, as_json) -> int:
+def _show(journal, held: list[tuple[str, HeldDocument]], key, as_json) -> int:
     """``key`` is a document key (CW-INV-5007) or ConnectWise's document number (10463)."""
-    match = [(n, d) for n, d in docs if d["key"] == key] or \
-        [(n, d) for n, d in docs if str(d["doc_number"] or "") == str(key)]
+    match = [(n, h) for n, h in held if h.document.key == key] or \
+        [(n, h) for n, h in held if str(h.document.doc_number or "") == str(key)]
     if not match:
         print(f"cwsage: {t(key)!r} is not in quarantine (as a document key or a "
               f"ConnectWise document number) — `cwsage quarantine list` shows what is",
               file=sys.stderr)
         return EXIT_USER
     if len(match) > 1:
-        keys = ", ".join(f"{t(d['key'])} ({n})" for n, d in match)
+        keys = ", ".join(f"{t(h.document.key)} ({n})" for n, h in match)
         print(f"cwsage: document number {t(key)} is held in more than one pipeline: "
               f"{keys} — show one by its key", file=sys.stderr)
         return EXIT_USER
-    name, doc = match[0]
-    reasons = json.loads(doc["reasons"] or "[]")
-    since = journal.held_since(name, [doc]).get(doc["key"], doc["updated_at"])
+    name, (doc, since) = match[0][0], (match[0][1].document, match[0][1].since)
     if as_json:
-        history = [dict(h) for h in journal.history(name, doc["key"])]
-        print(json.dumps({"pipeline": name, **dict(doc), "reasons": reasons, "since": since,
+        history = [e.as_dict() for e in journal.history(name, doc.key)]
+        print(json.dumps({"pipeline": name, **doc.as_dict(), "since": since,
                           "history": history}, indent=2, default=str))
         return EXIT_OK
-    print(f"{t(doc['key'])} — {name} document {t(doc['doc_number'] or '-')} ({t(doc['doc_type'])}"
-          f", {t(doc['currency'])} {t(doc['gross'])}), {doc['state']} since {when(since)} UTC")
-    for r in reasons:
-        print(f"  [{t(r.get('stage'))}] {t(r.get('reason'))}")
-        if r.get("value") not in (None, ""):
-            print(f"      value: {t(repr(r.get('value')))}")
-        print(f"      fix:   {t(r.get('fix'))}")
+    print(f"{t(doc.key)} — {name} document {t(doc.doc_number or '-')} ({t(doc.doc_type)}, "
+          f"{t(doc.currency)} {t(doc.gross)}), {doc.state} since {when(since)} UTC")
+    for r in doc.reasons:
+        print(f"  [{t(r.stage)}] {t(r.reason)}")
+        if r.value not in (None, ""):
+            print(f"      value: {t(repr(r.value))}")
+        print(f"      fix:   {t(r.fix)}")
     print("  It stays unposted in ConnectWise and is checked again on every run.")
     return EXIT_OK

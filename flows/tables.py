@@ -5,7 +5,7 @@ test) they are plain text at a fixed width of ``PLAIN_WIDTH``: no colour, no box
 character, no trailing spaces — one line a row unless a long reason wraps, so ``grep`` and
 ``cut`` work on them.
 
-Every cell is built by ``cell``: the value made inert (``flows.inert.terminal``) and wrapped in
+Every cell is built by ``cell``: the value made inert (``tasks.inert.terminal``) and wrapped in
 a ``Text``, so rich reads no markup (``[bold]``) or emoji code (``:x:``) in what ConnectWise or
 the journal holds.
 """
@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tasks.inert import terminal
-from tasks.confirm import age_text
+from tasks.confirm import Waiting, age_text
 from tasks.held import plural
 
 PLAIN_WIDTH = 120
@@ -171,15 +171,15 @@ def reconciliation_table(groups: list[dict], out) -> Table:
     return grid
 
 
-def print_waiting(label: str, waiting: list[dict], out) -> None:
+def print_waiting(label: str, waiting: list[Waiting], out) -> None:
     """Documents handed off and not yet confirmed by Sage: per file, how many, for how long,
     the first few; then how they get confirmed."""
     if not waiting:
         return
-    files: dict[str, list[dict]] = {}
+    files: dict[str, list[Waiting]] = {}
     for w in waiting:
-        files.setdefault(w["file"] or "(file unknown)", []).append(w)
-    overdue = sum(1 for w in waiting if w["overdue"])
+        files.setdefault(w.file or "(file unknown)", []).append(w)
+    overdue = sum(1 for w in waiting if w.overdue)
     print(f"{terminal(label)}: {plural(len(waiting), 'document')} waiting for Sage to confirm "
           f"{'it' if len(waiting) == 1 else 'them'}"
           + (f" — {overdue} OVERDUE" if overdue else ""), file=out)
@@ -187,9 +187,9 @@ def print_waiting(label: str, waiting: list[dict], out) -> None:
                  number("waiting"), prose("first documents"), ("", {"no_wrap": True}))
     for file, docs in files.items():
         more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
-        grid.add_row(cell(file), cell(len(docs)), cell(age_text(max(d["age"] for d in docs))),
-                     cell(", ".join(terminal(d["number"] or d["key"]) for d in docs[:5]) + more),
-                     cell("OVERDUE" if any(d["overdue"] for d in docs) else " "))
+        grid.add_row(cell(file), cell(len(docs)), cell(age_text(max(d.age for d in docs))),
+                     cell(", ".join(terminal(d.number or d.key) for d in docs[:5]) + more),
+                     cell("OVERDUE" if any(d.overdue for d in docs) else " "))
     emit(grid, out, indent=4)
     print("    the importer's success file, or Sage read through ODBC, confirms them on the "
           "next run; if you imported a file yourself: cwsage confirm "

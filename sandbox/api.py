@@ -23,6 +23,7 @@ from sandbox.entries import batch_entries_resource
 from sandbox.export import build_export, export_unposted, parse_export
 from sandbox.faults import FaultPlan, FaultSpecError
 from sandbox.invoice_edits import edit_invoice, find_invoice, invoice_record
+from sandbox.list_fixtures import ListFixture, load_list_fixtures
 from sandbox.listing import Resource, count, list_page
 from sandbox.state import SandboxState
 
@@ -54,11 +55,26 @@ Handler = Callable[[Request, re.Match], Response]
 
 class SandboxApi:
     def __init__(self, data: SandboxData, state: SandboxState, credentials: Mapping[str, str],
-                 faults: FaultPlan | None = None):
+                 faults: FaultPlan | None = None,
+                 fixtures: Mapping[str, Any] | None = None):
         self.data, self.state, self.credentials = data, state, dict(credentials)
         self.faults = faults or FaultPlan()
         self.resources = self._resources()
         self.routes = [(m, re.compile(p, re.IGNORECASE), h) for m, p, h in self._routes()]
+        self.fixtures: list[ListFixture] = []
+        self.add_fixtures(fixtures)
+
+    def add_fixtures(self, fixtures: Mapping[str, Any] | None) -> None:
+        """Serve more list endpoints from JSON files (``sandbox.list_fixtures``), each checked
+        against what is already served; before the server starts."""
+        added = load_list_fixtures(fixtures, self.serves)
+        for fixture in added:
+            self.routes += self._fixture_routes(fixture)
+        self.fixtures += added
+
+    def serves(self, path: str) -> bool:
+        """Whether a route answers ``path`` (below the API prefix), whatever the method."""
+        return any(pattern.fullmatch(path.strip("/")) for _, pattern, _ in self.routes)
 
     def _resources(self) -> dict[str, Resource]:
         resources = {name: self._unposted_resource(kind, model)
@@ -182,6 +198,27 @@ class SandboxApi:
 
     def _version(self) -> int:
         return self.state.version
+
+    # -- lists served from a fixture (sandbox.list_fixtures) ------------------------------
+    def _fixture_routes(self, fixture: ListFixture) -> list[tuple[str, re.Pattern, Handler]]:
+        resource, path = fixture.resource(), re.escape(fixture.route)
+
+        def listed(request: Request, match: re.Match) -> Response:
+            forward = (request.headers.get("pagination-type") or "").lower() == "forward-only"
+            rows, headers = list_page(resource, request.params, request.url, forward)
+            return Response(200, rows, headers)
+
+        def counted(request: Request, match: re.Match) -> Response:
+            return Response(200, count(resource, request.params))
+
+        def one(request: Request, match: re.Match) -> Response:
+            index = fixture.index_of(int(match.group("id")))
+            if index is None:
+                raise not_found(f"{resource.name} with id {match.group('id')} not found")
+            return Response(200, fixture.records[index])
+
+        return [("GET", re.compile(p, re.IGNORECASE), h) for p, h in (
+            (path, listed), (rf"{path}/count", counted), (rf"{path}/(?P<id>\d+)", one))]
 
     # -- accounting -----------------------------------------------------------------------
     def _export(self, request: Request, match: re.Match) -> Response:

@@ -21,13 +21,14 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sandbox.api import Request, Response, SandboxApi
 from sandbox.data import DEFAULTS, SandboxData
 from sandbox.faults import Fault, FaultPlan, FaultSpecError
 from sandbox.fixtures import DocumentsError
+from sandbox.list_fixtures import fixture_options
 from sandbox.state import SandboxState, StateError
 
 log = logging.getLogger("cwsage.sandbox")
@@ -147,7 +148,9 @@ class SandboxServer:
 
     ``documents`` (a path to a GLExport-shaped JSON file, or the parsed dict) adds
     hand-written documents to the seeded ones (``sandbox.fixtures``); a bad one raises
-    ``DocumentsError`` naming the file, the document and the field.
+    ``DocumentsError`` naming the file, the document and the field. ``fixtures`` (list path →
+    JSON file of records) serves more list endpoints (``sandbox.list_fixtures``); a bad one
+    raises ``ListFixtureError``.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 7,
@@ -155,6 +158,7 @@ class SandboxServer:
                  broken_share: float = 0.08, state_file: str | Path | None = None, *,
                  lines_per_invoice: int = 4, faults: str | None = None,
                  documents: str | Path | dict | None = None,
+                 fixtures: Mapping[str, str | Path] | None = None,
                  credentials: dict[str, str] | None = None, verbose: bool = False):
         self.host, self.verbose = host, verbose
         self.credentials = dict(credentials or DEFAULT_CREDENTIALS)
@@ -163,7 +167,7 @@ class SandboxServer:
         self.state = SandboxState(self.data.counts, self.data.options, state_file)
         self.data.edits = self.state.edits
         self.faults = FaultPlan(faults)
-        self.api = SandboxApi(self.data, self.state, self.credentials, self.faults)
+        self.api = SandboxApi(self.data, self.state, self.credentials, self.faults, fixtures)
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.httpd = _HttpServer((host, port), self)
@@ -239,6 +243,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--documents", metavar="FILE", help="also serve the hand-written "
                         "documents of FILE, a GLExport-shaped JSON object (transactions, "
                         "expenseBills, purchaseTransactions, customers, vendors, companies)")
+    parser.add_argument("--fixture", action="append", default=[], metavar="PATH=FILE",
+                        help="also serve GET PATH (a list endpoint, e.g. /finance/agreements/"
+                        "additions) from FILE, a JSON array of records; repeatable")
     parser.add_argument("--faults", metavar="SPEC", help="inject faults, e.g. "
                         "'429@unpostedinvoices:2,lose@POST:batches:1' (see sandbox/faults.py)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
@@ -256,6 +263,8 @@ def _banner(srv: SandboxServer) -> str:
         *([f"  including {data.fixture.count} hand-written document"
            f"{'' if data.fixture.count == 1 else 's'} from {data.fixture.name}"]
           if data.fixture else []),
+        *[f"  {len(f.records)} record{'' if len(f.records) == 1 else 's'} at {f.path} from "
+          f"{f.file}" for f in srv.api.fixtures],
         "Point cwsage at it with:",
         f"  export CW_BASE_URL={srv.base_url}",
         f"  export CW_COMPANY={c['company']}",
@@ -276,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         srv = SandboxServer(args.host, args.port, args.seed, args.invoices, args.expenses,
                             args.procurement, args.broken_share, args.state,
                             lines_per_invoice=args.lines_per_invoice, faults=args.faults,
-                            documents=args.documents, verbose=args.verbose)
+                            documents=args.documents,
+                            fixtures=fixture_options(args.fixture), verbose=args.verbose)
     except (StateError, FaultSpecError, DocumentsError, ValueError) as exc:
         print(f"cwsage sandbox: {exc}", file=sys.stderr)
         return 2

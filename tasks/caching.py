@@ -72,7 +72,7 @@ def validate_key(_context, parameters: dict) -> str:
 
 
 def transform_key(_context, parameters: dict) -> str:
-    from tasks.transform import stylesheet_version
+    from tasks.stylesheets import stylesheet_version
     ctx, chunk, checked = parameters["ctx"], parameters["chunk"], parameters["checked"]
     sheet = stylesheet_version(ctx.pipeline_spec.stylesheet_path)
     return (f"transform-{ctx.pipeline}-{chunk_digest(chunk.path)}-"

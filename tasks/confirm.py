@@ -27,7 +27,9 @@ from typing import Iterable
 from tasks.faults import crash_point
 from tasks.inert import terminal
 from tasks.journal_handoff import SAGE_IMPORT
+from tasks.journal_records import moment
 from tasks.sage50.protocol import DIFFERS, FAILED, IMPORTED, HandoffWriter
+from tasks.held import plural
 
 log = logging.getLogger("cwsage.confirm")
 
@@ -96,8 +98,8 @@ def settle_handoffs(journal, pipeline: str, run_id: str, writer,
 
 def _log(pipeline: str, done: Confirmed) -> None:
     if done.imported or done.failed or done.differs:
-        log.info("[%s] confirm: Sage confirmed %d documents, refused %d, holds %d otherwise",
-                 pipeline, len(done.imported), len(done.failed), len(done.differs))
+        log.info("[%s] confirm: Sage confirmed %s, refused %d, holds %d otherwise", pipeline,
+                 plural(len(done.imported), "document"), len(done.failed), len(done.differs))
     for stray in done.strays[:20]:
         log.warning("[%s] confirm: %s was never handed off by cwsage — ignored", pipeline,
                     terminal(stray))
@@ -124,13 +126,10 @@ def waiting_documents(journal, pipeline: str, within: timedelta,
     """Documents waiting for the Sage side, oldest first, with their age and file."""
     now = now or datetime.now(timezone.utc)
     out = []
-    for row in journal.waiting(pipeline):
-        since = datetime.fromisoformat(row["updated_at"])
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=timezone.utc)
+    for doc in journal.waiting(pipeline):
+        since = moment(doc.updated_at)              # when it was handed off
         age = max(now - since, timedelta(0))
-        out.append(Waiting(row["key"], row["doc_number"], row["sage_ref"], since, age,
-                           age > within))
+        out.append(Waiting(doc.key, doc.doc_number, doc.sage_ref, since, age, age > within))
     return out
 
 

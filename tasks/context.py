@@ -97,7 +97,7 @@ class RunContext:
             from tasks.sage50 import get_writer
             name, settings = self.spec.writer_for(self.pipeline_spec)
             if self.dry_run:
-                from tasks.sage50.settings import replica_file, throwaway_settings
+                from tasks.config.sage import replica_file, throwaway_settings
                 real = replica_file(settings, self.home) if name == "sage50_replica" else None
                 copy = self.home / "dry-runs" / self.pipeline / "sage50.db"
                 _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)

@@ -6,6 +6,11 @@ GL entry ids must be batched to post it (docs/connectwise-behaviour.md, "Posting
 ids to batch"), its short name in batch identifiers, and how one document is *resolved* into what
 Sage will hold (``tasks.resolved``): its Sage header, its lines and ConnectWise's own totals.
 Nothing else re-derives these.
+
+Two facts stay apart: ``has_money`` (documents with money: resolved, priced by the money gate,
+reconciled) and ``post_back`` (marked exported in ConnectWise as an accounting batch once Sage
+holds them). The accounting kinds have both; a list endpoint (``ListEntity``) neither; a kind
+declared in pipelines.yaml (``tasks.declared``) says which it has.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Callable
 
+from tasks.declared import DeclaredEntity
+from tasks.declared_paths import value_at
 from tasks.errors import ConfigError
 from tasks.keys import TEXT_ID_PREFIXES, document_key
 from tasks.resolve_purchases import REFERENCE_LIMIT, resolve_expense_bill, resolve_purchase
@@ -69,8 +76,9 @@ class AccountingEntity:
     reference_limit: int                    # Sage's reference length for this kind
     id_is_text: bool = False
     kind: str = "export"
-    postable: bool = True
     has_money: bool = True
+    post_back: bool = True
+    conditions: str | None = None
 
     def key(self, doc: dict) -> str:
         """The stable key of a document: the journal's, the quarantine's and Sage's ``Id``."""
@@ -78,6 +86,10 @@ class AccountingEntity:
 
     def source_id(self, doc: dict) -> Any:
         return doc["id"]
+
+    def line_count(self, doc: dict) -> int:
+        """Invoice and expense ``detail``, ``purchaseDetail``."""
+        return len(doc.get("detail") or doc.get("purchaseDetail") or [])
 
 
 ENTITIES: dict[str, AccountingEntity] = {
@@ -114,9 +126,10 @@ class ListEntity:
     list_id_field: str = "id"
     number_field: str = "identifier"
     kind: str = "list"
-    postable: bool = False
     has_money: bool = False
+    post_back: bool = False
     export_flag: str = ""
+    conditions: str | None = None
 
     def key(self, doc: dict) -> str:
         return document_key(self.key_prefix, doc["id"])
@@ -131,6 +144,10 @@ class ListEntity:
     def gl_ids(self, doc: dict) -> list[int]:
         return []
 
+    def line_count(self, doc: dict) -> int:
+        return 0
+
+
 ALL_FLAGS = ("exportInvoicesFlag", "exportExpensesFlag", "exportProductsFlag")
 
 
@@ -142,18 +159,25 @@ def get_entity(name: str) -> AccountingEntity:
                           f"{', '.join(ENTITIES)}") from None
 
 
-def entity_for(cfg) -> AccountingEntity | ListEntity:
-    """The entity an ExtractConfig names: an accounting export, or a list endpoint."""
+Entity = AccountingEntity | ListEntity | DeclaredEntity
+
+
+def entity_for(cfg) -> Entity:
+    """The entity an ExtractConfig names: an accounting export, a list endpoint, or a kind
+    declared in pipelines.yaml."""
     if cfg.entity:
         return get_entity(cfg.entity)
+    if cfg.kind is not None:
+        return DeclaredEntity(cfg.kind)
     name = cfg.endpoint.strip("/").split("/")[-1]
-    return ListEntity(name=name, unposted_path=cfg.endpoint, key_prefix=cfg.key_prefix)
+    return ListEntity(name=name, unposted_path=cfg.endpoint, key_prefix=cfg.key_prefix,
+                      conditions=cfg.conditions)
 
 
-def resolve_documents(entity: AccountingEntity, export: dict,
+def resolve_documents(entity: Entity, export: dict,
                       ctx: ResolveContext) -> dict[str, Resolved]:
     """Every document of a chunk, resolved (key → Resolved), references settled across them."""
-    if entity.kind == "list":
+    if not entity.has_money:
         return {}
     out = {}
     companies = {c.get("id"): c for c in export.get("companies") or [] if isinstance(c, dict)}
@@ -169,9 +193,9 @@ def resolve_documents(entity: AccountingEntity, export: dict,
     return out
 
 
-def unreadable(doc: dict, key: str, entity: AccountingEntity, exc: Exception) -> Resolved:
+def unreadable(doc: dict, key: str, entity: Entity, exc: Exception) -> Resolved:
     """A document whose money or shape cannot be read is held, never guessed at."""
-    held = Resolved(key=key, number=str(doc.get(entity.number_field) or "") or None,
+    held = Resolved(key=key, number=str(value_at(doc, entity.number_field) or "") or None,
                     doc_type="", account=None, date=None, due_date=None, reference=None,
                     full_reference=None, currency=None, exchange_rate=None, lines=[],
                     cw_net=Decimal(0), cw_tax=Decimal(0), cw_gross=Decimal(0),

@@ -14,71 +14,28 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from prefect import task
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tasks.chunks import (ChunkRef, atomic_write, chunk_export, companies_path,  # noqa: F401
-                          read_chunk, remember)
+from tasks.chunks import ChunkRef, atomic_write, companies_path, remember
 from tasks.caching import extract_key, plan_key
 from tasks.journal import DocRecord
 
+from tasks.config.stages import ExtractConfig
 from tasks.connectwise import ConnectWiseClient
-from tasks.entities import ALL_FLAGS, AccountingEntity
+from tasks.entities import ALL_FLAGS, AccountingEntity, Entity
 from tasks.errors import RetriableError, stage_message
 from tasks.faults import crash_point
 from tasks.resolved import fingerprint
 from tasks.sage50.money import ZERO
+from tasks.held import plural
 
 log = logging.getLogger("cwsage.extract")
 
 COMPANY_FIELDS = ("id,identifier,name,accountNumber,vendorIdentifier,addressLine1,addressLine2,"
                   "city,state,zip,country,phoneNumber,website,taxIdentifier,currency")
-
-
-class ExtractConfig(BaseModel):
-    """``pipelines.<name>.extract``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    entity: str | None = None
-    endpoint: str | None = None
-    fields: str | None = None
-    cursor: str | None = None
-    key_prefix: str = "CW-"
-    chunk_size: int = Field(1000, ge=1, le=1000)
-    page_size: int = Field(1000, ge=1, le=1000)
-    conditions: str | None = None
-    thru_date: date | None = None
-    location_id: int | None = None
-    enrich_companies: bool = True
-
-    @field_validator("entity")
-    @classmethod
-    def _known_entity(cls, value: str | None) -> str | None:
-        from tasks.entities import ENTITIES
-        if value is not None and value not in ENTITIES:
-            raise ValueError(f"unknown entity '{value}' — valid values: {', '.join(ENTITIES)}")
-        return value
-
-    @field_validator("endpoint")
-    @classmethod
-    def _endpoint_path(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith("/"):
-            raise ValueError(f"got {value!r} — an endpoint is a path such as /company/companies")
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> "ExtractConfig":
-        if (self.entity is None) == (self.endpoint is None):
-            raise ValueError("give exactly one of entity (an accounting export: invoices, "
-                             "expenses, procurement) or endpoint (a ConnectWise list endpoint)")
-        if self.cursor and not self.endpoint:
-            raise ValueError("cursor applies to list endpoints only")
-        return self
 
 
 @dataclass(frozen=True)
@@ -88,10 +45,12 @@ class ExtractPlan:
     chunks: list[list[Any]]
 
 
-def list_conditions(cfg: ExtractConfig, cursor: str | None, recheck: list[Any]) -> str | None:
-    """The condition that selects what to extract: the configured one, narrowed to records
-    changed since the cursor — plus, always, the quarantined ones, so that they are re-checked."""
-    parts = [f"({cfg.conditions})"] if cfg.conditions else []
+def list_conditions(cfg: ExtractConfig, cursor: str | None, recheck: list[Any],
+                    base: str | None = None) -> str | None:
+    """The condition that selects what to extract: the configured one (``base``, the kind's
+    own), narrowed to records changed since the cursor — plus, always, the quarantined ones,
+    so that they are re-checked."""
+    parts = [f"({base})"] if base else []
     if cfg.cursor and cursor:
         parts.append(f"{cfg.cursor} > [{cursor}]")
     condition = " and ".join(parts) or None
@@ -101,11 +60,11 @@ def list_conditions(cfg: ExtractConfig, cursor: str | None, recheck: list[Any]) 
     return condition
 
 
-def plan_extraction(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
+def plan_extraction(client: ConnectWiseClient, entity: Entity, cfg: ExtractConfig,
                     pipeline: str, cursor: str | None = None,
                     recheck: list[Any] | None = None) -> ExtractPlan:
-    conditions = list_conditions(cfg, cursor, recheck or []) if entity.kind == "list" \
-        else cfg.conditions
+    conditions = cfg.conditions if entity.kind == "export" else \
+        list_conditions(cfg, cursor, recheck or [], entity.conditions)
     expected = client.count(entity.unposted_path, conditions)
     params = {"fields": entity.list_id_field, "orderBy": f"{entity.list_id_field} asc",
               "pageSize": cfg.page_size}
@@ -138,7 +97,7 @@ def export_request(entity: AccountingEntity, cfg: ExtractConfig, ids: list[Any],
     return body
 
 
-def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: ExtractConfig,
+def extract_chunk(client: ConnectWiseClient, entity: Entity, cfg: ExtractConfig,
                   pipeline: str, ids: list[Any], batch_identifier: str, out: Path,
                   known: dict[int, dict] | None = None) -> dict:
     """Export one chunk, check it is whole, enrich it, and spill it to ``out``.
@@ -147,7 +106,7 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
     its parties go beside it (``*.companies.json``). ``read_chunk`` reads both back. Returns
     the parsed export with its ``companies``.
     """
-    if entity.kind == "list":
+    if entity.kind != "export":
         return _list_chunk(client, entity, cfg, ids, out)
     export, raw = client.post_keep_bytes("/finance/accounting/export",
                                          export_request(entity, cfg, ids, batch_identifier))
@@ -164,14 +123,15 @@ def extract_chunk(client: ConnectWiseClient, entity: AccountingEntity, cfg: Extr
 def _list_chunk(client: ConnectWiseClient, entity, cfg: ExtractConfig, ids: list[Any],
                 out: Path) -> dict:
     """A chunk of a list endpoint: the records with these ids, as ``{"records": [...]}``."""
-    params = {"conditions": f"id in ({','.join(str(int(i)) for i in ids)})",
-              "orderBy": "id asc", "pageSize": 1000}
+    field = entity.list_id_field
+    params = {"conditions": f"{field} in ({','.join(_literal(i) for i in ids)})",
+              "orderBy": f"{field} asc", "pageSize": 1000}
     if cfg.fields:
-        params["fields"] = ",".join(dict.fromkeys(["id", *cfg.fields.split(","),
+        params["fields"] = ",".join(dict.fromkeys([field, *cfg.fields.split(","),
                                                    *([cfg.cursor] if cfg.cursor else [])]))
     records = [r for page in client.pages(entity.unposted_path, params) for r in page]
-    got = {int(r["id"]) for r in records}
-    missing = [i for i in ids if int(i) not in got]
+    got = {str(r.get(field)) for r in records}
+    missing = [i for i in ids if str(i) not in got]
     if missing:
         raise RetriableError(f"{entity.unposted_path}: records {missing[:10]} were listed but "
                              "could not be read; nothing from this chunk was loaded")
@@ -179,6 +139,13 @@ def _list_chunk(client: ConnectWiseClient, entity, cfg: ExtractConfig, ids: list
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, json.dumps(export, default=str).encode())
     return export
+
+
+def _literal(value: Any) -> str:
+    """An id in a ``conditions`` list: a number as it is, text quoted."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _check_complete(entity: AccountingEntity, pipeline: str, ids: list[Any],
@@ -231,14 +198,13 @@ def cursor_value(record: dict, field: str) -> str | None:
 
 
 def count_lines(entity, export: dict) -> int:
-    """The document lines of an export (invoice and expense ``detail``, ``purchaseDetail``)."""
-    return sum(len(d.get("detail") or d.get("purchaseDetail") or [])
-               for d in export.get(entity.documents) or [])
+    """The document lines of an export, as its kind counts them (``line_count``)."""
+    return sum(entity.line_count(d) for d in export.get(entity.documents) or [])
 
 
 # -- the Prefect tasks --------------------------------------------------------------------
 
-def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[DocRecord]:
+def doc_records(entity: Entity, export: dict, resolved: dict) -> list[DocRecord]:
     """What the journal keeps of each document: its identity, its GL ids, and ConnectWise's
     money and account as the resolve step read them (one reading, shared with the gate)."""
     records = []
@@ -248,7 +214,8 @@ def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[
         digest = fingerprint(found) if found else \
             hashlib.sha256(json.dumps(doc, default=str).encode()).hexdigest()[:16]
         records.append(DocRecord(
-            key=key, cw_id=str(entity.source_id(doc)), doc_number=doc.get(entity.number_field),
+            key=key, cw_id=str(entity.source_id(doc)),
+            doc_number=found.number if found else doc.get(entity.number_field),
             doc_type=found.doc_type if found else "RECORD",
             account_ref=found.account if found else None,
             currency=found.currency if found else None,
@@ -263,8 +230,7 @@ def doc_records(entity: AccountingEntity, export: dict, resolved: dict) -> list[
 def plan_task(ctx) -> ExtractPlan:
     cfg = ctx.pipeline_spec.extract
     cursor = ctx.journal.cursor(ctx.pipeline) if cfg.cursor else None
-    recheck = [int(r["cw_id"]) for r in ctx.journal.documents(ctx.pipeline,
-                                                               states=["quarantined"])] \
+    recheck = [int(d.cw_id) for d in ctx.journal.quarantined(ctx.pipeline)] \
         if cfg.cursor else []
     return plan_extraction(ctx.client, ctx.entity, cfg, ctx.pipeline, cursor, recheck)
 
@@ -284,7 +250,7 @@ def extract_task(ctx, number: int, ids: list) -> ChunkRef:
                   for d in export.get(ctx.entity.documents) or []]
         ctx.seen_cursor = max([v for v in values if v] + [ctx.seen_cursor or ""]) or None
     lines = count_lines(ctx.entity, export)
-    log.info("[%s] extract: chunk %d: %d documents, %d lines", ctx.pipeline, number,
-             len(records), lines)
+    log.info("[%s] extract: chunk %d: %s, %s", ctx.pipeline, number,
+             plural(len(records), "document"), plural(lines, "line"))
     return ChunkRef(number, path, tuple(r.key for r in records), lines,
                     len(export.get("customers") or export.get("vendors") or []))

@@ -1,7 +1,7 @@
 """Held documents grouped by cause: what a person must do, once per cause, with a count.
 
-A document is held with one or more reasons (the journal's ``reasons``: expectation, reason,
-value, fix, stage). Documents share a *cause* when one act of a person releases them all:
+A document is held with one or more reasons (``tasks.journal_records.Reason``: expectation,
+reason, value, fix, stage). Documents share a *cause* when one act of a person releases them all:
 
 - A suite's reason is its ``meta.reason`` filled in from one row of the validation view, so
   it also names the line and the document (``line 'Cat6 patch lead 3m' of invoice 10025 posts
@@ -22,13 +22,32 @@ import json
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Iterable, Mapping
+from typing import Iterable, Protocol
+
+from tasks.journal_records import Reason
 
 SHOWN = 8                  # document numbers named per group before "and N more"
 GAP = "…"
 NOUNS = {"invoices": "invoice", "expenses": "expense bill", "procurement": "purchase"}
 NO_REASON = ("held with no reason recorded",
              "see its history with cwsage quarantine show KEY, then release it")
+
+
+class Holding(Protocol):
+    """A held document as grouping needs it: a ``JournalDocument``, or a ``Blocked`` row."""
+
+    key: str
+    doc_number: str | None
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A document blocked in a report (not read from the journal), with its reasons."""
+
+    key: str
+    doc_number: str | None
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -59,13 +78,13 @@ def noun_for(entity) -> str:
         if getattr(entity, "kind", "list") == "export" else "record"
 
 
-def group_held(rows: Iterable[Mapping]) -> list[HeldGroup]:
-    """Journal rows of held documents (``key``, ``doc_number``, ``reasons``) grouped by
-    cause; largest group first, then by cause. A document with two causes is in both."""
+def group_held(docs: Iterable[Holding]) -> list[HeldGroup]:
+    """Held documents grouped by cause; largest group first, then by cause. A document with
+    two causes is in both."""
     found: dict[tuple, dict] = {}
-    for row in rows:
-        key, number = row["key"], row["doc_number"]
-        for reason in json.loads(row["reasons"] or "[]") or [None]:
+    for doc in docs:
+        key, number = doc.key, doc.doc_number
+        for reason in doc.reasons or [None]:
             text, fix, stage, cause = _cause(reason, key, number)
             group = found.setdefault(cause, {"texts": {}, "fix": fix, "stage": stage,
                                              "docs": {}})
@@ -78,16 +97,16 @@ def group_held(rows: Iterable[Mapping]) -> list[HeldGroup]:
     return sorted(groups, key=lambda g: (-g.count, g.cause.casefold(), g.fix))
 
 
-def _cause(reason: dict | None, key: str, number: str | None) -> tuple[str, str, str, tuple]:
+def _cause(reason: Reason | None, key: str, number: str | None) -> tuple[str, str, str, tuple]:
     """(the reason's words, its fix, its stage, what identifies its cause)."""
-    if not isinstance(reason, dict):
+    if reason is None:
         return (*NO_REASON, None, NO_REASON)
-    text = _strip_key(str(reason.get("reason") or ""), key)
-    fix, stage = str(reason.get("fix") or ""), reason.get("stage")
-    expectation = str(reason.get("expectation") or "")
+    text = _strip_key(str(reason.reason or ""), key)
+    fix, stage = str(reason.fix or ""), reason.stage
+    expectation = str(reason.expectation or "")
     if expectation.startswith("expect_"):               # a suite's reason: see the module
-        found = json.dumps(reason.get("value"), sort_keys=True, default=str)
-        return text, fix, stage, (stage, expectation, reason.get("column"), found, fix)
+        found = json.dumps(reason.value, sort_keys=True, default=str)
+        return text, fix, stage, (stage, expectation, reason.column, found, fix)
     return text, fix, stage, (stage, expectation, _without(text, key, number), fix)
 
 

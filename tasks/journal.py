@@ -10,6 +10,7 @@ the next run to settle it: see ``tasks.recover``. Every transition is also appen
 
 The tables live in a store (``tasks.journal_store``): an SQLite file in ``$CWSAGE_HOME`` by
 default, or a PostgreSQL schema several workers share. One transaction per call. No Prefect.
+What it holds is read as typed records (``tasks.journal_queries``, ``tasks.journal_records``).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from tasks.dbfiles import BUSY, CANNOT_OPEN, CANNOT_OPEN_FIX, move_aside, open_f
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.journal_batches import BatchLedger, now
 from tasks.journal_handoff import HandoffLedger
-from tasks.journal_store import PostgresStore, SqliteStore, shown_url
+from tasks.journal_queries import JournalQueries
+
+from tasks.journal_store import PostgresStore, SqliteStore, copy_rows, shown_url
 from tasks.keys import legacy_key
 
-STATES = ("extracted", "quarantined", "loading", "handed_off", "loaded", "unreconciled",
-          "posting", "posted")
 # ``unreconciled``: in the target, but the target's money differs from what the gate priced;
 # never batched, reported as unexplained until the document is extracted again and agrees.
 _ALLOWED = {
@@ -91,7 +92,7 @@ def state_unusable(url: str, exc: BaseException) -> CwsageError:
                           "password comes from state.password (an environment variable)")
 
 
-class Journal(BatchLedger, HandoffLedger):
+class Journal(JournalQueries, BatchLedger, HandoffLedger):
     """``Journal(path)``: the SQLite journal at ``path``; ``Journal.shared(url, …)``: the
     journal several workers share in PostgreSQL."""
 
@@ -130,6 +131,11 @@ class Journal(BatchLedger, HandoffLedger):
         with self._tx():
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('moved', ?)",
                             (f"{where}, {now()}",))
+
+    def copy_to(self, target: "Journal", pipeline: str) -> dict[str, int]:
+        """One pipeline's documents, history, runs, batches and cursor — and the marker —
+        copied into ``target`` in one transaction (rows it has are kept); rows per table."""
+        return copy_rows(self.db, target.db, pipeline)
 
     @property
     def where(self) -> str:
@@ -177,10 +183,6 @@ class Journal(BatchLedger, HandoffLedger):
         with self._tx():
             self.db.execute("UPDATE runs SET finished_at=?, status=?, counts=? WHERE run_id=?",
                             (now(), status, json.dumps(counts, default=str), run_id))
-
-    def last_run(self, pipeline: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM runs WHERE pipeline=? ORDER BY started_at DESC "
-                               "LIMIT 1", (pipeline,)).fetchone()
 
     # -- documents ----------------------------------------------------------------------
     # Every change is set-based (one SELECT of the current states, executemany for the
@@ -296,77 +298,3 @@ class Journal(BatchLedger, HandoffLedger):
                             "(?,?,?,?) ON CONFLICT(pipeline) DO UPDATE SET value=excluded.value,"
                             " run_id=excluded.run_id, updated_at=excluded.updated_at",
                             (pipeline, value, run_id, now()))
-
-    # -- queries ------------------------------------------------------------------------
-    def keys_in(self, pipeline: str, state: str) -> list[str]:
-        """The keys in one state, sorted. Sorted here, not by SQL: ``ORDER BY key`` makes
-        SQLite walk the primary key over every document the pipeline ever had instead of the
-        state index over the few in that state — a cost that grew with the journal."""
-        return sorted(r[0] for r in self.db.execute(
-            "SELECT key FROM documents INDEXED BY documents_state WHERE pipeline=? AND state=?",
-            (pipeline, state)))
-
-    def documents(self, pipeline: str, keys: Iterable[str] | None = None,
-                  states: Iterable[str] | None = None) -> list[sqlite3.Row]:
-        if states is None:
-            rows = self.db.execute("SELECT * FROM documents WHERE pipeline=? ORDER BY key",
-                                   (pipeline,)).fetchall()
-        else:                   # by the state index, sorted here (see keys_in)
-            states = list(states)
-            rows = sorted(self.db.execute(
-                "SELECT * FROM documents INDEXED BY documents_state WHERE pipeline=? AND state "
-                f"IN ({','.join('?' * len(states))})", (pipeline, *states)),
-                key=lambda row: row["key"])
-        if keys is None:
-            return rows
-        wanted = set(keys)
-        return [r for r in rows if r["key"] in wanted]
-
-    def pages(self, pipeline: str, states: Iterable[str], run_id: str | None = None,
-              size: int = 2000) -> Iterable[list[sqlite3.Row]]:
-        """Documents in pages (by key), optionally only those a run touched last."""
-        states = list(states)
-        sql = (f"SELECT * FROM documents WHERE pipeline=? AND key > ? AND state IN "
-               f"({','.join('?' * len(states))})" + (" AND last_run=?" if run_id else "")
-               + " ORDER BY key LIMIT ?")
-        last = ""
-        while True:
-            rows = self.db.execute(sql, (pipeline, last, *states, *([run_id] if run_id else []),
-                                         size)).fetchall()
-            if not rows:
-                return
-            yield rows
-            last = rows[-1]["key"]
-
-    def counts(self, pipeline: str) -> dict[str, int]:
-        result = {state: 0 for state in STATES}
-        for row in self.db.execute("SELECT state, COUNT(*) n FROM documents WHERE pipeline=? "
-                                   "GROUP BY state", (pipeline,)):
-            result[row["state"]] = row["n"]
-        return result
-
-    def held_since(self, pipeline: str, docs: Iterable) -> dict[str, str]:
-        """When each held document's (journal row's) current hold began: its first move into
-        the state it is held in since it was last loaded or posted — every run re-checks it
-        and moves it again, so neither ``updated_at`` nor ``first_seen`` says it. One query."""
-        state = {d["key"]: d["state"] for d in docs}
-        since: dict[str, str | None] = dict.fromkeys(state)
-        keys = list(state)
-        for start in range(0, len(keys), 900):
-            part = keys[start:start + 900]
-            for key, to_state, at in self.db.execute(
-                    f"SELECT key, to_state, at FROM events WHERE pipeline=? AND key IN "
-                    f"({','.join('?' * len(part))}) ORDER BY id", (pipeline, *part)):
-                if to_state in ("loaded", "posted"):
-                    since[key] = None
-                elif to_state == state[key] and since[key] is None:
-                    since[key] = at
-        return {k: v for k, v in since.items() if v}
-
-    def history(self, pipeline: str, key: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM events WHERE pipeline=? AND key=? ORDER BY id",
-                               (pipeline, key)).fetchall()
-
-    def pipelines(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT pipeline FROM documents "
-                                              "ORDER BY pipeline")]

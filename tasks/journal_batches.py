@@ -8,10 +8,11 @@ state moves (``_tx``, ``_move_many``, ``_states``), so every change stays one tr
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
 from datetime import datetime, timezone
 from typing import Iterable
+
+from tasks.journal_records import JournalBatch
 
 
 def now() -> str:
@@ -34,9 +35,8 @@ class BatchLedger:
     def settle_batch(self, identifier: str, cw_batch_id: int | None, run_id: str) -> list[str]:
         """Record the batch as created (an id) or as not created (None); return its keys."""
         with self._tx():
-            row = self.db.execute("SELECT * FROM batches WHERE batch_identifier=?",
-                                  (identifier,)).fetchone()
-            keys = json.loads(row["keys"])
+            batch = self.batch(identifier)
+            keys = list(batch.keys)
             state = "created" if cw_batch_id is not None else "not-created"
             self.db.execute("UPDATE batches SET state=?, cw_batch_id=?, updated_at=? "
                             "WHERE batch_identifier=?", (state, cw_batch_id, now(), identifier))
@@ -45,7 +45,7 @@ class BatchLedger:
                          for k in keys]
             else:
                 moves = [(k, "posted", identifier, {"batch_id": cw_batch_id}) for k in keys]
-            self._move_many(row["pipeline"], run_id, moves)
+            self._move_many(batch.pipeline, run_id, moves)
             return keys
 
     def adopt_posted(self, pipeline: str, run_id: str, keys: Iterable[str], cw_batch_id: int,
@@ -66,16 +66,22 @@ class BatchLedger:
                             "WHERE batch_identifier=? AND state != 'created'",
                             (cw_batch_id, now(), identifier))
 
-    def batch(self, identifier: str) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM batches WHERE batch_identifier=?",
-                               (identifier,)).fetchone()
+    def batch(self, identifier: str) -> JournalBatch | None:
+        row = self.db.execute("SELECT * FROM batches WHERE batch_identifier=?",
+                              (identifier,)).fetchone()
+        return JournalBatch.of(row) if row else None
+
+    def recorded_marker(self) -> str | None:
+        """The marker of the home that wrote this journal's batches, if one was recorded."""
+        row = self.db.execute("SELECT value FROM meta WHERE name='home'").fetchone()
+        return row[0] if row else None
 
     def home_marker(self) -> str:
         """Six characters naming this journal (this cwsage home) in the batch identifiers it
         writes, so a batch written by another home against the same tenant is recognised."""
-        row = self.db.execute("SELECT value FROM meta WHERE name='home'").fetchone()
-        if row:
-            return row[0]
+        recorded = self.recorded_marker()
+        if recorded:
+            return recorded
         with self._tx():
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('home', ?)",
                             (uuid.uuid4().hex[:6],))
@@ -85,7 +91,9 @@ class BatchLedger:
         return self.db.execute("SELECT COUNT(*) FROM batches WHERE run_id=?",
                                (run_id,)).fetchone()[0]
 
-    def open_batches(self, pipeline: str) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM batches WHERE pipeline=? AND state='intent' "
-                               "ORDER BY created_at", (pipeline,)).fetchall()
+    def open_batches(self, pipeline: str) -> list[JournalBatch]:
+        """Batches whose create call has no recorded outcome yet, oldest first."""
+        return [JournalBatch.of(r) for r in self.db.execute(
+            "SELECT * FROM batches WHERE pipeline=? AND state='intent' ORDER BY created_at",
+            (pipeline,))]
 

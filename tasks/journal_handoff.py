@@ -8,15 +8,15 @@ command ``cwsage resend``) or it changes in ConnectWise.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from typing import Iterable
+
+from tasks.journal_records import JournalDocument, reasons_of
 
 SAGE_IMPORT = "sage import"     # the stage of a hold the Sage-side importer asked for
 
 
 class HandoffLedger:
-    """Mixed into ``Journal`` (its connection ``db``, ``_tx``, ``_move_many``, ``documents``)."""
+    """Mixed into ``Journal`` (its store ``db``, ``_tx``, ``_move_many``, ``documents``)."""
 
     def hand_off(self, pipeline: str, run_id: str, refs: dict[str, str | None]) -> None:
         """Written for a Sage-side importer (``refs``: key → the file): waiting for Sage."""
@@ -24,11 +24,11 @@ class HandoffLedger:
             self._move_many(pipeline, run_id, [(k, "handed_off", ref, {"sage_ref": ref})
                                                 for k, ref in refs.items()])
 
-    def waiting(self, pipeline: str) -> list[sqlite3.Row]:
+    def waiting(self, pipeline: str) -> list[JournalDocument]:
         """Documents handed off to a Sage-side importer and not yet confirmed, oldest first;
         ``updated_at`` is when they were handed off, ``sage_ref`` names the file."""
         return sorted(self.documents(pipeline, states=["handed_off"]),
-                      key=lambda row: (row["updated_at"], row["key"]))
+                      key=lambda doc: (doc.updated_at, doc.key))
 
     def _refused_by_sage(self, pipeline: str, keys: list[str]) -> dict[str, str]:
         """key → content hash of the documents among ``keys`` held because the Sage-side
@@ -39,7 +39,7 @@ class HandoffLedger:
             for row in self.db.execute(
                     f"SELECT key, reasons, content_hash FROM documents WHERE pipeline=? AND "
                     f"key IN ({','.join('?' * len(part))})", (pipeline, *part)):
-                stages = {r.get("stage") for r in json.loads(row["reasons"] or "[]")}
+                stages = {r.stage for r in reasons_of(row["reasons"])}
                 if SAGE_IMPORT in stages:
                     out[row["key"]] = row["content_hash"]
         return out

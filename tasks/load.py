@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict
 
 from tasks.artifacts import publish_table
 from tasks.errors import LoadError, stage_message
@@ -19,16 +17,9 @@ from tasks.gate import MoneyCheck, changed_in_target, target_problems
 from tasks.sage50.protocol import (ALREADY_PRESENT, HANDED_OFF, HELD, LOADED, REJECTED,
                                    HandoffWriter)
 from tasks.sage50.rules import fixes
+from tasks.held import plural
 
 log = logging.getLogger("cwsage.load")
-
-
-class LoadConfig(BaseModel):
-    """``pipelines.<name>.load``: which Sage-side writer; defaults to ``sage.writer``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    target: Literal["sage50_replica", "zynk_xml_outbox", "sage50_import_csv"] | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +40,8 @@ def hold_for_money(ctx, holds: dict[str, list]) -> None:
         ctx.journal.quarantine(ctx.pipeline, ctx.run_id, {
             key: [dict(h.as_dict(), expectation="money gate") for h in found]
             for key, found in holds.items()}, stage="gate")
-        log.warning("[%s] load: the money gate held %d documents", ctx.pipeline, len(holds))
+        log.warning("[%s] load: the money gate held %s", ctx.pipeline,
+                    plural(len(holds), "document"))
 
 
 def changed_gate(ctx, xml: bytes, keys: tuple[str, ...]) -> tuple[bytes, tuple[str, ...]]:

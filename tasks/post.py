@@ -8,31 +8,20 @@ blindly: when its answer is lost, the batch is looked up by its identifier first
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-from decimal import Decimal
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from pydantic import BaseModel, ConfigDict, Field
 
 from tasks.entities import ALL_FLAGS
 from tasks.errors import (ConfigError, CwsageError, FatalError, RetriableError,
                           stage_message)
 from tasks.gate import HALF_PENNY
 from tasks.faults import crash_point
+from tasks.held import plural
 
 log = logging.getLogger("cwsage.post")
-
-
-class PostConfig(BaseModel):
-    """``pipelines.<name>.post``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    enabled: bool = True
-    batch_prefix: str = Field("CWSAGE", pattern=r"^[A-Z0-9][A-Z0-9_-]{0,11}$")
 
 
 def batch_identifier(ctx) -> str:
@@ -59,8 +48,8 @@ def settle_open_batches(ctx) -> int:
     its documents are posted; not found, it was not created and they are batched again."""
     batches = ctx.journal.open_batches(ctx.pipeline)
     for batch in batches:
-        found = find_batch(ctx.client, batch["batch_identifier"])
-        ctx.journal.settle_batch(batch["batch_identifier"], found["id"] if found else None,
+        found = find_batch(ctx.client, batch.batch_identifier)
+        ctx.journal.settle_batch(batch.batch_identifier, found["id"] if found else None,
                                  ctx.run_id)
     return len(batches)
 
@@ -73,8 +62,8 @@ def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
     rows = confirmed_in_target(ctx, journal.documents(pipeline, states=["loaded"]))
     if not rows:
         return None
-    keys = [r["key"] for r in rows]
-    ids = sorted({int(i) for r in rows for i in json.loads(r["gl_ids"] or "[]")})
+    keys = [r.key for r in rows]
+    ids = sorted({i for r in rows for i in r.gl_ids})
     if not ids:
         raise CwsageError(stage_message(pipeline, "post", f"documents {keys[:5]} carry no GL "
                                         "entry ids; refusing to create an empty batch"))
@@ -106,8 +95,8 @@ def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
     journal.settle_batch(identifier, batch_id, ctx.run_id)
     ctx.confirmed.difference_update(keys)
     crash_point("after-post")
-    log.info("[%s] post: batch %s (id %s): %d documents, %d GL entries", pipeline, identifier,
-             batch_id, len(keys), len(ids))
+    log.info("[%s] post: batch %s (id %s): %s, %s", pipeline, identifier, batch_id,
+             plural(len(keys), "document"), plural(len(ids), "GL entry", "GL entries"))
     return {"batch": identifier, "id": batch_id, "documents": len(keys), "gl_entries": len(ids)}
 
 
@@ -126,14 +115,13 @@ def adopt_from_refusal(ctx, message: str) -> int:
         _refuse_other_home(ctx, identifier)
         entries = _entry_ids(ctx.client, cw_id)
         rows = ctx.journal.documents(ctx.pipeline, states=["loaded", "posting"])
-        keys = [r["key"] for r in rows
-                if {int(i) for i in json.loads(r["gl_ids"] or "[]")} & entries]
+        keys = [r.key for r in rows if set(r.gl_ids) & entries]
         ours = ctx.journal.batch(identifier) is not None
         ctx.journal.adopt_posted(ctx.pipeline, ctx.run_id, keys, cw_id, identifier,
                                  f"found posted in ConnectWise batch {cw_id} '{identifier}'"
                                  + ("" if ours else " (not written by cwsage)"))
-        log.warning("[%s] post: %d documents were already posted in ConnectWise batch %s "
-                    "'%s'; the journal now says so", ctx.pipeline, len(keys), cw_id, identifier)
+        log.warning("[%s] post: %s already posted in ConnectWise batch %s '%s'; the journal "
+                    "now says so", ctx.pipeline, plural(len(keys), "document"), cw_id, identifier)
         adopted += len(keys)
     return adopted
 
@@ -162,14 +150,13 @@ def confirmed_in_target(ctx, rows: list) -> list:
     (one loaded by an earlier or interrupted run) must still be in the target with
     ConnectWise's money. One the target does not hold goes back to be loaded; one it holds
     with other money is held as unreconciled — neither is ever batched."""
-    earlier = [r for r in rows if r["key"] not in ctx.confirmed]
+    earlier = [r for r in rows if r.key not in ctx.confirmed]
     if not earlier:
         return rows
-    keys = [r["key"] for r in earlier]
+    keys = [r.key for r in earlier]
     totals = ctx.writer.totals(keys)
     absent = [k for k in keys if k not in totals]
-    verdicts = {r["key"]: money_disagreement(r, totals[r["key"]]) for r in earlier
-                if r["key"] in totals}
+    verdicts = {r.key: money_disagreement(r, totals[r.key]) for r in earlier if r.key in totals}
     differs = {key: [reason] for key, reason in verdicts.items() if reason}
     ctx.journal.mark(ctx.pipeline, ctx.run_id, absent, "extracted",
                      "not in the target when it was to be batched: loaded again")
@@ -178,25 +165,27 @@ def confirmed_in_target(ctx, rows: list) -> list:
             "compare the document in Sage with ConnectWise and correct Sage by hand; it is "
             "not batched until they agree")}] for k, [reason] in differs.items()})
     if absent or differs:
-        log.warning("[%s] post: the target lacks %d and disagrees on %d documents loaded "
-                    "earlier; none of them is batched", ctx.pipeline, len(absent), len(differs))
-    return [r for r in rows if r["key"] not in set(absent) | set(differs)]
+        log.warning("[%s] post: of the documents loaded earlier, the target lacks %d and "
+                    "disagrees on %d; none of them is batched", ctx.pipeline, len(absent),
+                    len(differs))
+    return [r for r in rows if r.key not in set(absent) | set(differs)]
 
 
 def money_disagreement(row, held) -> str | None:
     """ConnectWise's totals (the journal's) against the target's, with Sage's per-line VAT
     rounding allowed (half a penny a line)."""
-    net, tax = Decimal(row["net"]), Decimal(row["tax"])
+    net, tax = row.net, row.tax
     bound = HALF_PENNY * max(1, len(held.lines))
-    if held.doc_type != row["doc_type"] or held.net != net or abs(held.tax - tax) > bound:
+    if held.doc_type != row.doc_type or held.net != net or abs(held.tax - tax) > bound:
         return (f"the target holds {held.doc_type} net {held.net} VAT {held.tax}; ConnectWise "
-                f"states {row['doc_type']} net {net} VAT {tax}")
+                f"states {row.doc_type} net {net} VAT {tax}")
     return None
 
 
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
 def post_task(ctx, chunk: int) -> dict | None:
-    """Batch what is loaded (``chunk`` 0: what an earlier run loaded but did not post)."""
-    if ctx.dry_run or not ctx.pipeline_spec.post.enabled or not ctx.entity.postable:
+    """Batch what is loaded (``chunk`` 0: what an earlier run loaded but did not post) — for a
+    kind that is posted back (``post_back``; a kind with money need not be)."""
+    if ctx.dry_run or not ctx.pipeline_spec.post.enabled or not ctx.entity.post_back:
         return None
     return post_loaded(ctx)

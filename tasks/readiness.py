@@ -10,7 +10,6 @@ A dry run extracts, validates, transforms and loads into a throwaway copy of the
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -21,9 +20,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.artifacts import publish_table
-from tasks.held import (HeldGroup, documents_held, group_held, natural, noun_for, numbers,
+from tasks.held import (Blocked, HeldGroup, documents_held, group_held, natural, noun_for, numbers,
                         plural)
 from tasks.inert import csv_cell, html
+from tasks.journal_records import HELD_STATES, JournalDocument, Reason
+from tasks.run_result import DryRunResult, RunCounts
 from tasks.sage50.rules import NO_DIRECT_POSTING
 
 COLUMNS = ["kind", "status", "document", "number", "account", "type", "currency",
@@ -32,7 +33,6 @@ COLUMNS = ["kind", "status", "document", "number", "account", "type", "currency"
 AMOUNTS = ("cw_net", "cw_vat", "cw_gross", "sage_net", "sage_vat", "sage_gross")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")     # an amount cwsage wrote: stays a number in a sheet
 STATUSES = ("blocked", "warning", "ready")   # the order of the report
-HELD_STATES = ("quarantined", "unreconciled")
 RUN_STATES = (*HELD_STATES, "loaded", "posted")
 ALREADY = "already in Sage — would only be batched in ConnectWise"
 NOT_HELD = "loaded into the dry run's copy of Sage, which then did not hold it — run again"
@@ -61,27 +61,37 @@ def readiness(journal, pipeline: str, run_id: str, writer, title: str = "",
     the Sage control accounts, never shown as a document's account; ``money``: whether the
     documents carry money (list records such as customers do not)."""
     docs = [doc for page in journal.pages(pipeline, RUN_STATES, run_id=run_id) for doc in page]
-    ready = [d["key"] for d in docs if d["state"] not in HELD_STATES]
+    ready = [d.key for d in docs if d.state not in HELD_STATES]
     totals = writer.totals(ready) if ready and money else {}
-    documents = [_document(doc, totals.get(doc["key"]), control, money) for doc in docs]
+    documents = [_document(doc, totals.get(doc.key), control, money) for doc in docs]
     documents.sort(key=lambda rows: (STATUSES.index(rows[0]["status"]),
                                      natural(rows[0]["number"] or rows[0]["document"])))
-    held = group_held(d for d in docs if d["state"] in HELD_STATES)
+    held = group_held(d for d in docs if d.state in HELD_STATES)
     return Readiness(title, run_id, noun, [row for rows in documents for row in rows], held)
 
 
-def _document(doc, sage, control: frozenset[str], money: bool) -> list[dict]:
+def blocked_documents(rows) -> list[Blocked]:
+    """The blocked documents among a report's rows, each with the reasons its rows give."""
+    found: dict[str, tuple[str, list[Reason]]] = {}
+    for row in rows:
+        if row["status"] == "blocked":
+            _, reasons = found.setdefault(row["document"], (row["number"], []))
+            reasons.append(Reason(row["reason"], row["fix"]))
+    return [Blocked(key, number, tuple(reasons)) for key, (number, reasons) in found.items()]
+
+
+def _document(doc: JournalDocument, sage, control: frozenset[str], money: bool) -> list[dict]:
     """A document's row, then a row per posting Sage would make of it."""
     status, reasons = _status(doc, sage, money)
-    account = sage.account_ref if sage is not None else doc["account_ref"]
-    cw = dict(cw_net=doc["net"], cw_vat=doc["tax"], cw_gross=doc["gross"]) if money else {}
+    account = sage.account_ref if sage is not None else doc.account_ref
+    cw = dict(cw_net=doc.net, cw_vat=doc.tax, cw_gross=doc.gross) if money else {}
     target = {} if sage is None else dict(sage_net=sage.net, sage_vat=sage.tax,
                                           sage_gross=sage.gross)
     head = _row("document", status, doc, account=account if account not in control else "",
-                type=sage.doc_type if sage is not None else doc["doc_type"],
-                currency=sage.currency if sage is not None else doc["currency"],
-                reason="; ".join(dict.fromkeys(r.get("reason") or "" for r in reasons)),
-                fix="; ".join(dict.fromkeys(r.get("fix") or "" for r in reasons)), **cw, **target)
+                type=sage.doc_type if sage is not None else doc.doc_type,
+                currency=sage.currency if sage is not None else doc.currency,
+                reason="; ".join(dict.fromkeys(r.reason or "" for r in reasons)),
+                fix="; ".join(dict.fromkeys(r.fix or "" for r in reasons)), **cw, **target)
     if sage is None:
         return [head]
     same = {c: head[c] for c in ("account", "type", "currency")}
@@ -91,20 +101,20 @@ def _document(doc, sage, control: frozenset[str], money: bool) -> list[dict]:
                      for line in sage.lines]
 
 
-def _status(doc, sage, money: bool) -> tuple[str, list[dict]]:
+def _status(doc: JournalDocument, sage, money: bool) -> tuple[str, tuple[Reason, ...]]:
     """Blocked (with the journal's reasons), warning (with one reason of its own) or ready."""
-    if doc["state"] in HELD_STATES:
-        return "blocked", [r for r in json.loads(doc["reasons"] or "[]") if isinstance(r, dict)]
+    if doc.state in HELD_STATES:
+        return "blocked", doc.reasons
     if money and sage is None:
-        return "warning", [{"reason": NOT_HELD}]
-    if str(doc["sage_ref"] or "").startswith("already in Sage"):
-        return "warning", [{"reason": ALREADY}]
-    return "ready", []
+        return "warning", (Reason(NOT_HELD),)
+    if str(doc.sage_ref or "").startswith("already in Sage"):
+        return "warning", (Reason(ALREADY),)
+    return "ready", ()
 
 
-def _row(kind: str, status: str, doc, **values) -> dict:
+def _row(kind: str, status: str, doc: JournalDocument, **values) -> dict:
     row = dict.fromkeys(COLUMNS, "")
-    row.update(kind=kind, status=status, document=doc["key"], number=doc["doc_number"] or "")
+    row.update(kind=kind, status=status, document=doc.key, number=doc.doc_number or "")
     row.update({k: "" if v is None else _money(v) if k in AMOUNTS else str(v)
                 for k, v in values.items()})
     return row
@@ -215,7 +225,7 @@ def _postings_html(postings: list[dict]) -> str:
 
 
 @task(name="readiness", task_run_name="{ctx.pipeline}-readiness", cache_policy=NO_CACHE)
-def readiness_task(ctx, stats: dict) -> dict:
+def readiness_task(ctx, counts: RunCounts) -> DryRunResult:
     """The dry run's report: files under $CWSAGE_HOME/reports and a table artifact."""
     company = ctx.spec.company or ctx.spec.connectwise.company
     report = readiness(ctx.journal, ctx.pipeline, ctx.run_id, ctx.writer,
@@ -225,8 +235,7 @@ def readiness_task(ctx, stats: dict) -> dict:
     csv_path, html_path = write_report(report, ctx.home / "reports",
                                        f"{ctx.pipeline}-readiness-{ctx.run_id}")
     publish_table(ctx.pipeline, "readiness", report.documents(), report.title)
-    return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, "dry_run": True, **stats,
-            "ready": report.count("ready"), "warnings": report.count("warning"),
-            "blocked": report.count("blocked"), "report_csv": str(csv_path),
-            "report_html": str(html_path), "rows": report.documents(), "held": report.held,
-            "noun": report.noun}
+    return DryRunResult(ctx.pipeline, ctx.run_id, counts, report.count("ready"),
+                        report.count("warning"), report.count("blocked"), str(csv_path),
+                        str(html_path), tuple(report.documents()), tuple(report.held),
+                        report.noun)

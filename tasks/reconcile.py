@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Iterable
 
 from tasks.inert import markdown as md
+from tasks.journal_records import JournalDocument
 from tasks.sage50.money import money
 
 ZERO = Decimal("0")
@@ -59,10 +61,10 @@ class Reconciliation:
         return sum(g["documents"] for g in self.groups)
 
 
-def reconcile(rows, totals: dict) -> Reconciliation:
-    """``rows``: journal rows of loaded documents; ``totals``: key → DocumentTotals."""
+def reconcile(docs: Iterable[JournalDocument], totals: dict) -> Reconciliation:
+    """``docs``: the journal's loaded documents; ``totals``: key → DocumentTotals."""
     reconciler = Reconciler()
-    reconciler.add(rows, totals)
+    reconciler.add(docs, totals)
     return reconciler.result()
 
 
@@ -76,17 +78,17 @@ class Reconciler:
         self.differences: list[Difference] = []
         self.missing: list[str] = []
 
-    def add(self, rows, totals: dict) -> None:
-        for row in rows:
-            sage = totals.get(row["key"])
+    def add(self, docs: Iterable[JournalDocument], totals: dict) -> None:
+        for doc in docs:
+            sage = totals.get(doc.key)
             if sage is None:
-                self.missing.append(row["key"])
+                self.missing.append(doc.key)
                 continue
-            cw = {k: money(row[k]) for k in ("net", "tax", "gross")}
+            cw = {"net": money(doc.net), "tax": money(doc.tax), "gross": money(doc.gross)}
             ours = {"net": sage.net, "tax": sage.tax, "gross": sage.gross}
             _add(self.groups, (sage.doc_type, sage.currency), cw, ours)
             _add_lines(self.lines, sage)
-            self.differences += _differences(row, cw, ours, sage)
+            self.differences += _differences(doc, cw, ours, sage)
 
     def result(self) -> Reconciliation:
         ordered = [dict(doc_type=k[0], currency=k[1], **v)
@@ -118,13 +120,13 @@ def _add(groups, key, cw, ours) -> None:
         group[f"sage_{k}"] += ours[k]
 
 
-def _differences(row, cw, ours, sage) -> list[Difference]:
+def _differences(doc: JournalDocument, cw, ours, sage) -> list[Difference]:
     out = []
     for what in ("net", "tax", "gross"):
         if cw[what] == ours[what]:
             continue
         explained, text, lines = _explain(what, cw, ours, sage)
-        out.append(Difference(row["key"], row["doc_number"], what, cw[what], ours[what],
+        out.append(Difference(doc.key, doc.doc_number, what, cw[what], ours[what],
                               explained, text, lines, sage.doc_type, sage.currency))
     return out
 

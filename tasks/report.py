@@ -15,18 +15,19 @@ from tasks.inert import markdown as md
 from tasks.inert import terminal
 from tasks.reconcile import (Reconciler, Reconciliation, difference_rows, group_rows,
                              line_rows, reconciliation_markdown, verdict)
+from tasks.run_result import PostedBatch, RunCounts, RunResult
 
 log = logging.getLogger("cwsage.report")
 
 
 def reconcile_run(ctx, run_only: bool = True) -> Reconciliation:
     waiting = waiting_documents(ctx.journal, ctx.pipeline, ctx.spec.sage.confirm_within)
-    if not ctx.entity.postable:            # list records (customers) carry no money
+    if not ctx.entity.has_money:           # list records (customers) carry no money
         return Reconciliation([], [], [], waiting=waiting)
     reconciler = Reconciler()
     for page in ctx.journal.pages(ctx.pipeline, states=["loaded", "unreconciled", "posted"],
                                   run_id=ctx.run_id if run_only else None):
-        reconciler.add(page, ctx.writer.totals([r["key"] for r in page]))
+        reconciler.add(page, ctx.writer.totals([doc.key for doc in page]))
     result = reconciler.result()
     result.unreconciled = ctx.journal.keys_in(ctx.pipeline, "unreconciled")
     result.unfinished = unfinished(ctx)
@@ -39,7 +40,8 @@ def unfinished(ctx) -> dict[str, int]:
     batch's outcome unknown) and, when the pipeline batches, loaded but not batched. A run that
     leaves any is not green: the next run settles them first."""
     counts = ctx.journal.counts(ctx.pipeline)
-    states = ["loading", "posting"] + (["loaded"] if ctx.pipeline_spec.post.enabled else [])
+    batched = ctx.pipeline_spec.post.enabled and ctx.entity.post_back
+    states = ["loading", "posting"] + (["loaded"] if batched else [])
     return {state: counts[state] for state in states if counts.get(state)}
 
 
@@ -55,7 +57,7 @@ SHOWN = 10
 CAUSES = 20                 # causes named in the summary; the rest are counted
 
 
-def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
+def summary_markdown(pipeline: str, run_id: str, moved: RunCounts, counts: dict,
                      rec: Reconciliation | None, held: list[HeldGroup],
                      noun: str = "document") -> str:
     """The run's story: first what needs a person (the held documents grouped by cause, those
@@ -65,8 +67,8 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
     lines += [f"Reconciliation: **{verdict(rec)}**.", ""] if rec is not None else []
     lines += ["## Needs a person", "", *needs_markdown(held, rec, noun),
               "", "## This run", "", "| | documents |", "|---|--:|"]
-    lines += [f"| {label} | {stats[key]} |" for key, label in STATS if key in stats]
-    lines.append(f"| posted in ConnectWise | {batches_markdown(stats.get('batches') or [])} |")
+    lines += [f"| {label} | {getattr(moved, key)} |" for key, label in STATS]
+    lines.append(f"| posted in ConnectWise | {batches_markdown(moved.batches)} |")
     lines += ["", "## Journal (all runs)", "", "| " + " | ".join(counts) + " |",
               "|" + "--:|" * len(counts), "| " + " | ".join(map(str, counts.values())) + " |"]
     if rec is not None:
@@ -81,13 +83,13 @@ def summary_markdown(pipeline: str, run_id: str, stats: dict, counts: dict,
     return "\n".join(lines)
 
 
-def batches_markdown(batches: list[dict]) -> str:
+def batches_markdown(batches: tuple[PostedBatch, ...]) -> str:
     """``40 in 1 batch (CWSAGE-INV-…)``; ``none``."""
     if not batches:
         return "none"
-    documents = sum(b["documents"] for b in batches)
+    documents = sum(b.documents for b in batches)
     return (f"{documents} in {plural(len(batches), 'batch')} "
-            f"({', '.join(md(b['batch']) for b in batches)})")
+            f"({', '.join(md(b.batch) for b in batches)})")
 
 
 def needs_markdown(held: list[HeldGroup], rec: Reconciliation | None, noun: str) -> list[str]:
@@ -145,11 +147,10 @@ MONEY = ("reconciliation", "reconciliation-by-nominal", "rounding-differences")
 ARTIFACTS = ("extraction", "validation", "quarantine", "load-receipt", *MONEY, "run-summary")
 
 
-def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation,
+def publish_report(ctx, moved: RunCounts, counts: dict, rec: Reconciliation,
                    held: list[HeldGroup]) -> None:
     """The report's artifacts: the reconciliation three ways, and the run summary."""
-    money = getattr(ctx.entity, "postable", True)
-    if money:
+    if ctx.entity.has_money:
         publish_table(ctx.pipeline, "reconciliation", group_rows(rec),
                       f"ConnectWise vs Sage per document type and currency, run "
                       f"{ctx.run_id}: {verdict(rec)}")
@@ -165,7 +166,7 @@ def publish_report(ctx, stats: dict, counts: dict, rec: Reconciliation,
              "overdue": "yes" if w.overdue else ""} for w in rec.waiting],
             f"Handed off, waiting for Sage to confirm (run {ctx.run_id})")
     publish_markdown(ctx.pipeline, "run-summary", summary_markdown(
-        ctx.pipeline, ctx.run_id, stats, counts, rec if money else None, held,
+        ctx.pipeline, ctx.run_id, moved, counts, rec if ctx.entity.has_money else None, held,
         noun_for(ctx.entity)), f"Run {ctx.run_id}")
 
 
@@ -181,14 +182,13 @@ def advance_cursor(ctx) -> None:
 
 
 @task(name="report", task_run_name="{ctx.pipeline}-report", cache_policy=NO_CACHE)
-def report_task(ctx, stats: dict) -> dict:
+def report_task(ctx, moved: RunCounts) -> RunResult:
     advance_cursor(ctx)
     rec = reconcile_run(ctx)
     counts = ctx.journal.counts(ctx.pipeline)
-    held = group_held(ctx.journal.documents(ctx.pipeline, states=["quarantined"]))
-    publish_report(ctx, stats, counts, rec, held)
+    held = group_held(ctx.journal.quarantined(ctx.pipeline))
+    publish_report(ctx, moved, counts, rec, held)
     if not rec.agrees:
         log.error("[%s] report: reconciliation has unexplained differences", ctx.pipeline)
-    return {"pipeline": ctx.pipeline, "run_id": ctx.run_id, **stats, "states": counts,
-            "postable": ctx.entity.postable, "reconciliation": rec, "held": held,
-            "noun": noun_for(ctx.entity)}
+    return RunResult(ctx.pipeline, ctx.run_id, moved, counts, ctx.entity.has_money, rec,
+                     tuple(held), noun_for(ctx.entity))

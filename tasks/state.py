@@ -19,7 +19,7 @@ from pathlib import Path
 
 from tasks.errors import ConfigError
 from tasks.journal import Journal
-from tasks.journal_store import connect, copy_rows, lock_key, shown_url
+from tasks.journal_store import connect, lock_key, shown_url
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def throwaway_journal(home: Path, shared: SharedState | None, pipeline: str) -> 
     source = open_journal(home, shared)
     try:
         copy = Journal(path)
-        copy_rows(source.db, copy.db, pipeline)
+        source.copy_to(copy, pipeline)
         return copy
     finally:
         source.close()

@@ -134,14 +134,31 @@ def _gx_body(body: dict) -> dict:
             "expectations": [{"type": e["type"], "kwargs": e["kwargs"],
                               "meta": e.get("meta") or {}} for e in body["expectations"]]}
 
+_SUITES: dict[tuple[str, int], Suite] = {}
 
-def check_columns(suite: Suite, columns: list[str]) -> None:
-    """Every column a suite names must exist in the view it runs on."""
+
+def suite_for(path: Path) -> Suite:
+    """Load a suite once per file version (mtime)."""
+    path = Path(path)
+    if not path.is_file():
+        return load_suite(path)              # raises the ConfigError that names the file
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _SUITES:
+        _SUITES[key] = load_suite(path)
+    return _SUITES[key]
+
+
+
+def check_columns(suite: Suite, columns: list[str], nested: bool = False) -> None:
+    """Every column a suite names must exist in the view it runs on (``nested``: a list
+    endpoint's view, where a field that holds an object is flattened to ``field_sub``)."""
     missing = []
+    def known(name: str) -> bool:
+        return name in columns or (nested and any(name.startswith(f"{c}_") for c in columns))
     for i, exp in enumerate(suite.body["expectations"]):
         kwargs = exp.get("kwargs", {})
         for key in ("column", "column_A", "column_B"):
-            if key in kwargs and kwargs[key] not in columns:
+            if key in kwargs and not known(kwargs[key]):
                 missing.append(f"{suite.path}: expectations[{i}]: column '{kwargs[key]}' is not"
                                f" in the view — valid columns: {', '.join(columns)}")
     if missing:

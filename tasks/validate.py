@@ -10,42 +10,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from prefect import task
-from pydantic import BaseModel, ConfigDict
 
 from tasks.caching import validate_key
-from tasks.extract import ChunkRef, chunk_export
+from tasks.chunks import ChunkRef, chunk_export
 from tasks.faults import crash_point
 from tasks.resolved import Resolved
-from tasks.suites import (Finding, Suite, ValidationOutcome, check_columns,  # noqa: F401
-                          load_suite, run_suite)
-from tasks.views import VIEWS, record_view
+from tasks.suites import Finding, ValidationOutcome, check_columns, run_suite, suite_for
+from tasks.views import record_view, view_for
 
 log = logging.getLogger("cwsage.validate")
-
-
-class ValidateConfig(BaseModel):
-    """``pipelines.<name>.validate``: the suite, default ``expectations/<pipeline>.json``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    suite: str | None = None
-
-
-_SUITES: dict[tuple[str, int], Suite] = {}
-
-
-def suite_for(path: Path) -> Suite:
-    """Load a suite once per file version (mtime), checked against its view's columns."""
-    path = Path(path)
-    if not path.is_file():
-        return load_suite(path)              # raises the ConfigError that names the file
-    key = (str(path), path.stat().st_mtime_ns)
-    if key not in _SUITES:
-        _SUITES[key] = load_suite(path)
-    return _SUITES[key]
 
 
 @dataclass(frozen=True)
@@ -77,7 +52,7 @@ def validate_export(export: dict, pipeline_spec, control_accounts: list[str],
     suite = suite_for(pipeline_spec.suite_path)
     if entity.kind == "list":
         return run_suite(suite, record_view(export, entity))
-    build, columns = VIEWS[entity.name]
+    build, columns = view_for(entity)
     check_columns(suite, columns)
     outcome = run_suite(suite, build(resolved, pipeline_spec.mappings, set(control_accounts)))
     held = [Finding(doc.key, doc.number, "resolve", "line", h.line, h.reason, h.fix)

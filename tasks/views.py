@@ -6,6 +6,11 @@ document. Every value comes from the resolve step (``tasks.resolved``): the tax 
 takes, its nominal, its SKU, the supplier account — so a rule is written once, and the suite
 only says which resolved values are acceptable. ``tax_code_fix`` is the fix that gives a line
 without a Sage tax code one (a mapping to add, or a default to set), for suites to quote.
+
+The mapping-aware columns (``DOCUMENT_COLUMNS``: the mapped nominal and whether it is a control
+account, the mapped Sage tax code and its fix, whether the currency is set up) come with every
+kind that has money: the built-in kinds add their own columns to them, and any other kind — one
+declared in pipelines.yaml — gets them as they are (``document_view``).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ _LINE = ["line_id", "line_description", "gl_account", "nominal_code", "nominal_i
 INVOICE_COLUMNS = _DOC + ["company_id", "company_name"] + _LINE + ["item_id", "sku"]
 EXPENSE_COLUMNS = _DOC + ["member_name"] + _LINE + ["non_reimbursable_held"]
 PURCHASE_COLUMNS = _DOC + ["reference", "vendor_name"] + _LINE
+DOCUMENT_COLUMNS = _DOC + ["reference", "document_type", "net", "tax", "gross"] + _LINE + [
+    "line_net", "line_tax", "line_negative"]
 
 
 def _difference(doc: Resolved) -> float:
@@ -80,6 +87,22 @@ def purchase_view(resolved: dict[str, Resolved], mappings, control: set[str]) ->
                  lambda ln, m: {}, PURCHASE_COLUMNS)
 
 
+def document_view(resolved: dict[str, Resolved], mappings, control: set[str]) -> pd.DataFrame:
+    """The view of any kind with money: the resolved header and ConnectWise's totals, and per
+    line its mapped codes and its money (floats: a suite compares, it never adds up)."""
+    return _rows(resolved, mappings, control,
+                 lambda d: {"reference": d.full_reference, "document_type": d.doc_type,
+                            "net": _number(d.cw_net), "tax": _number(d.cw_tax),
+                            "gross": _number(d.cw_gross)},
+                 lambda ln, m: {"line_net": _number(ln.net), "line_tax": _number(ln.tax),
+                                "line_negative": ln.negative},
+                 DOCUMENT_COLUMNS)
+
+
+def _number(value: Decimal | None) -> float | None:
+    return float(value) if isinstance(value, Decimal) and value.is_finite() else None
+
+
 # -- list endpoints -----------------------------------------------------------------------
 def record_view(export: dict, entity) -> pd.DataFrame:
     """One row per record, nested fields flattened with ``_`` (``currency_currencyCode``)."""
@@ -98,9 +121,28 @@ def _flatten(record: dict, prefix: str = "") -> dict:
     return out
 
 
-VIEWS: dict[str, tuple[Callable[..., pd.DataFrame], list[str]]] = {
+View = tuple[Callable[..., pd.DataFrame], list[str]]
+# the built-in accounting kinds' own views; any other kind with money gets the document view
+VIEWS: dict[str, View] = {
     "invoices": (invoice_view, INVOICE_COLUMNS),
     "expenses": (expense_view, EXPENSE_COLUMNS),
     "procurement": (purchase_view, PURCHASE_COLUMNS),
 }
+
+
+def view_for(entity) -> View:
+    """The view a kind with money is validated on, and its columns."""
+    return VIEWS.get(entity.name, (document_view, DOCUMENT_COLUMNS))
+
+
+def view_columns(entity, fields: str | None) -> list[str] | None:
+    """The columns a kind's suite may name, known before any record is read: a kind with
+    money, its view's; a list endpoint with ``fields``, those fields (a nested one also as its
+    flattened ``field_sub`` columns, matched by prefix in ``suite_columns_missing``) and
+    ``doc_key``; a list endpoint without ``fields`` returns every field: None, not known."""
+    if entity.kind != "list":
+        return view_for(entity)[1]
+    if not fields:
+        return None
+    return ["doc_key", *(f.strip().replace("/", "_") for f in fields.split(",") if f.strip())]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tasks.sage50 import get_writer
-from tasks.sage50.settings import SETTINGS
+from tasks.config.sage import SETTINGS
 
 
 def writer_settings(name: str, raw: dict | None, base: Path):

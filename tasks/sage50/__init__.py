@@ -18,7 +18,7 @@ from tasks.sage50.import_csv_writer import CsvImportWriter
 from tasks.sage50.outbox import OutboxWriter
 from tasks.sage50.protocol import Writer
 from tasks.sage50.replica import ReplicaWriter
-from tasks.sage50.settings import SETTINGS
+from tasks.config.sage import SETTINGS
 
 WRITERS: dict[str, type] = {
     ReplicaWriter.name: ReplicaWriter,

@@ -48,7 +48,7 @@ from tasks.sage50.outbox_plan import Plan, plan_load
 from tasks.sage50.protocol import (LOADED, Check, ConfirmationRead, DocumentTotals,
                                    LineTotals, LoadReceipt)
 from tasks.sage50.sagexml import parse_for
-from tasks.sage50.settings import ImportCsvSettings
+from tasks.config.sage import ImportCsvSettings
 
 log = logging.getLogger("cwsage.load")
 SET_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-[0-9a-f]{8}$")

@@ -45,7 +45,7 @@ from tasks.sage50.outbox_confirm import read_zynk
 from tasks.sage50.outbox_plan import Plan, account_entry, doc_entry, plan_load
 from tasks.sage50.protocol import Check, ConfirmationRead, LoadReceipt
 from tasks.sage50.sagexml import CompanyXml, parse_company, parse_for, serialize
-from tasks.sage50.settings import OutboxSettings
+from tasks.config.sage import OutboxSettings
 
 log = logging.getLogger("cwsage.load")
 FILE_RE = re.compile(r"^[a-z0-9-]+-\d{8}T\d{6}Z-(?P<hash>[0-9a-f]{8})\.xml$")

@@ -5,7 +5,7 @@ rules (``rules``, ``pricing``, ``replica_load``) and posts every document to the
 balanced double entry (``replica_ledger``). One ``load`` is one SQLite transaction (WAL,
 ``synchronous=FULL``) with a SAVEPOINT per document.
 
-Settings (``tasks.sage50.settings.ReplicaSettings``, all optional):
+Settings (``tasks.config.sage.ReplicaSettings``, all optional):
     path                  the SQLite file; default ``$CWSAGE_HOME/sage50.db``
     currency_rates        ``{EUR: 1.15}`` units per pound sterling, applied to CURRENCY on open
     lock_date             documents dated on or before it are rejected (R-DATE-2,
@@ -30,7 +30,7 @@ from tasks.sage50.protocol import Check, DocumentTotals, LoadReceipt, SageFacts
 from tasks.sage50.replica_load import LoadRun
 from tasks.sage50.replica_schema import migrate, set_currency_rates
 from tasks.sage50.sagexml import parse_for
-from tasks.sage50.settings import ReplicaSettings
+from tasks.config.sage import ReplicaSettings
 
 BUSY_TIMEOUT_S = 30
 

@@ -18,7 +18,7 @@ from tasks.sage50.money import ZERO
 from tasks.sage50.pricing import PricedDoc, price_invoice, price_transaction
 from tasks.sage50.protocol import (ALREADY_PRESENT, HELD, LOADED, REJECTED, Check,
                                    DocumentResult, LoadReceipt)
-from tasks.sage50.settings import ReplicaSettings
+from tasks.config.sage import ReplicaSettings
 from tasks.sage50.replica_accounts import (LEDGER_TABLE, address_values, apply_account,
                                            create_account, document_account_problems,
                                            read_accounts)

@@ -44,8 +44,10 @@ def damage(path: Path, how: str, tmp: Path) -> None:
         journal.record_extracted("invoices", "r1", [DocRecord(
             f"CW-INV-{n}", str(n), str(n), "SI", "ACME01", "GBP", Decimal(1), Decimal(0),
             Decimal(1), (n,), "x" * 200) for n in range(2000)])
-        journal.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         journal.close()
+        db = sqlite3.connect(healthy)                 # everything in the file itself
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
         data = healthy.read_bytes()
         path.write_bytes(data[:len(data) // 2])
     elif how == "random bytes":

@@ -56,7 +56,7 @@ def test_a_batch_created_after_the_client_gave_up_is_found_on_the_next_run(
     assert first.is_failed()
     time.sleep(3)                                   # ConnectWise has created it by now
     second = run(spec)                              # settled first, never a 400 dead end
-    assert second["reconciliation"].agrees
+    assert second.reconciliation.agrees
     exactly_once(server, home)
 
 
@@ -67,7 +67,7 @@ def test_already_posted_is_evidence_the_journal_follows(prefect_harness, server,
     db.execute("UPDATE batches SET state='not-created', cw_batch_id=NULL")
     db.commit()
     again = run(spec)
-    assert again["reconciliation"].agrees
+    assert again.reconciliation.agrees
     exactly_once(server, home)
     details = [r[0] for r in db.execute("SELECT detail FROM events WHERE to_state='posted' "
                                         "ORDER BY id DESC LIMIT 1")]
@@ -84,7 +84,7 @@ def test_leftover_loaded_documents_the_target_lost_are_loaded_again_not_batched(
         if not leftover.name.endswith("cwsage-claim"):
             leftover.unlink()
     result = run(spec)
-    assert result["reconciliation"].agrees
+    assert result.reconciliation.agrees
     exactly_once(server, home)
 
 

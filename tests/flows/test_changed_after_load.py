@@ -29,7 +29,7 @@ def test_an_invoice_edited_after_it_was_loaded_is_held_until_restored(
         prefect_harness, sandbox, spec, home):
     cw = CW(sandbox)
     first = run(spec)
-    assert first["loaded"] > 0 and first["reconciliation"].agrees
+    assert first.counts.loaded > 0 and first.reconciliation.agrees
     held_before = cw.unposted()
     key = sqlite3.connect(home / "journal.db").execute(
         "SELECT key FROM documents WHERE state='posted' AND currency='GBP' AND doc_type='SI' "
@@ -53,7 +53,7 @@ def test_an_invoice_edited_after_it_was_loaded_is_held_until_restored(
     assert all(r["fix"] for r in reasons)
     assert _sage(home, key) == in_sage                       # Sage still holds the first one
     assert cw.unposted() == held_before + 1                  # the others were batched again
-    assert second["reconciliation"].agrees
+    assert second.reconciliation.agrees
 
     cw.send("PATCH", f"/finance/invoices/{invoice_id}", {"lines": [
         {"id": line["id"], "itemPrice": price}]})            # restored as it was loaded

@@ -96,7 +96,8 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
     with api(prefect_server) as client:
         ids = deploy.register(loaded)
         found = deployments(client)
-    assert set(ids) == set(found) == set(loaded.pipelines) >= {"invoices", "invoices_hourly"}
+    assert set(ids) == set(found) == set(loaded.enabled()) >= {"invoices", "invoices_hourly"}
+    assert "agreement_invoices" in loaded.pipelines and "agreement_invoices" not in found
     invoices, hourly = found["invoices"], found["invoices_hourly"]
     [cron] = invoices.schedules
     assert (cron.schedule.cron, cron.schedule.timezone) == ("*/30 7-19 * * 1-5", "Europe/London")
@@ -110,16 +111,18 @@ def test_one_deployment_per_pipeline_with_the_yaml_schedule_and_removed_ones_del
 
     def drop_hourly_and_move_invoices(pipelines):
         del pipelines["invoices_hourly"]
+        pipelines["expenses"]["enabled"] = False          # switched off: no deployment
         pipelines["invoices"]["schedule"] = {"cron": "15 6 * * 1-5",
                                              "timezone": "America/New_York"}
     edit(spec, drop_hourly_and_move_invoices)
     edited = load_spec(spec)
     with api(prefect_server) as client:
-        assert deploy.sync_deployments(edited) == ["invoices_hourly"]
+        assert sorted(deploy.sync_deployments(edited)) == ["expenses", "invoices_hourly"]
         deploy.register(edited)
         found = deployments(client)
         assert deploy.sync_deployments(edited) == []
-    assert set(found) == set(edited.pipelines) and "invoices_hourly" not in found
+    assert set(found) == set(edited.enabled()) and "invoices_hourly" not in found
+    assert "expenses" not in found
     [cron] = found["invoices"].schedules
     assert (cron.schedule.cron, cron.schedule.timezone) == ("15 6 * * 1-5", "America/New_York")
 

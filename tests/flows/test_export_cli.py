@@ -160,7 +160,7 @@ def test_spec_goes_before_or_after_the_command(sandbox, spec, home, tmp_path, mo
         assert _one_line(capsys.readouterr().err).startswith("prod.yaml: no pipeline named")
     assert main(["status", "--spec", prod, "--json"]) == 0
     assert [r["pipeline"] for r in json.loads(capsys.readouterr().out)] == \
-        ["customers", "invoices", "expenses", "procurement"]
+        list(load_spec(prod, need_connection=False).pipelines)
     assert main(["quarantine", "list", "--spec", prod, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == []
     out = tmp_path / "one.json"

@@ -54,7 +54,7 @@ def test_connectwise_faults(prefect_harness, monkeypatch, spec, home, faults):
     server = start(monkeypatch, faults)
     try:
         result = run(fast(spec))
-        assert result["loaded"] == 16 and result["reconciliation"].agrees
+        assert result.counts.loaded == 16 and result.reconciliation.agrees
         exactly_once(server, home)
         assert server.faults.describe()["faults"] == []          # every fault was met
     finally:
@@ -66,8 +66,8 @@ def test_sandbox_restart_mid_run(prefect_harness, monkeypatch, spec, home, tmp_p
     server = start(monkeypatch, state_file=state)
     port = server.port
     import threading
-    result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(run(fast(spec))))
+    ran: list = []
+    runner = threading.Thread(target=lambda: ran.append(run(fast(spec))))
     runner.start()
     time.sleep(1.5)
     server.stop()                                  # ConnectWise goes away mid-run …
@@ -75,9 +75,9 @@ def test_sandbox_restart_mid_run(prefect_harness, monkeypatch, spec, home, tmp_p
     server = start(monkeypatch, state_file=state, port=port)   # … and comes back
     runner.join(timeout=120)
     try:
-        if not result:                             # the run may have failed cleanly: run again
-            result = run(spec)
-        while result.get("loaded", 0) < 16 and CW(server).unposted():
+        # the run may have failed cleanly: run again
+        result = ran[0] if ran else run(spec)
+        while result.counts.loaded < 16 and CW(server).unposted():
             result = run(spec)
         exactly_once(server, home)
     finally:
@@ -94,10 +94,11 @@ def test_a_stylesheet_that_raises_holds_only_the_documents_it_raises_on(
     server = start(monkeypatch)
     try:
         result = run(fast(spec))
-        assert result["loaded"] == 15
+        assert result.counts.loaded == 15
         from tasks.journal import Journal
-        [held] = Journal(home / "journal.db").documents("invoices", states=["quarantined"])
-        assert held["key"] == "CW-INV-5003" and "FATAL: cannot map 5003" in held["reasons"]
+        [held] = Journal(home / "journal.db").quarantined("invoices")
+        assert held.key == "CW-INV-5003"
+        assert any("FATAL: cannot map 5003" in (r.reason or "") for r in held.reasons)
         assert CW(server).unposted() == 1
     finally:
         server.stop()

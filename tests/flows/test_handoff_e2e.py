@@ -5,6 +5,7 @@ read through ODBC, or the person who imported the file."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -21,7 +22,7 @@ def posted_gl_ids(home) -> list[int]:
     journal = Journal(home / "journal.db")
     try:
         return sorted(i for d in journal.documents("invoices", states=["posted"])
-                      for i in json.loads(d["gl_ids"]))
+                      for i in d.gl_ids)
     finally:
         journal.close()
 
@@ -46,36 +47,37 @@ def test_zynk_confirms_before_anything_is_batched(prefect_harness, sandbox, spec
     spec.write_text(with_writer(spec.read_text(), "zynk_xml_outbox", folder=str(outbox)))
     cw = CW(sandbox)
     first = run(spec)
-    handed = first["handed_off"]
-    assert handed > 0 and first["loaded"] == 0 and first["batches"] == []
+    handed = first.counts.handed_off
+    assert handed > 0 and first.counts.loaded == 0 and first.counts.batches == ()
     assert cw.batches() == [] and cw.unposted() == 40
-    assert first["reconciliation"].waiting and not first["reconciliation"].overdue
+    assert first.reconciliation.waiting and not first.reconciliation.overdue
     again = run(spec)                                 # the importer has not run: still nothing
-    assert again["batches"] == [] and again["handed_off"] == 0 and cw.batches() == []
+    assert again.counts.batches == () and again.counts.handed_off == 0 and cw.batches() == []
     assert states(home)["handed_off"] == handed
 
     report = zynk(outbox, home, fail_share=0.25)
     assert report.failed > 0 and report.imported > 0
     third = run(spec)
-    assert third["confirmed"] == handed - third["import_failed"] and third["import_failed"] > 0
+    assert third.counts.confirmed == handed - third.counts.import_failed
+    assert third.counts.import_failed > 0
     journal = Journal(home / "journal.db")
-    failed = [d for d in journal.documents("invoices", states=["quarantined"])
-              if any(r["stage"] == "sage import" for r in json.loads(d["reasons"]))]
-    assert len(failed) == third["import_failed"]
-    reason = json.loads(failed[0]["reasons"])[0]
-    assert "Zynk did not import it" in reason["reason"] and reason["fix"]
+    failed = [d for d in journal.quarantined("invoices")
+              if any(r.stage == "sage import" for r in d.reasons)]
+    assert len(failed) == third.counts.import_failed
+    reason = failed[0].reasons[0]
+    assert "Zynk did not import it" in reason.reason and reason.fix
     journal.close()
     assert sorted(batched_gl_ids(cw)) == posted_gl_ids(home)      # each once, only confirmed
 
-    assert "cwsage resend" in reason["fix"]
+    assert "cwsage resend" in reason.fix
     fourth = run(spec)                        # refused and unchanged: held for a person
-    assert fourth["handed_off"] == 0 and states(home)["quarantined"] >= len(failed)
+    assert fourth.counts.handed_off == 0 and states(home)["quarantined"] >= len(failed)
     assert cli(["resend", "--spec", str(spec)]) == 0           # the cause is fixed in Sage
     fourth = run(spec)                        # the refused ones are written to the outbox again
-    assert fourth["handed_off"] == third["import_failed"]
+    assert fourth.counts.handed_off == third.counts.import_failed
     zynk(outbox, home)
     fifth = run(spec)
-    assert fifth["confirmed"] == fourth["handed_off"]
+    assert fifth.counts.confirmed == fourth.counts.handed_off
     assert sorted(batched_gl_ids(cw)) == posted_gl_ids(home)
     assert len(set(batched_gl_ids(cw))) == len(batched_gl_ids(cw))
     assert states(home).get("handed_off", 0) == 0
@@ -87,11 +89,11 @@ def test_a_repeated_import_is_a_duplicate_skip_and_changes_nothing(prefect_harne
                                                                    spec, home, tmp_path):
     outbox = tmp_path / "zynk-inbox"
     spec.write_text(with_writer(spec.read_text(), "zynk_xml_outbox", folder=str(outbox)))
-    handed = run(spec)["handed_off"]
+    handed = run(spec).counts.handed_off
     zynk(outbox, home)
     assert zynk(outbox, home, again=True).duplicates > 0          # run twice: all skipped
     second = run(spec)
-    assert second["confirmed"] == handed and second["import_failed"] == 0
+    assert second.counts.confirmed == handed and second.counts.import_failed == 0
     assert replica(home).execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0] == handed
     assert sorted(batched_gl_ids(CW(sandbox))) == posted_gl_ids(home)
 
@@ -100,15 +102,15 @@ def test_half_written_success_file_is_read_again_once_whole(prefect_harness, san
                                                             home, tmp_path):
     outbox = tmp_path / "zynk-inbox"
     spec.write_text(with_writer(spec.read_text(), "zynk_xml_outbox", folder=str(outbox)))
-    handed = run(spec)["handed_off"]
+    handed = run(spec).counts.handed_off
     zynk(outbox, home, half_written=True)
     second = run(spec)
-    assert second["confirmed"] == 0 and CW(sandbox).batches() == []
+    assert second.counts.confirmed == 0 and CW(sandbox).batches() == []
     for path in (outbox / "success").glob("*.xml"):       # the importer finishes the file
         path.unlink()
     zynk(outbox, home, again=True)                           # duplicates: same content
     third = run(spec)
-    assert third["confirmed"] == handed
+    assert third.counts.confirmed == handed
     assert sorted(batched_gl_ids(CW(sandbox))) == posted_gl_ids(home)
 
 
@@ -119,12 +121,12 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
     home.mkdir(parents=True, exist_ok=True)
     make_writer("sage50_replica", {}, home).close()                  # the Sage company exists before the run
     first = run(spec)
-    assert first["handed_off"] > 0 and first["batches"] == []
+    assert first.counts.handed_off > 0 and first.counts.batches == ()
     [set_dir] = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
     names = sorted(p.name for p in set_dir.iterdir())
     assert "IMPORT.txt" in names and any(n.endswith("-transactions.csv") for n in names)
     second = run(spec)
-    assert second["confirmed"] == 0 and CW(sandbox).batches() == []
+    assert second.counts.confirmed == 0 and CW(sandbox).batches() == []
     with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         report = import_csv_sets(folder, sage)
     foreign = {d["totals"]["account_ref"]: d["totals"]["currency"] for d in json.loads(
@@ -135,7 +137,7 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
     refused = [m for m in report.lines() if "refused" in m]
     assert len(refused) == len(foreign), report.lines()     # Sage made them sterling accounts
     third = run(spec)
-    assert third["confirmed"] == first["handed_off"] - len(foreign)
+    assert third.counts.confirmed == first.counts.handed_off - len(foreign)
     assert states(home)["handed_off"] == len(foreign)       # never batched: Sage lacks them
     db = replica(home)                                      # as IMPORT.txt says: set currency
     for account, code in foreign.items():
@@ -145,7 +147,7 @@ def test_import_files_confirmed_through_odbc(prefect_harness, sandbox, spec, hom
     with make_writer("sage50_replica", {"currency_rates": {"EUR": 1.15, "USD": 1.27}}, home) as sage:
         import_csv_sets(folder, sage, ImportOptions(again=True))
     fourth = run(spec)
-    assert fourth["confirmed"] == len(foreign)
+    assert fourth.counts.confirmed == len(foreign)
     assert sorted(batched_gl_ids(CW(sandbox))) == posted_gl_ids(home)
     assert states(home).get("handed_off", 0) == 0
 
@@ -159,15 +161,15 @@ def test_import_files_confirmed_by_the_person_who_imported_them(prefect_harness,
     assert cli(["confirm", "no-such-file.csv", "--spec", str(spec)]) == 2
     assert "is not a file this writer handed off" in capsys.readouterr().err
     assert cli(["confirm", transactions.name, "--spec", str(spec)]) == 0
-    assert f"{first['handed_off']} documents of" in capsys.readouterr().out
+    assert f"{first.counts.handed_off} documents of" in capsys.readouterr().out
     journal = Journal(home / "journal.db")
     [event] = [e for e in journal.history("invoices", journal.keys_in("invoices", "loaded")[0])
-               if e["to_state"] == "loaded"]
-    assert "confirmed by" in event["detail"] and transactions.name.split("-transactions")[0] \
-        in event["detail"]
+               if e.to_state == "loaded"]
+    assert "confirmed by" in event.detail and transactions.name.split("-transactions")[0] \
+        in event.detail
     journal.close()
     second = run(spec)
-    assert sum(b["documents"] for b in second["batches"]) == first["handed_off"]
+    assert sum(b.documents for b in second.counts.batches) == first.counts.handed_off
     assert sorted(batched_gl_ids(CW(sandbox))) == posted_gl_ids(home)
 
 
@@ -177,17 +179,16 @@ def test_an_importer_that_never_runs_turns_the_run_red_after_confirm_within(
     text = with_writer(spec.read_text(), "zynk_xml_outbox", folder=str(outbox))
     spec.write_text(text.replace("  control_accounts:", "  confirm_within: 2h\n"
                                  "  control_accounts:"))
-    handed = run(spec)["handed_off"]
+    handed = run(spec).counts.handed_off
     zynk(outbox, home, move_away=True)                      # the files go, nothing imported
     assert list(outbox.glob("*.xml")) == []
-    journal = Journal(home / "journal.db")
-    with journal.db:                                        # three hours later
-        journal.db.execute("UPDATE documents SET updated_at = '2020-01-01T00:00:00.000000Z' "
-                           "WHERE state = 'handed_off'")
-    journal.close()
+    with sqlite3.connect(home / "journal.db") as db:        # three hours later
+        db.execute("UPDATE documents SET updated_at = '2020-01-01T00:00:00.000000Z' "
+                   "WHERE state = 'handed_off'")
+    db.close()
     late = run(spec)
-    rec = late["reconciliation"]
-    assert len(rec.overdue) == handed and not rec.agrees and late["batches"] == []
+    rec = late.reconciliation
+    assert len(rec.overdue) == handed and not rec.agrees and late.counts.batches == ()
     assert {w.file for w in rec.overdue} == {f"outbox {p.name}" for p in
                                              (outbox / "moved-away").glob("*.xml")}
     assert cli(["status", "--spec", str(spec)]) == 0

@@ -11,7 +11,7 @@ from lxml import etree
 from flows.spec import load_spec
 from tasks.context import RunContext
 from tasks.errors import ConfigError
-from tasks.extract import read_chunk
+from tasks.chunks import read_chunk
 from tasks.transform import transform_export
 from tasks.validate import validate_export
 

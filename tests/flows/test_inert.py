@@ -28,6 +28,7 @@ from tasks.held import group_held
 from tasks.readiness import AMOUNTS, readiness, write_report
 from tasks.reconcile import Difference, Reconciliation
 from tasks.report import summary_markdown
+from tasks.run_result import DryRunResult, FailedRun, PostedBatch, RunCounts
 from tasks.validate import validate_export
 from tests.flows.test_notify import (SmtpReceiver, WebhookReceiver, flow_run,  # noqa: F401
                                      make_spec, notify_block)
@@ -151,12 +152,12 @@ def test_readiness_csv_and_html_are_inert(home, tmp_path):
 
 def test_markdown_artifacts_are_inert(home, tmp_path):
     journal = fill_journal(home)
-    held = group_held(journal.documents("invoices", states=["quarantined"]))
+    held = group_held(journal.quarantined("invoices"))
     journal.close()
     rec = Reconciliation([], [Difference("CW-INV-9002", COMPANY, "net", Decimal("1"),
                                          Decimal("2"), False, COMPANY, [COMPANY])], [COMPANY])
-    stats = {"unposted": 2, "batches": [{"batch": COMPANY, "documents": 1}]}
-    text = summary_markdown("invoices", "r1", stats, {"quarantined": 1}, rec, held, "invoice")
+    moved = RunCounts(unposted=2, batches=(PostedBatch(COMPANY, 1, 1, 1),))
+    text = summary_markdown("invoices", "r1", moved, {"quarantined": 1}, rec, held, "invoice")
     headings = [line for line in text.splitlines() if line.lstrip().startswith("#")]
     assert headings == ["# invoices: run r1", "## Needs a person", "## This run",
                         "## Journal (all runs)", "## Reconciliation (documents loaded in this run)",
@@ -179,7 +180,7 @@ def test_markdown_artifacts_are_inert(home, tmp_path):
 
 
 def _export_naming(tmp_path: Path, name: str) -> dict:
-    from tasks.extract import read_chunk
+    from tasks.chunks import read_chunk
     source = (ROOT / "tests" / "fixtures" / "invoices-export.json").read_text(encoding="utf-8")
     path = tmp_path / "hostile-export.json"
     path.write_text(source.replace('"Angry Fox Cycles Ltd"', json.dumps(name)), "utf-8")
@@ -217,12 +218,11 @@ def test_cli_prints_no_control_characters(home, capsys):
     assert main(spec + ["quarantine", "show", "CW-INV-9001"]) == 0
     assert main(spec + ["quarantine", "list"]) == 0
     assert main(spec + ["status"]) == 0
-    print_run_results([{"pipeline": "invoices", "ok": False, "error": COMPANY},
-                       {"pipeline": "invoices", "dry_run": True, "unposted": 1, "ready": 0,
-                        "warnings": 0, "blocked": 1, "report_html": "r.html",
-                        "report_csv": "r.csv", "rows": [{"status": "blocked",
-                        "document": "CW-INV-9001", "number": COMPANY, "reason": COMPANY,
-                        "fix": COMPANY}]}])
+    blocked = {"status": "blocked", "document": "CW-INV-9001", "number": COMPANY,
+               "reason": COMPANY, "fix": COMPANY}
+    print_run_results([FailedRun("invoices", COMPANY),
+                       DryRunResult("invoices", "r1", RunCounts(unposted=1), 0, 0, 1, "r.csv",
+                                    "r.html", (blocked,), (), "invoice")])
     out = capsys.readouterr().out
     assert "HYPERLINK" in out and "stays unposted in ConnectWise" in out
     for line in out.splitlines():

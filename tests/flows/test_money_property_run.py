@@ -113,8 +113,8 @@ def run_and_judge(pipeline: str, spec: Path, export: dict, docs: list[dict],
                   money: list[dict]) -> list[str]:
     with sandbox_run(export) as (server, home):
         result = run(spec, pipeline)
-        problems = [] if result["reconciliation"].agrees else \
-            [f"the run's reconciliation does not agree: {result['reconciliation']}"]
+        problems = [] if result.reconciliation.agrees else \
+            [f"the run's reconciliation does not agree: {result.reconciliation}"]
         outcome = Outcome(pipeline, server, home)
         try:
             return problems + outcome.problems(export, docs, money)

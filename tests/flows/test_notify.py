@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import socketserver
+import sqlite3
 import threading
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -26,6 +27,7 @@ from flows.spec import load_spec
 from tasks.errors import ConfigError, FatalError
 from tasks.journal import DocRecord, Journal
 from tasks.reconcile import Difference, Reconciliation
+from tasks.run_result import RunCounts, RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-smtp-pass"
@@ -176,9 +178,17 @@ def quarantine(home: Path, keys_and_days: dict[str, int]) -> None:
         journal.quarantine("invoices", "r1", {key: [
             {"reason": "customer has no account number", "value": None,
              "fix": "set the Account Number on the company in ConnectWise"}]}, "validate")
-        stamp = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        journal.db.execute("UPDATE documents SET first_seen=? WHERE key=?", (stamp, key))
     journal.close()
+    with sqlite3.connect(home / "journal.db") as db:          # first seen ``days`` ago
+        for key, days in keys_and_days.items():
+            stamp = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            db.execute("UPDATE documents SET first_seen=? WHERE key=?", (stamp, key))
+    db.close()
+
+
+def ran(rec: Reconciliation) -> RunResult:
+    """What the flow returns when a run of invoices completed with ``rec``."""
+    return RunResult("invoices", "r1", RunCounts(), {}, True, rec, (), "invoice")
 
 
 def flow_run(spec_path: Path) -> SimpleNamespace:
@@ -273,12 +283,12 @@ def test_unexplained_reconciliation_alerts(make_spec, webhook, home):
     rec = Reconciliation([], [Difference("CW-INV-5009", "INV5009", "net", Decimal("10.00"),
                                          Decimal("9.00"), False, "the nets differ")], [])
     [alert] = notify.run_completed(spec, "invoices", home, flow_run(spec.path),
-                                   Completed(data={"reconciliation": rec}))
+                                   Completed(data=ran(rec)))
     assert alert.event == "unreconciled" and "INV5009 net: ConnectWise 10.00, Sage 9.00" in \
         alert.text
     agreed = Reconciliation([], [], [])
     assert notify.run_completed(spec, "invoices", home, flow_run(spec.path),
-                                Completed(data={"reconciliation": agreed})) == []
+                                Completed(data=ran(agreed))) == []
 
 
 def test_documents_unconfirmed_past_confirm_within_are_named_with_their_file(make_spec,
@@ -292,16 +302,16 @@ def test_documents_unconfirmed_past_confirm_within_are_named_with_their_file(mak
                      timedelta(hours=1), False)]
     rec = Reconciliation([], [], [], waiting=late + fresh)
     [alert] = notify.run_completed(spec, "invoices", home, flow_run(spec.path),
-                                   Completed(data={"reconciliation": rec}))
+                                   Completed(data=ran(rec)))
     assert alert.event == "unconfirmed" and not rec.agrees
     assert "10009 (CW-INV-5009): in outbox invoices-chunk-1.xml, waiting 30 h" in alert.text
     assert "CW-INV-5010" not in alert.text and "cwsage confirm FILE" in alert.text
     assert notify.run_completed(spec, "invoices", home, flow_run(spec.path),     # not news
-                                Completed(data={"reconciliation": rec})) == []
+                                Completed(data=ran(rec))) == []
     waiting = Reconciliation([], [], [], waiting=fresh)
     assert waiting.agrees and notify.run_completed(
         spec, "invoices", home, flow_run(spec.path),
-        Completed(data={"reconciliation": waiting})) == []
+        Completed(data=ran(waiting))) == []
 
 
 def test_a_failed_delivery_is_logged_not_raised(make_spec, smtp, home, caplog):

@@ -84,4 +84,4 @@ def test_the_flow_reports_its_plan_and_every_chunk(prefect_harness, sandbox, spe
     assert planned == [("planned", "invoices", 6, 40)]               # 40 invoices, 7 a chunk
     assert len(done) == 6 and sum(e[2] for e in done) == 40
     assert [e[3] for e in done] == sorted(e[3] for e in done)       # held: so far, growing
-    assert done[-1][3] == result["quarantined"]
+    assert done[-1][3] == result.counts.quarantined

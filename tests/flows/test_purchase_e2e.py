@@ -46,12 +46,12 @@ def test_expenses_quarantine_then_fixes_flow(prefect_harness, sandbox, spec, hom
     first = run(spec, "expenses")
     held = quarantined(home, "expenses")
     assert set(broken(sandbox, "expense_bill", "CW-EXP-")) <= held
-    assert first["loaded"] == 30 - len(held) and first["reconciliation"].agrees
+    assert first.counts.loaded == 30 - len(held) and first.reconciliation.agrees
     assert cw.get("/finance/accounting/unpostedexpenses/count")["count"] == len(held)
     assert balanced(home)
     headers = replica(home).execute("SELECT COUNT(*), COUNT(DISTINCT EXTERNAL_ID) FROM "
                                     "AUDIT_HEADER WHERE TYPE='PI'").fetchone()
-    assert headers == (first["loaded"], first["loaded"])        # one Sage header per bill
+    assert headers == (first.counts.loaded, first.counts.loaded)        # one Sage header per bill
     tom = cw.get("/system/members", conditions='identifier="TReid"')[0]
     assert cw.session.patch(f"{cw.base}/system/members/{tom['id']}", json=[
         {"op": "replace", "path": "vendorNumber", "value": "EMPREIDT"}]).status_code == 200
@@ -60,11 +60,11 @@ def test_expenses_quarantine_then_fixes_flow(prefect_harness, sandbox, spec, hom
                     .replace("non_reimbursable: hold", "non_reimbursable: employee"))
     second = run(spec, "expenses")
     still = quarantined(home, "expenses")
-    assert second["loaded"] == len(held) - len(still)
+    assert second.counts.loaded == len(held) - len(still)
     from tasks.journal import Journal
-    for row in Journal(home / "journal.db").documents("expenses", states=["quarantined"]):
-        assert "is in EUR" in row["reasons"]                     # only foreign claims remain
-    assert second["reconciliation"].agrees and balanced(home)
+    for doc in Journal(home / "journal.db").quarantined("expenses"):
+        assert any("is in EUR" in (r.reason or "") for r in doc.reasons)   # only foreign claims
+    assert second.reconciliation.agrees and balanced(home)
 
 
 def test_procurement_quarantine_then_fixes_flow(prefect_harness, sandbox, spec, home):
@@ -72,7 +72,7 @@ def test_procurement_quarantine_then_fixes_flow(prefect_harness, sandbox, spec, 
     first = run(spec, "procurement")
     held = quarantined(home, "procurement")
     assert held == set(broken(sandbox, "purchase_transaction", "CW-PO-"))
-    assert first["reconciliation"].agrees and balanced(home)
+    assert first.reconciliation.agrees and balanced(home)
     types = dict(replica(home).execute("SELECT TYPE, COUNT(*) FROM AUDIT_HEADER GROUP BY TYPE"))
     assert types.get("PI") and types.get("PC")                  # returns become credits
     cheapo = cw.get("/company/companies", conditions='name="Cheapo Cables Direct"')[0]
@@ -81,9 +81,9 @@ def test_procurement_quarantine_then_fixes_flow(prefect_harness, sandbox, spec, 
     spec.write_text(spec.read_text().replace('"5100": "5100"     # carriage',
                                              '"5100": "5100"\n        "5999": "5000"'))
     second = run(spec, "procurement")
-    assert second["loaded"] == len(held) and quarantined(home, "procurement") == set()
+    assert second.counts.loaded == len(held) and quarantined(home, "procurement") == set()
     assert cw.get("/finance/accounting/unpostedprocurement/count")["count"] == 0
-    assert second["reconciliation"].agrees and balanced(home)
+    assert second.reconciliation.agrees and balanced(home)
 
 
 def test_customers_are_kept_in_step(prefect_harness, sandbox, spec, home):
@@ -92,9 +92,9 @@ def test_customers_are_kept_in_step(prefect_harness, sandbox, spec, home):
     assert quarantined(home, "customers") == {"CW-CO-1013"}     # Angry Fox, no Account Number
     db = replica(home)
     count = db.execute("SELECT COUNT(*) FROM SALES_LEDGER").fetchone()[0]
-    assert count == first["loaded"]
+    assert count == first.counts.loaded
     again = run(spec, "customers")
-    assert again["unposted"] == 1 and again["loaded"] == 0      # only the quarantined re-checked
+    assert again.counts.unposted == 1 and again.counts.loaded == 0   # the quarantined re-checked
     target = cw.get("/company/companies", conditions="isVendorFlag=false and deletedFlag=false",
                     pageSize=1)[0]
     cw.session.patch(f"{cw.base}/company/companies/{target['id']}", json=[
@@ -102,7 +102,7 @@ def test_customers_are_kept_in_step(prefect_harness, sandbox, spec, home):
     cw.session.patch(f"{cw.base}/company/companies/1013", json=[
         {"op": "replace", "path": "accountNumber", "value": "FOX01"}])
     third = run(spec, "customers")
-    assert third["unposted"] == 2 and third["loaded"] == 2
+    assert third.counts.unposted == 2 and third.counts.loaded == 2
     assert db.execute("SELECT COUNT(*) FROM SALES_LEDGER").fetchone()[0] == count + 1
     assert db.execute("SELECT NAME FROM SALES_LEDGER WHERE ACCOUNT_REF=?",
                       (target["accountNumber"].upper(),)).fetchone()[0] == "Renamed & Co Ltd"

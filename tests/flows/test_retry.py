@@ -69,9 +69,9 @@ def test_a_failed_run_retried_from_prefect_resumes_without_extracting_again(
 
 def test_an_edited_mapping_is_never_served_from_cache(prefect_harness, sandbox, spec, home):
     first = run(spec)
-    held = first["quarantined"]
+    held = first.counts.quarantined
     spec.write_text(spec.read_text().replace('"4900": "4900"', '"4900": "4900"\n'
                                              '        "4070": "4000"')
                     .replace("T9: 9", "T9: 9\n        RC20: 20"))
     second = run(spec)
-    assert second["loaded"] > 0 and second["quarantined"] < held
+    assert second.counts.loaded > 0 and second.counts.quarantined < held

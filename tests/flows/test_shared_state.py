@@ -34,26 +34,26 @@ def test_a_run_keeps_its_journal_in_postgresql(prefect_harness, sandbox, shared_
                                                postgres, capsys):
     spec, schema = shared_spec
     dry = run_pipeline("invoices", str(spec), dry_run=True)
-    assert dry["ready"] > 0 and states(postgres, schema) == {}     # a dry run writes nothing
+    assert dry.ready > 0 and states(postgres, schema) == {}     # a dry run writes nothing
     first = run_pipeline("invoices", str(spec))
-    assert first["loaded"] > 0 and first["reconciliation"].agrees
+    assert first.counts.loaded > 0 and first.reconciliation.agrees
     assert not (home / "journal.db").exists()
     held = states(postgres, schema)
-    assert held == {"posted": first["loaded"], "quarantined": first["quarantined"]}
+    assert held == {"posted": first.counts.loaded, "quarantined": first.counts.quarantined}
     loaded = replica(home).execute("SELECT COUNT(*) FROM INVOICE").fetchone()[0]
-    assert loaded == first["loaded"]
-    assert CW(sandbox).unposted() == first["quarantined"]
+    assert loaded == first.counts.loaded
+    assert CW(sandbox).unposted() == first.counts.quarantined
 
     second = run_pipeline("invoices", str(spec))
-    assert second["loaded"] == 0 and second["batches"] == []
+    assert second.counts.loaded == 0 and second.counts.batches == ()
 
     capsys.readouterr()
     assert main(["--spec", str(spec), "status", "--json"]) == 0
     [row] = [r for r in json.loads(capsys.readouterr().out) if r["pipeline"] == "invoices"]
-    assert row["posted"] == first["loaded"] and row["quarantined"] == first["quarantined"]
+    assert row["posted"] == first.counts.loaded and row["quarantined"] == first.counts.quarantined
     assert main(["--spec", str(spec), "quarantine", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert len([d for d in listed if d["pipeline"] == "invoices"]) == first["quarantined"]
+    assert len([d for d in listed if d["pipeline"] == "invoices"]) == first.counts.quarantined
     assert main(["--spec", str(spec), "check", "--connect"]) in (0, 1)
     out = capsys.readouterr().out
     assert f"ok    Shared state: the journal at {postgres.url} (schema {schema}) answers " \

@@ -198,6 +198,14 @@ CASES = {
         BASE + "sage: {sage50_replica: {auto_create_accounts: maybe}}\n",
         ["pipelines.yaml: sage.sage50_replica.auto_create_accounts: got 'maybe' — expected true "
          "or false"]),
+    "a list endpoint's key on an accounting export": (
+        BASE.replace(EXTRACT, "extract: {entity: invoices, key_prefix: CW-X-}"),
+        ["pipelines.yaml: pipelines.invoices.extract: key_prefix: does not apply with entity — "
+         "it is read only with endpoint: remove it"]),
+    "an accounting export's key on a list endpoint": (
+        BASE.replace(EXTRACT, "extract: {endpoint: /company/companies, thru_date: 2026-10-31}"),
+        ["pipelines.yaml: pipelines.invoices.extract: thru_date: does not apply with endpoint —"
+         " it is read only with entity: remove it"]),
     "missing required section": (
         BASE.replace("    extract: {entity: invoices}\n", ""),
         ["pipelines.yaml: pipelines.invoices.extract: required key is missing — add it"]),
@@ -275,6 +283,40 @@ def test_broken_suite_is_reported(project):
         load_spec(write(project, BASE), env=ENV)
     assert "expect_column_values_to_be_purple" in caught.value.problems[0] or \
         "unknown type" in caught.value.problems[0]
+
+
+def test_a_suite_column_its_view_does_not_have_is_reported_when_the_spec_loads(project):
+    """A typo in a suite's column fails ``cwsage check``, not the first run: the money kinds'
+    views and a list endpoint's ``fields`` (a nested field by its flattened name) are known."""
+    suite = project / "expectations" / "invoices.json"
+    suite.write_text(suite.read_text().replace('"column": "tax_code"', '"column": "tax_cod"', 1))
+    companies = project / "expectations" / "customers.json"
+    companies.write_text(companies.read_text().replace('"column": "accountNumber"',
+                                                       '"column": "acountNumber"', 1))
+    text = BASE + ("  customers:\n    extract: {endpoint: /company/companies, key_prefix: "
+                   "CW-CO-, fields: 'id,accountNumber,name,currency'}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_spec(write(project, text), env=ENV)
+    problems = caught.value.problems
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("pipelines.yaml: pipelines.invoices: expectations/invoices.json:"
+                                  " expectations[") and "column 'tax_cod' is not in the view — "\
+        "valid columns: doc_key, document_number" in problems[0]
+    assert "column 'acountNumber' is not in the view — valid columns: doc_key, id, " \
+        "accountNumber, name, currency" in problems[1]
+    companies.write_text(companies.read_text().replace("acountNumber", "currency_name"))
+    suite.write_text(suite.read_text().replace("tax_cod", "tax_code"))
+    load_spec(write(project, text), env=ENV)          # a nested field's flattened column
+
+
+def test_cwsage_check_imports_no_prefect(project):
+    """``cwsage check`` is the spec and its files only: no orchestrator to start."""
+    code = ("import sys; from flows.cli import main; rc = main(['--spec', sys.argv[1], "
+            "'check']); print(rc, 'prefect' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(write(project, BASE))], cwd=ROOT,
+                         env={**ENV, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stdout + out.stderr
 
 
 def test_cli_reports_spec_mistakes_with_exit_2_and_no_traceback(project):

@@ -5,15 +5,18 @@ held documents grouped by cause, plurals."""
 from __future__ import annotations
 
 import io
-import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flows.summary import print_quarantine, print_reconciliation, print_run_results
 from flows.tables import (PLAIN_WIDTH, emit, print_waiting, quarantine_table,
                           reconciliation_table, status_table)
+from tasks.confirm import Waiting
+from tasks.held import Blocked
+from tasks.journal_records import Reason
 from tasks.reconcile import Reconciliation
+from tasks.run_result import DryRunResult, PostedBatch, RunCounts, RunResult
 
 MARKUP = "[bold red]x[/] :smile: [link=http://x.test]y[/link]"
 ESCAPE = "\x1b[2J\x1b[31mred\x07\u202e"
@@ -143,9 +146,9 @@ def test_reconciliation_table_and_differences():
     assert lines[-1] == "    → agrees to the penny"
 
 
-def journal_row(key: str, number: str, *reasons: tuple[str, str]) -> dict:
-    return {"key": key, "doc_number": number, "reasons": json.dumps(
-        [{"stage": "validate", "reason": r, "fix": f} for r, f in reasons])}
+def journal_row(key: str, number: str, *reasons: tuple[str, str]) -> Blocked:
+    """A held document as grouping reads it (the journal's ``JournalDocument`` alike)."""
+    return Blocked(key, number, tuple(Reason(r, f, "validate") for r, f in reasons))
 
 
 def test_held_documents_are_grouped_by_cause_with_counts_and_the_fix():
@@ -167,11 +170,11 @@ def test_held_documents_are_grouped_by_cause_with_counts_and_the_fix():
     assert "— 1 invoice: 20001" in out.getvalue() and "CW-INV-" not in out.getvalue()
 
 
-def result(batches: list[int], **more) -> dict:
-    return dict({"pipeline": "invoices", "ok": True, "unposted": 3, "loaded": 2,
-                 "already_present": 0, "quarantined": 1, "rejected": 0, "strays": 1,
-                 "batches": [{"batch": f"B{i}", "documents": n} for i, n in enumerate(batches)],
-                 "reconciliation": Reconciliation([], [], [])}, **more)
+def result(batches: list[int]) -> RunResult:
+    counts = RunCounts(unposted=3, loaded=2, quarantined=1, strays=1, batches=tuple(
+        PostedBatch(f"B{i}", i, n, n) for i, n in enumerate(batches)))
+    return RunResult("invoices", "r1", counts, {}, True, Reconciliation([], [], []), (),
+                     "invoice")
 
 
 def test_run_summary_says_one_batch_two_batches_and_groups_what_is_held():
@@ -192,16 +195,15 @@ def test_dry_run_groups_blocked_documents_by_cause():
     rows = [{"status": "blocked", "document": f"CW-INV-{n}", "number": str(n),
              "reason": "EUR has no exchange rate", "fix": "add the rate"} for n in (1, 2, 3)]
     out = io.StringIO()
-    print_run_results([{"pipeline": "invoices", "ok": True, "dry_run": True, "unposted": 3,
-                        "ready": 0, "warnings": 0, "blocked": 3, "rows": rows,
-                        "report_html": "r.html", "report_csv": "r.csv"}], out)
+    print_run_results([DryRunResult("invoices", "r1", RunCounts(unposted=3), 0, 0, 3, "r.csv",
+                                    "r.html", tuple(rows), (), "invoice")], out)
     assert "  3 blocked (the report lists each with its postings):\n" \
            "    EUR has no exchange rate — 3 documents: 1, 2, 3\n" in out.getvalue()
 
 
 def test_waiting_documents_per_file_in_a_table():
-    waiting = [{"key": f"CW-INV-{n}", "number": str(n), "file": "outbox invoices-1.xml",
-                "age": timedelta(minutes=5), "overdue": n == 3} for n in range(1, 8)]
+    waiting = [Waiting(f"CW-INV-{n}", str(n), "outbox invoices-1.xml", datetime.now(timezone.utc),
+                       timedelta(minutes=5), n == 3) for n in range(1, 8)]
     out = io.StringIO()
     print_waiting("invoices", waiting[:1], out)
     assert out.getvalue().startswith("invoices: 1 document waiting for Sage to confirm it\n")

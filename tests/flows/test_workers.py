@@ -66,8 +66,8 @@ def test_one_and_two_workers_give_the_same_sage_ledger(prefect_harness, monkeypa
             summary = run(spec)
             entries = batched_entries(server)
             assert len(entries) == len(set(entries))
-            results[workers] = (summary["loaded"], summary["quarantined"],
-                                len(summary["batches"]), ledger(home), sorted(entries),
+            results[workers] = (summary.counts.loaded, summary.counts.quarantined,
+                                len(summary.counts.batches), ledger(home), sorted(entries),
                                 CW(server).unposted())
         finally:
             server.stop()
@@ -107,7 +107,7 @@ def test_a_chunk_failing_while_the_previous_one_loads(prefect_harness, monkeypat
 
         CW(server).session.delete(server.base_url + "/admin/faults").raise_for_status()
         second = run(spec)
-        assert second["reconciliation"].agrees
+        assert second.reconciliation.agrees
         ids = [r[0] for r in replica(home).execute("SELECT EXTERNAL_ID FROM INVOICE")]
         assert len(ids) == len(set(ids))
         entries = batched_entries(server)

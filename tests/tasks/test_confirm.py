@@ -74,7 +74,7 @@ def test_handed_off_is_never_batched_and_survives_a_new_extraction(journal):
     journal.record_extracted("inv", "r2", [record("A", "changed"), record("D")])
     assert journal.keys_in("inv", "handed_off") == ["A", "B", "C"]
     assert journal.keys_in("inv", "extracted") == ["D"]
-    assert [w["key"] for w in journal.waiting("inv")] == ["A", "B", "C"]
+    assert [w.key for w in journal.waiting("inv")] == ["A", "B", "C"]
 
 
 def test_settle_moves_each_document_by_what_sage_says(journal):
@@ -86,12 +86,12 @@ def test_settle_moves_each_document_by_what_sage_says(journal):
     done = settle_handoffs(journal, "inv", "r2", sage)
     assert (done.imported, done.failed, done.differs) == (["A"], ["B"], ["C"])
     assert done.strays == ["Invoice Id X in s.xml"]
-    states = {d["key"]: d["state"] for d in journal.documents("inv")}
+    states = {d.key: d.state for d in journal.documents("inv")}
     assert states == {"A": "loaded", "B": "quarantined", "C": "unreconciled"}
     [a] = journal.documents("inv", ["A"])
-    assert a["sage_ref"] == "in Sage: Zynk success file s.xml"
+    assert a.sage_ref == "in Sage: Zynk success file s.xml"
     [b] = journal.documents("inv", ["B"])
-    assert '"stage": "sage import"' in b["reasons"] and "period locked" in b["reasons"]
+    assert [(r.stage, r.reason) for r in b.reasons] == [("sage import", "period locked")]
     assert settle_handoffs(journal, "inv", "r3", sage).imported == []     # nothing left to move
 
 
@@ -103,8 +103,8 @@ def test_refused_by_sage_waits_for_a_person_then_is_written_again(journal):
     assert journal.keys_in("inv", "quarantined") == ["B"]
     assert journal.release("inv", "r4", ["A", "B"], "released by ann") == ["B"]
     assert journal.keys_in("inv", "extracted") == ["B"]
-    assert journal.documents("inv", ["B"])[0]["reasons"] is None
-    assert journal.history("inv", "B")[-1]["detail"] == "released by ann"
+    assert journal.documents("inv", ["B"])[0].reasons == ()
+    assert journal.history("inv", "B")[-1].detail == "released by ann"
 
 
 def test_refused_then_changed_in_connectwise_flows_by_itself(journal):
@@ -132,7 +132,8 @@ def test_a_persons_word_that_the_import_failed(journal):
     moved = confirm_file(journal, "inv", "c1", sage, "set-1-transactions.csv",
                          failed="Sage said: date out of range", by="ann")
     assert moved == ["A", "B"] and journal.keys_in("inv", "quarantined") == ["A", "B"]
-    assert "date out of range" in journal.documents("inv", ["A"])[0]["reasons"]
+    [reason] = journal.documents("inv", ["A"])[0].reasons
+    assert reason.reason == "Sage said: date out of range"
 
 
 def test_waiting_documents_age_and_overdue(journal):

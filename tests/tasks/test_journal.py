@@ -45,13 +45,14 @@ def test_happy_path_through_every_state(journal):
     journal.mark_loaded("invoices", run, {"A": "SI 1", "B": "SI 2"})
     journal.begin_batch("invoices", run, "CWSAGE-INV-1", ["A", "B"], [1, 2, 3])
     assert journal.counts("invoices")["posting"] == 2
-    assert [b["batch_identifier"] for b in journal.open_batches("invoices")] == ["CWSAGE-INV-1"]
+    assert [b.batch_identifier for b in journal.open_batches("invoices")] == ["CWSAGE-INV-1"]
     journal.settle_batch("CWSAGE-INV-1", 44, run)
     assert journal.counts("invoices")["posted"] == 2
     assert journal.open_batches("invoices") == []
     doc = journal.documents("invoices", ["A"])[0]
-    assert doc["batch_id"] == 44 and doc["sage_ref"] == "SI 1"
-    assert [h["to_state"] for h in journal.history("invoices", "A")] == [
+    assert doc.batch_id == 44 and doc.sage_ref == "SI 1" and doc.gl_ids == (1, 2)
+    assert doc.net == Decimal("100.00") and doc.reasons == ()
+    assert [h.to_state for h in journal.history("invoices", "A")] == [
         "extracted", "loading", "loaded", "posting", "posted"]
 
 
@@ -67,10 +68,11 @@ def test_quarantine_keeps_reasons_and_a_fixed_document_flows_again(journal):
     journal.quarantine("invoices", run, {"A": [{"reason": "no account", "fix": "set it"}]},
                        stage="validate")
     doc = journal.documents("invoices", ["A"])[0]
-    assert doc["state"] == "quarantined" and "no account" in doc["reasons"]
+    assert doc.state == "quarantined" and [(r.reason, r.fix, r.stage) for r in doc.reasons] \
+        == [("no account", "set it", "validate")]
     run2 = journal.begin_run("invoices")
     journal.record_extracted("invoices", run2, [record("A")])   # seen again on the next run
-    assert journal.documents("invoices", ["A"])[0]["reasons"] is None
+    assert journal.documents("invoices", ["A"])[0].reasons == ()
     journal.mark("invoices", run2, ["A"], "loading")
 
 
@@ -89,7 +91,7 @@ def test_a_posted_document_re_exposed_by_connectwise_is_recorded(journal):
     batch_a(journal, run, 7)
     journal.record_extracted("invoices", journal.begin_run("invoices"), [record("A")])
     history = journal.history("invoices", "A")
-    assert history[-1]["detail"] == "re-exposed by ConnectWise after posting"
+    assert history[-1].detail == "re-exposed by ConnectWise after posting"
 
 
 def test_a_failed_transaction_changes_nothing(journal):
@@ -109,7 +111,7 @@ def test_per_chunk_lookups_use_the_state_index_and_stay_sorted(tmp_path):
     executed: list[str] = []
     journal.db.conn.set_trace_callback(executed.append)
     assert journal.keys_in("p", "extracted") == ["K11", "K2", "K3"]
-    assert [r["key"] for r in journal.documents("p", states=["extracted"])] == \
+    assert [r.key for r in journal.documents("p", states=["extracted"])] == \
         ["K11", "K2", "K3"]
     journal.db.conn.set_trace_callback(None)
     assert len(executed) == 2
@@ -128,8 +130,38 @@ def test_a_document_the_target_holds_with_other_money_is_never_offered_for_a_bat
     assert journal.keys_in("invoices", "loaded") == ["B"]          # what the post stage batches
     assert journal.keys_in("invoices", "unreconciled") == ["A"]
     [row] = journal.documents("invoices", keys=["A"])
-    assert '"stage": "load"' in row["reasons"]
+    assert [r.stage for r in row.reasons] == ["load"]
     with pytest.raises(IllegalTransition):
         journal.begin_batch("invoices", run, "B9", ["A"], [1, 2])   # never posting from here
     journal.record_extracted("invoices", run, [record("A")])        # exported again: re-checked
     assert journal.keys_in("invoices", "extracted") == ["A"]
+
+
+def test_held_documents_say_since_when_their_current_hold_began(journal):
+    """Held twice in a row: since the first; loaded and posted in between: since the last."""
+    for run in ("r1", "r2"):
+        journal.record_extracted("invoices", run, [record("A"), record("B")])
+        journal.quarantine("invoices", run, {"A": [{"reason": "no account", "fix": "set it"}]},
+                           stage="validate")
+    journal.mark("invoices", "r2", ["B"], "loading")
+    journal.hold_unreconciled("invoices", "r2", {"B": [{"reason": "money", "fix": "look"}]})
+    at = {key: [e.at for e in journal.history("invoices", key)
+                if e.to_state in ("quarantined", "unreconciled")] for key in ("A", "B")}
+    held = journal.held("invoices")
+    assert [(h.document.key, h.document.state, h.since) for h in held] == [
+        ("A", "quarantined", at["A"][0]), ("B", "unreconciled", at["B"][0])]
+    assert [d.key for d in journal.quarantined("invoices")] == ["A"]
+
+
+def test_runs_and_batches_are_typed_records(journal):
+    run = journal.begin_run("invoices")
+    assert journal.last_run("invoices").run_id == run and journal.last_run("other") is None
+    journal.finish_run(run, "completed", {"posted": 1})
+    last = journal.last_run("invoices")
+    assert (last.status, dict(last.counts), last.at) == ("completed", {"posted": 1},
+                                                         last.finished_at)
+    batch_a(journal, run, 7)
+    batch = journal.batch("B1")
+    assert (batch.state, batch.cw_batch_id, batch.keys, batch.record_ids) == (
+        "created", 7, ("A",), (1, 2))
+    assert journal.batch("nope") is None

@@ -13,6 +13,7 @@ import pytest
 from tasks.entities import ENTITIES
 from tasks.journal import DocRecord, Journal
 from tasks.readiness import ALREADY, COLUMNS, readiness, readiness_task, title_of, write_report
+from tasks.run_result import RunCounts
 from tasks.sage50.protocol import DocumentTotals, LineTotals
 
 D = Decimal
@@ -180,11 +181,11 @@ def test_the_task_names_the_company_or_the_connectwise_company_id(journal, tmp_p
                                sage=SimpleNamespace(control_accounts=["1100", "2100"]))
         return SimpleNamespace(journal=journal, pipeline="invoices", run_id="r1", spec=spec,
                                writer=Writer(), entity=ENTITIES["invoices"], home=tmp_path)
-    result = readiness_task.fn(ctx(None), {"unposted": 6})
-    page = open(result["report_html"], encoding="utf-8").read()
-    assert "UTC — cwco</h1>" in page and result["report_csv"].endswith("-r1.csv")
-    assert (result["ready"], result["warnings"], result["blocked"]) == (2, 1, 3)
-    assert result["noun"] == "invoice" and [g.count for g in result["held"]] == [2, 1]
-    assert {r["kind"] for r in result["rows"]} == {"document"}
-    result = readiness_task.fn(ctx("acme-uk"), {"unposted": 6})
-    assert "UTC — acme-uk</h1>" in open(result["report_html"], encoding="utf-8").read()
+    result = readiness_task.fn(ctx(None), RunCounts(unposted=6))
+    page = open(result.report_html, encoding="utf-8").read()
+    assert "UTC — cwco</h1>" in page and result.report_csv.endswith("-r1.csv")
+    assert (result.ready, result.warnings, result.blocked) == (2, 1, 3)
+    assert result.noun == "invoice" and [g.count for g in result.held] == [2, 1]
+    assert {r["kind"] for r in result.rows} == {"document"} and result.counts.unposted == 6
+    result = readiness_task.fn(ctx("acme-uk"), RunCounts(unposted=6))
+    assert "UTC — acme-uk</h1>" in open(result.report_html, encoding="utf-8").read()

@@ -16,6 +16,7 @@ from tasks.held import HeldGroup, group_held
 from tasks.journal import DocRecord, Journal
 from tasks.reconcile import Reconciliation
 from tasks.report import CAUSES, report_task, summary_markdown
+from tasks.run_result import PostedBatch, RunCounts
 
 FOX = "set an Account Number on company Angry Fox Cycles Ltd in ConnectWise"
 HOSTILE = "[x](javascript:alert(1)) <script> *bold* \r\n# Heading | cell |"
@@ -44,9 +45,10 @@ def journal(tmp_path):
     j.close()
 
 
-def summary(held, rec=None, batches=(), noun="invoice", **stats) -> str:
-    stats = {"unposted": 6, "loaded": 1, "quarantined": 5, "batches": list(batches), **stats}
-    return summary_markdown("invoices", "r1", stats, {"loaded": 1, "quarantined": 5},
+def summary(held, rec=None, batches=(), noun="invoice") -> str:
+    moved = RunCounts(unposted=6, loaded=1, quarantined=5,
+                      batches=tuple(PostedBatch(b, 1, n, n) for b, n in batches))
+    return summary_markdown("invoices", "r1", moved, {"loaded": 1, "quarantined": 5},
                             rec, held, noun)
 
 
@@ -56,7 +58,7 @@ def waiting(n: int, overdue: bool = False) -> Waiting:
 
 
 def test_what_needs_a_person_comes_first_grouped_by_cause(journal):
-    held = group_held(journal.documents("invoices", states=["quarantined"]))
+    held = group_held(journal.quarantined("invoices"))
     text = summary(held, Reconciliation([], [], []))
     assert text.index("## Needs a person") < text.index("## This run")
     needs = text[text.index("## Needs a person"):text.index("## This run")]
@@ -81,11 +83,10 @@ def test_waiting_and_unreconciled_are_counted_among_what_needs_a_person():
 
 def test_nothing_to_do_says_so_and_plurals_read_right():
     text = summary([], Reconciliation([], [], []),
-                   batches=[{"batch": "CWSAGE-INV-1", "documents": 1}])
+                   batches=[("CWSAGE-INV-1", 1)])
     assert "Nothing: no document is held back, waiting for Sage or unreconciled." in text
     assert "| posted in ConnectWise | 1 in 1 batch (CWSAGE-INV-1) |" in text
-    two = summary([], None, batches=[{"batch": "B1", "documents": 3},
-                                     {"batch": "B2", "documents": 2}], noun="record")
+    two = summary([], None, batches=[("B1", 3), ("B2", 2)], noun="record")
     assert "| posted in ConnectWise | 5 in 2 batches (B1, B2) |" in two
     assert "Reconciliation" not in two and "| posted in ConnectWise | none |" in summary([])
 
@@ -112,6 +113,6 @@ def test_the_report_task_returns_the_groups_it_published(journal, tmp_path):
         spec=SimpleNamespace(sage=SimpleNamespace(confirm_within=timedelta(hours=24))),
         pipeline_spec=SimpleNamespace(extract=SimpleNamespace(cursor=None),
                                       post=SimpleNamespace(enabled=True)))
-    result = report_task.fn(ctx, {"unposted": 6, "batches": []})
-    assert result["noun"] == "invoice"
-    assert [(g.count, g.fix) for g in result["held"]] == [(4, FOX), (1, "add a USD rate")]
+    result = report_task.fn(ctx, RunCounts(unposted=6))
+    assert result.noun == "invoice" and result.counts.unposted == 6
+    assert [(g.count, g.fix) for g in result.held] == [(4, FOX), (1, "add a USD rate")]

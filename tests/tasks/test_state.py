@@ -187,7 +187,7 @@ def test_a_homes_journal_moves_into_shared_state_once(postgres, tmp_path, monkey
     try:
         assert shared.keys_in("invoices", "posted") == ["A"]
         assert shared.keys_in("invoices", "extracted") == ["B"]
-        assert shared.home_marker() == marker and shared.batch("B1")["cw_batch_id"] == 77
+        assert shared.home_marker() == marker and shared.batch("B1").cw_batch_id == 77
         assert len(shared.history("invoices", "A")) == history
         shared.record_extracted("invoices", "next", [record("C")])   # the history numbers on
     finally:

@@ -1,5 +1,6 @@
-"""Transform: the canonical XML and the invoices stylesheet against golden files, and the
-stylesheet sandbox (no document(), no file writes, no entity expansion)."""
+"""Transform: the canonical XML against its golden file, the invoices mapping rules, and the
+stylesheet sandbox (no document(), no file writes, no entity expansion). Every pipeline's
+stylesheet against its golden Sage XML: tests/contract/test_pipeline_contract.py."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from flows.spec import load_spec
 from tasks.canonical import canonical_xml
 from tasks.entities import ENTITIES, resolve_offline
 from tasks.errors import ConfigError, TransformError
-from tasks.extract import read_chunk
+from tasks.chunks import read_chunk
 from tasks.sage50.protocol import SageFacts
 from tasks.sage50.rules import UK_TAX_RATES
-from tasks.transform import compile_stylesheet, run_stylesheet, transform_export
+from tasks.stylesheets import compile_stylesheet, run_stylesheet
+from tasks.transform import transform_export
 from tasks.validate import validate_export
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,11 +85,6 @@ def test_canonical_numbers_are_exact_and_text_is_never_parsed():
     assert item.findtext("name") == "A &amp; <B>  😀"        # kept literally, control char gone
     assert item.find("field[@name='x y']").get("nil") == "true"
     assert item.findtext("ok") == "true"
-
-
-def test_invoice_stylesheet_golden(outcome):
-    _, result, _ = outcome
-    golden("invoices.sage.xml", result.xml)
 
 
 def test_broken_documents_are_quarantined_and_the_rest_go_on(outcome):
@@ -168,7 +165,7 @@ def test_entities_in_input_are_never_expanded(invoices):
 
 
 def test_canonical_holds_only_the_fields_a_stylesheet_names(tmp_path):
-    from tasks.transform import referenced_names
+    from tasks.stylesheets import referenced_names
     (tmp_path / "lib.xsl").write_text(
         '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
         '<xsl:template name="t"><xsl:value-of select="currency/code"/></xsl:template>'
@@ -201,7 +198,7 @@ def test_canonical_holds_only_the_fields_a_stylesheet_names(tmp_path):
     '<xsl:template match="/"><xsl:apply-templates/></xsl:template>',
 ])
 def test_wildcards_and_copies_get_every_field(tmp_path, body):
-    from tasks.transform import referenced_names
+    from tasks.stylesheets import referenced_names
     assert referenced_names(_plain_sheet(tmp_path / "w.xsl", body)) is None
 
 

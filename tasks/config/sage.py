@@ -1,23 +1,25 @@
-"""Each Sage writer's settings: the models of ``sage.<writer>`` in the spec, validated once.
+"""``sage:`` in the spec: which writer reaches Sage, each writer's settings, the control
+accounts and how long a handed-off document may wait for Sage's confirmation.
 
-The spec (``flows.spec``) validates these blocks when it loads and resolves their relative paths
-against the spec's own folder (``resolved``); a writer receives the validated, resolved model
-and reads its attributes — it never validates again. A path left out takes the writer's
-default: the replica ``$CWSAGE_HOME/sage50.db``; Zynk's Success and Fail folders
+Three writers (``tasks.sage50.WRITERS``): the embedded replica; the Zynk XML outbox; Sage 50's
+own Data Import files. The spec validates these blocks once when it loads and resolves their
+relative paths against the spec's own folder (``resolved``); a writer receives the validated,
+resolved model and reads its attributes — it never validates again. A path left out takes the
+writer's default: the replica ``$CWSAGE_HOME/sage50.db``; Zynk's Success and Fail folders
 ``<folder>/success`` and ``<folder>/fail``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from tasks.sage50.rules import BASE_CURRENCY
+
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _DSN = re.compile(r"^(sqlite:.+|[A-Za-z0-9][A-Za-z0-9 _.-]{0,63})$")
@@ -48,6 +50,7 @@ def currency_rates(value: Any) -> dict[str, Decimal]:
         if not isinstance(code, str) or not _CURRENCY.match(code):
             raise ValueError(f"{RATES} ({code!r} is not an ISO code)")
         out[code] = _number(rate, RATES)
+    from tasks.sage50.rules import BASE_CURRENCY   # here: the writers import this module
     if out.get(BASE_CURRENCY, Decimal(1)) != 1:
         raise ValueError(f"{RATES} ({BASE_CURRENCY} is the base currency, its rate is 1)")
     return out
@@ -158,3 +161,53 @@ def throwaway_settings(settings: _WriterSettings, path: Path) -> ReplicaSettings
     and lock date (a dry run's or a preview's Sage)."""
     return ReplicaSettings(path=path, currency_rates=settings.currency_rates,
                            lock_date=settings.lock_date)
+
+
+FILE_WRITERS = ("zynk_xml_outbox", "sage50_import_csv")
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*$")
+
+
+def duration(value: Any) -> timedelta:
+    """``24h``, ``90m``, ``2d``, ``1d 12h`` or a number of hours."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return timedelta(hours=value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(f"got {value!r} — give a duration such as 24h, 90m or 2d")
+    d, h, m = (int(x or 0) for x in match.groups())
+    if not d and not h and not m:
+        raise ValueError(f"got {value!r} — a duration above zero, such as 24h")
+    return timedelta(days=d, hours=h, minutes=m)
+
+
+def _no_direct_posting() -> list[str]:
+    """Sage's accounts a line never posts to: the default of ``control_accounts``."""
+    from tasks.sage50.rules import NO_DIRECT_POSTING    # here: the writers import this module
+    return sorted(NO_DIRECT_POSTING)
+
+
+class SageConfig(_Frozen):
+    writer: Literal["sage50_replica", "zynk_xml_outbox", "sage50_import_csv"] = \
+        "sage50_replica"
+    sage50_replica: ReplicaSettings = ReplicaSettings()
+    zynk_xml_outbox: OutboxSettings = OutboxSettings()
+    sage50_import_csv: ImportCsvSettings = ImportCsvSettings()
+    control_accounts: list[str] = Field(default_factory=lambda: _no_direct_posting())
+    confirm_within: timedelta = timedelta(hours=24)
+
+    @field_validator("confirm_within", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> timedelta:
+        return duration(value)
+
+    @model_validator(mode="after")
+    def _file_writer_needs_folder(self) -> "SageConfig":
+        if self.writer in FILE_WRITERS and not self.writer_block(self.writer).folder:
+            raise ValueError(f"{self.writer}.folder is required when writer is {self.writer}"
+                             " — set it to the folder the Sage-side import reads")
+        return self
+
+    def writer_block(self, name: str) -> BaseModel:
+        return getattr(self, name)
