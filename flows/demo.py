@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from flows.progress import shown
-from flows.runner import run_pipelines
+from flows.runner import run_in_turn
 from flows.spec import load_spec
 from flows.summary import print_quarantine, print_reconciliation, print_run_results, status_rows
 from flows.tables import print_waiting
@@ -107,7 +107,7 @@ def _demo(spec_path: str, seed: int, invoices: int, out, home: Path) -> int:
         print("\n1. cwsage hands the documents off to the importer on the Sage side "
               "(nothing is batched in ConnectWise yet):", file=out)
         with shown():
-            handed = run_pipelines(demo_spec)
+            handed = run_in_turn(demo_spec)
         print_run_results(handed, out, reconciliation=False)
         for row in status_rows(demo_spec):
             print_waiting(f"  {row['pipeline']}", row["waiting"], out)
@@ -119,7 +119,7 @@ def _demo(spec_path: str, seed: int, invoices: int, out, home: Path) -> int:
         print("\n3. cwsage reads what Sage confirmed, then batches exactly that in "
               "ConnectWise:", file=out)
         with shown():
-            results = run_pipelines(demo_spec)
+            results = run_in_turn(demo_spec)
         print_run_results(results, out, reconciliation=False)
         _print_totals(demo_spec, home, out)
     return 0 if all(r.ok for r in results) else 1

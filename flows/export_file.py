@@ -78,8 +78,10 @@ def _export_chunks(client, entity, p: PipelineSpec, ids: list[Any],
     known: dict[int, dict] = {}
     identifier = f"{p.post.batch_prefix}-EXPORT"[:50]
     for start in range(0, len(ids), p.extract.chunk_size):
-        yield extract_chunk(client, entity, p.extract, p.name,
-                            ids[start:start + p.extract.chunk_size], identifier, spill, known)
+        export = extract_chunk(client, entity, p.extract, p.name,
+                               ids[start:start + p.extract.chunk_size], identifier, spill, known)
+        known.update((int(c["id"]), c) for c in export.get("companies") or [])
+        yield export
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from tasks.sage50.replica import check_replica
 log = logging.getLogger("cwsage.runner")
 
 
-def run_pipelines(spec_path: str, names: list[str] | None = None,
+def run_in_turn(spec_path: str, names: list[str] | None = None,
                   dry_run: bool = False) -> list[Outcome]:
     """Run the named pipelines (every enabled one when none is named), each as its own flow run;
     never stop at the first failure — every pipeline gets its turn and its own result."""

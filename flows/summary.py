@@ -33,9 +33,9 @@ CAUSES = 10     # causes of held documents (and explained differences) a run's s
 def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:
     """``cwsage run``: the flow runs (with their progress on a terminal), then the summary."""
     from flows.progress import shown
-    from flows.runner import run_pipelines
+    from flows.runner import run_in_turn
     with shown():
-        results = run_pipelines(spec_path, names, dry_run=dry_run)
+        results = run_in_turn(spec_path, names, dry_run=dry_run)
     print_run_results(results, sys.stdout,       # not the default: capsys replaces stdout
                       held=None if dry_run else held_documents(spec_path, results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED

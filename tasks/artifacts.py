@@ -23,7 +23,7 @@ MAX_ROWS = 500
 
 
 # The company a run belongs to (``company:`` in the spec), set for the run by
-# ``flows.context.open_run``; it prefixes every key, so two companies' runs on one Prefect
+# ``flows.run_open.open_run``; it prefixes every key, so two companies' runs on one Prefect
 # keep their artifacts apart. Task threads inherit it (Prefect copies the context).
 SCOPE: ContextVar[str] = ContextVar("cwsage_artifact_scope", default="")
 

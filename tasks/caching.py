@@ -19,6 +19,8 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
+from tasks.chunks import companies_path
+
 
 def _sha(*parts: bytes | str) -> str:
     digest = hashlib.sha256()
@@ -31,7 +33,7 @@ def _sha(*parts: bytes | str) -> str:
 def chunk_digest(path: Path) -> str:
     """sha256 of a spilled chunk (the export and its company records), computed once per file
     version although both the validate and the transform keys need it."""
-    companies = path.with_name(path.name.replace(".json", "") + ".companies.json")
+    companies = companies_path(path)
     stamp = tuple((p.stat().st_mtime_ns, p.stat().st_size) for p in (path, companies)
                   if p.exists())
     return _digest(str(path), stamp)
@@ -40,7 +42,7 @@ def chunk_digest(path: Path) -> str:
 @lru_cache(maxsize=16)
 def _digest(path: str, stamp: tuple) -> str:
     export = Path(path)
-    companies = export.with_name(export.name.replace(".json", "") + ".companies.json")
+    companies = companies_path(export)
     return _sha(export.read_bytes(), *([companies.read_bytes()] if companies.exists() else []))
 
 
@@ -64,7 +66,7 @@ def extract_key(_context, parameters: dict) -> str:
 
 
 def validate_key(_context, parameters: dict) -> str:
-    from tasks.validate import suite_for
+    from tasks.suites import suite_for
     ctx, chunk = parameters["ctx"], parameters["chunk"]
     suite = suite_for(ctx.pipeline_spec.suite_path)
     return (f"validate-{ctx.pipeline}-{chunk_digest(chunk.path)}-{suite.version}-"

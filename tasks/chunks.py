@@ -25,7 +25,8 @@ class ChunkRef:
     path: Path
     keys: tuple[str, ...]
     lines: int = 0                  # document lines, for the extraction artifact
-    companies: int = 0              # company (or vendor) records fetched with it
+    companies: int = 0              # company records fetched with it (spilled beside it)
+    cursor: str | None = None       # a list endpoint's highest cursor value in the chunk
 
 
 _RECENT: "OrderedDict[str, dict]" = OrderedDict()

@@ -1,6 +1,14 @@
-"""What one pipeline run needs, opened once and shared by its stages.
+"""One pipeline run: its description, fixed, and the resources its stages use.
 
-Stage tasks receive a ``RunContext`` and take the clients they need from it, so no client,
+The description — the spec, the pipeline, the home, the run id, whether it is a dry run — is
+read-only: the run id is given once, when the run begins (``begin``), and nothing else
+changes. The resources — the ConnectWise client, the journal, the Sage writer, what the target
+says of itself, the per-chunk resolve cache — are opened on first use and closed with the run;
+a dry run's journal and writer are throwaway copies, so the same stages run against them.
+Stages never write into this object: they return what they found (a chunk's cursor value and
+company records, a load's checked documents) and the flow passes it on.
+
+Stage tasks receive a ``RunContext`` and take the resources they need from it, so no client,
 writer or journal is ever a task input that Prefect would try to hash or persist.
 """
 
@@ -29,19 +37,15 @@ def cwsage_home() -> Path:
 
 class RunContext:
     """Deliberately a plain class, not a dataclass or a model: Prefect walks dataclasses,
-    models, dicts and lists passed to tasks, and this object grows with the run (the company
-    records fetched so far), so a walk would cost more on every task as the run goes on."""
+    models, dicts and lists passed to tasks, and the spec it carries is large."""
 
     def __init__(self, spec: Any, pipeline_spec: Any, home: Path, run_id: str = "",
                  dry_run: bool = False):
-        self.spec = spec                     # flows.spec.Spec (tasks never import flows)
-        self.pipeline_spec = pipeline_spec   # flows.spec.PipelineSpec
-        self.home = home
-        self.run_id = run_id
-        self.dry_run = dry_run
-        self.seen_cursor: str | None = None
-        self.companies: dict = {}            # company records fetched in this run
-        self.confirmed: set[str] = set()     # loaded and checked in the target by this process
+        self._spec = spec                    # tasks.config.spec.Spec
+        self._pipeline_spec = pipeline_spec  # tasks.config.spec.PipelineSpec
+        self._home = home
+        self._run_id = run_id
+        self._dry_run = dry_run
         self._client: ConnectWiseClient | None = None
         self._writer: Any = None
         self._journal: Journal | None = None
@@ -52,6 +56,18 @@ class RunContext:
 
     def __repr__(self) -> str:
         return f"RunContext(pipeline={self.pipeline!r}, run_id={self.run_id!r})"
+
+    spec = property(lambda self: self._spec)
+    pipeline_spec = property(lambda self: self._pipeline_spec)
+    home = property(lambda self: self._home)
+    run_id = property(lambda self: self._run_id)
+    dry_run = property(lambda self: self._dry_run)
+
+    def begin(self, run_id: str) -> None:
+        """The run has begun, as the journal's run ``run_id``: its id is fixed from now on."""
+        if self._run_id and self._run_id != run_id:
+            raise RuntimeError(f"run {self._run_id} cannot become {run_id}")
+        self._run_id = run_id
 
     @property
     def pipeline(self) -> str:

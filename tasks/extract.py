@@ -13,24 +13,25 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 
-from tasks.chunks import ChunkRef, atomic_write, companies_path, remember
 from tasks.caching import extract_key, plan_key
-from tasks.journal import DocRecord
-
+from tasks.chunks import ChunkRef, atomic_write, companies_path, remember
 from tasks.config.stages import ExtractConfig
 from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity, Entity
 from tasks.errors import RetriableError, stage_message
 from tasks.faults import crash_point
+from tasks.held import plural
+from tasks.journal import DocRecord
 from tasks.resolved import fingerprint
 from tasks.sage50.money import ZERO
-from tasks.held import plural
 
 log = logging.getLogger("cwsage.extract")
 
@@ -99,7 +100,7 @@ def export_request(entity: AccountingEntity, cfg: ExtractConfig, ids: list[Any],
 
 def extract_chunk(client: ConnectWiseClient, entity: Entity, cfg: ExtractConfig,
                   pipeline: str, ids: list[Any], batch_identifier: str, out: Path,
-                  known: dict[int, dict] | None = None) -> dict:
+                  known: Mapping[int, dict] | None = None) -> dict:
     """Export one chunk, check it is whole, enrich it, and spill it to ``out``.
 
     The export is written exactly as ConnectWise sent it (``out``); the company records of
@@ -173,18 +174,46 @@ def _company_ids(export: dict) -> list[int]:
 
 
 def fetch_companies(client: ConnectWiseClient, ids: list[int],
-                    known: dict[int, dict] | None = None) -> list[dict]:
+                    known: Mapping[int, dict] | None = None) -> list[dict]:
     """The company records of ``ids``; those in ``known`` (fetched earlier in the same run)
-    are not asked for again — a backlog has far fewer customers than documents."""
-    known = {} if known is None else known
-    wanted = [i for i in ids if i not in known]
+    are not asked for again — a backlog has far fewer customers than documents. ``known`` is
+    only read."""
+    known = known or {}
+    found = {i: known[i] for i in ids if i in known}
+    wanted = [i for i in ids if i not in found]
     for start in range(0, len(wanted), 100):
         part = wanted[start:start + 100]
         params = {"conditions": f"id in ({','.join(map(str, part))})", "fields": COMPANY_FIELDS,
                   "pageSize": 1000}
         for page in client.pages("/company/companies", params):
-            known.update((int(c["id"]), c) for c in page)
-    return [known[i] for i in ids if i in known]
+            found.update((int(c["id"]), c) for c in page)
+    return [found[i] for i in ids if i in found]
+
+
+class KnownCompanies(Mapping):
+    """The company records a run has fetched so far, as a snapshot: a chunk's extract reads
+    it and never writes it; the flow makes the next snapshot from what the chunk found
+    (``with_chunk``). A plain mapping object, so Prefect does not walk it as a task input."""
+
+    def __init__(self, records: Mapping[int, dict] | None = None):
+        self._records = dict(records or {})
+
+    def __getitem__(self, key: int) -> dict:
+        return self._records[key]
+
+    def __iter__(self):
+        return iter(self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def with_chunk(self, chunk: ChunkRef) -> "KnownCompanies":
+        """This snapshot and the company records fetched with ``chunk`` (spilled beside it)."""
+        path = companies_path(chunk.path)
+        if not chunk.companies or not path.exists():
+            return self
+        found = json.loads(path.read_bytes(), parse_float=Decimal)
+        return KnownCompanies({**self._records, **{int(c["id"]): c for c in found}})
 
 
 def cursor_value(record: dict, field: str) -> str | None:
@@ -237,20 +266,28 @@ def plan_task(ctx) -> ExtractPlan:
 
 @task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_key_fn=extract_key,
       persist_result=True, cache_result_in_memory=False)
-def extract_task(ctx, number: int, ids: list) -> ChunkRef:
+def extract_task(ctx, number: int, ids: list, known: KnownCompanies | None = None) -> ChunkRef:
+    """Export a chunk, record its documents as extracted; return where it was spilled, with
+    what it found: the keys, the highest cursor value, how many company records came with it.
+    ``known``: the company records earlier chunks fetched (read, never written)."""
     path = ctx.run_dir / f"chunk-{number:04d}.json"
     identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]
     export = remember(path, extract_chunk(ctx.client, ctx.entity, ctx.pipeline_spec.extract,
-                                          ctx.pipeline, ids, identifier, path, ctx.companies))
+                                          ctx.pipeline, ids, identifier, path, known))
     records = doc_records(ctx.entity, export, ctx.resolve(export))
     ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
     crash_point("after-extract")
-    if ctx.pipeline_spec.extract.cursor:
-        values = [cursor_value(d, ctx.pipeline_spec.extract.cursor)
-                  for d in export.get(ctx.entity.documents) or []]
-        ctx.seen_cursor = max([v for v in values if v] + [ctx.seen_cursor or ""]) or None
     lines = count_lines(ctx.entity, export)
     log.info("[%s] extract: chunk %d: %s, %s", ctx.pipeline, number,
              plural(len(records), "document"), plural(lines, "line"))
     return ChunkRef(number, path, tuple(r.key for r in records), lines,
-                    len(export.get("customers") or export.get("vendors") or []))
+                    len(export.get("companies") or []), highest_cursor(ctx, export))
+
+
+def highest_cursor(ctx, export: dict) -> str | None:
+    """The highest cursor value of a list endpoint's chunk (None without a cursor)."""
+    field = ctx.pipeline_spec.extract.cursor
+    if not field:
+        return None
+    values = [cursor_value(d, field) for d in export.get(ctx.entity.documents) or []]
+    return max((v for v in values if v), default=None)

@@ -32,6 +32,9 @@ class LoadSummary:
     priced: int = 0                          # documents the money gate priced
     gate_held: tuple[str, ...] = ()          # … and held before Sage
     handed_off: tuple[str, ...] = ()         # written for a Sage-side importer to confirm
+    # loaded, and checked in the target by this load (the money gate priced them, or found
+    # them unchanged there): the post stage that follows need not ask the target again
+    confirmed: frozenset[str] = frozenset()
 
 
 def hold_for_money(ctx, holds: dict[str, list]) -> None:
@@ -87,8 +90,6 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
             settle_handoffs(journal, pipeline, ctx.run_id, writer, by(ALREADY_PRESENT))
     else:
         journal.mark_loaded(pipeline, ctx.run_id, done)
-        if check is not None:      # priced, or found unchanged in the target: checked here
-            ctx.confirmed.update(done)
     journal.hold_unreconciled(pipeline, ctx.run_id, {
         key: [dict(h.as_dict(), expectation="target check") for h in holds]
         for key, holds in unreconciled.items()})
@@ -97,9 +98,10 @@ def load_documents(ctx, xml: bytes, keys: tuple[str, ...], source: str,
                 for k, r in results.items() if r.status == REJECTED}
     journal.quarantine(pipeline, ctx.run_id, rejected, stage="load")
     crash_point("after-load")
+    checked_here = frozenset(done) if check is not None and not handoff else frozenset()
     return LoadSummary(number, by(LOADED), by(ALREADY_PRESENT), tuple(rejected),
                        tuple(receipt.accounts_created), len(check.priced) if check else 0,
-                       held, by(HANDED_OFF))
+                       held, by(HANDED_OFF), checked_here)
 
 
 def record_quarantine(ctx, checked, sage_chunk, open_keys: set[str]) -> None:

@@ -54,12 +54,14 @@ def settle_open_batches(ctx) -> int:
     return len(batches)
 
 
-def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
+def post_loaded(ctx, checked: frozenset[str] = frozenset(),
+                settle_refusal: bool = True) -> dict | None:
     """Batch every document the journal holds as loaded, once the target confirms it holds
-    each with ConnectWise's money; return the batch, or None."""
+    each with ConnectWise's money (``checked``: those the load just before checked there);
+    return the batch, or None."""
     journal, pipeline = ctx.journal, ctx.pipeline
     settle_open_batches(ctx)
-    rows = confirmed_in_target(ctx, journal.documents(pipeline, states=["loaded"]))
+    rows = confirmed_in_target(ctx, journal.documents(pipeline, states=["loaded"]), checked)
     if not rows:
         return None
     keys = [r.key for r in rows]
@@ -77,7 +79,7 @@ def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
     except FatalError as exc:                   # refused: nothing was created
         journal.settle_batch(identifier, None, ctx.run_id)
         if settle_refusal and adopt_from_refusal(ctx, str(exc)):
-            return post_loaded(ctx, settle_refusal=False)       # what is left, once
+            return post_loaded(ctx, checked, settle_refusal=False)   # what is left, once
         raise
     except CwsageError:                         # no certain answer: look now, and again later
         found = find_batch(ctx.client, identifier)
@@ -93,7 +95,6 @@ def post_loaded(ctx, settle_refusal: bool = True) -> dict | None:
                                            f"create of batch {identifier} but does not list it "
                                            "yet; it is looked up again before anything else"))
     journal.settle_batch(identifier, batch_id, ctx.run_id)
-    ctx.confirmed.difference_update(keys)
     crash_point("after-post")
     log.info("[%s] post: batch %s (id %s): %s, %s", pipeline, identifier, batch_id,
              plural(len(keys), "document"), plural(len(ids), "GL entry", "GL entries"))
@@ -145,12 +146,12 @@ def _refuse_other_home(ctx, identifier: str) -> None:
             f"batched")))
 
 
-def confirmed_in_target(ctx, rows: list) -> list:
-    """The target is asked before a batch: a document this process did not just check on load
-    (one loaded by an earlier or interrupted run) must still be in the target with
+def confirmed_in_target(ctx, rows: list, checked: frozenset[str] = frozenset()) -> list:
+    """The target is asked before a batch: a document the load just before did not check
+    (``checked``; one loaded by an earlier or interrupted run) must still be in the target with
     ConnectWise's money. One the target does not hold goes back to be loaded; one it holds
     with other money is held as unreconciled — neither is ever batched."""
-    earlier = [r for r in rows if r.key not in ctx.confirmed]
+    earlier = [r for r in rows if r.key not in checked]
     if not earlier:
         return rows
     keys = [r.key for r in earlier]
@@ -183,9 +184,10 @@ def money_disagreement(row, held) -> str | None:
 
 
 @task(name="post", task_run_name="{ctx.pipeline}-post", cache_policy=NO_CACHE)
-def post_task(ctx, chunk: int) -> dict | None:
-    """Batch what is loaded (``chunk`` 0: what an earlier run loaded but did not post) — for a
-    kind that is posted back (``post_back``; a kind with money need not be)."""
-    if ctx.dry_run or not ctx.pipeline_spec.post.enabled or not ctx.entity.post_back:
+def post_task(ctx, checked: frozenset[str] = frozenset()) -> dict | None:
+    """Batch what the journal holds as loaded — this chunk's documents and any an earlier run
+    loaded but did not post — for a kind that is posted back (``post_back``). ``checked``:
+    the documents the load just before found in the target with ConnectWise's money."""
+    if not ctx.pipeline_spec.post.enabled or not ctx.entity.post_back:
         return None
-    return post_loaded(ctx)
+    return post_loaded(ctx, checked)

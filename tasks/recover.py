@@ -53,6 +53,4 @@ def recover(ctx) -> dict:
 
 @task(name="recover", task_run_name="{ctx.pipeline}-recover", cache_policy=NO_CACHE)
 def recover_task(ctx) -> dict:
-    if ctx.dry_run:                 # a dry run settles nothing: it only reads ConnectWise
-        return {}
     return recover(ctx)

@@ -170,20 +170,20 @@ def publish_report(ctx, moved: RunCounts, counts: dict, rec: Reconciliation,
         noun_for(ctx.entity)), f"Run {ctx.run_id}")
 
 
-def advance_cursor(ctx) -> None:
-    """Move an incremental cursor only now, when every chunk of the run has been loaded, and
-    only forwards (re-checked quarantined records can be older than the cursor)."""
+def advance_cursor(ctx, seen: str | None) -> None:
+    """Move an incremental cursor to ``seen`` (the highest value the run's chunks found) only
+    now, when every chunk of the run has been loaded, and only forwards (re-checked
+    quarantined records can be older than the cursor)."""
     previous = ctx.journal.cursor(ctx.pipeline)
-    if ctx.pipeline_spec.extract.cursor and ctx.seen_cursor and \
-            (previous is None or ctx.seen_cursor > previous):
-        ctx.journal.set_cursor(ctx.pipeline, ctx.seen_cursor, ctx.run_id)
+    if ctx.pipeline_spec.extract.cursor and seen and (previous is None or seen > previous):
+        ctx.journal.set_cursor(ctx.pipeline, seen, ctx.run_id)
         log.info("[%s] report: cursor %s moved to %s", ctx.pipeline,
-                 ctx.pipeline_spec.extract.cursor, terminal(ctx.seen_cursor))
+                 ctx.pipeline_spec.extract.cursor, terminal(seen))
 
 
 @task(name="report", task_run_name="{ctx.pipeline}-report", cache_policy=NO_CACHE)
-def report_task(ctx, moved: RunCounts) -> RunResult:
-    advance_cursor(ctx)
+def report_task(ctx, moved: RunCounts, cursor: str | None = None) -> RunResult:
+    advance_cursor(ctx, cursor)
     rec = reconcile_run(ctx)
     counts = ctx.journal.counts(ctx.pipeline)
     held = group_held(ctx.journal.quarantined(ctx.pipeline))

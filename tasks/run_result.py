@@ -56,16 +56,27 @@ class RunCounts:
 
 
 class RunTally:
-    """The counts of a run so far: the flow adds each chunk as it is loaded and posted."""
+    """What a run has found so far, kept by the flow alone: the counts (each chunk added as it
+    is loaded and posted), the highest cursor value the chunks found, and the company records
+    fetched (an immutable snapshot each chunk's extract reads)."""
 
     def __init__(self, unposted: int, chunks: int, recovered: Mapping[str, Any],
-                 leftover: Mapping[str, Any] | None):
+                 leftover: Mapping[str, Any] | None, known: Any = None):
+        self.cursor: str | None = None
+        self.known = known
         self.counts = RunCounts(
             unposted=unposted, chunks=chunks, confirmed=recovered.get("confirmed", 0),
             import_failed=recovered.get("import_failed", 0),
             strays=len(recovered.get("strays") or ()),
             unreadable=tuple(recovered.get("unreadable") or ()),
             batches=(PostedBatch.of(leftover),) if leftover else ())
+
+    def extracted(self, chunk) -> None:
+        """A chunk was extracted: its cursor value and its company records are the run's."""
+        if chunk.cursor and (self.cursor is None or chunk.cursor > self.cursor):
+            self.cursor = chunk.cursor
+        if self.known is not None:
+            self.known = self.known.with_chunk(chunk)
 
     def add(self, loaded, held_before_load: int, batch: Mapping[str, Any] | None) -> None:
         """One chunk: its load summary, how many validation held, the batch it was posted in."""

@@ -85,7 +85,7 @@ def test_the_gate_holds_what_differs_and_the_rest_is_loaded(ctx):
     assert [h.to_state for h in ctx.journal.history("invoices", "CW-INV-1001")] == \
         ["extracted", "loading", "loaded"]
     assert ctx.journal.documents("invoices", ["CW-INV-1001"])[0].sage_ref.startswith("SI ")
-    assert ctx.confirmed == {"CW-INV-1001"}            # checked on load: post asks no more
+    assert summary.confirmed == {"CW-INV-1001"}        # checked on load: post asks no more
     assert state(ctx, "CW-INV-1002") == "quarantined"
     net, vat = reasons(ctx, "CW-INV-1002")
     assert {(h["expectation"], h["stage"]) for h in (net, vat)} == {("money gate", "gate")}
@@ -107,7 +107,7 @@ def test_a_document_the_target_refuses_is_quarantined_with_its_fix(ctx):
     assert (held["expectation"], held["stage"]) == ("sage import", "load")
     assert "Item 1 TaxCode" in held["reason"] and "77" in held["reason"]
     assert held["fix"] and held["fix"] in held["reason"]      # the fix the reason carries
-    assert ctx.confirmed == set()
+    assert summary.confirmed == frozenset()
 
 
 def test_a_document_the_writer_is_silent_about_stays_loading(ctx):

@@ -14,6 +14,7 @@ from sandbox.server import SandboxServer
 from sandbox.testing import SandboxClient, invoice_gl_ids
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.config.stages import PostConfig
+from tasks.context import RunContext
 from tasks.extract import doc_records
 from tasks.journal import DocRecord
 from tasks.post import batch_identifier, money_disagreement, post_loaded
@@ -53,17 +54,16 @@ def ctx(sandbox, tmp_path):
     context.close()
 
 
-def loaded(ctx, cw, *ids: int, confirmed: bool = True) -> dict[str, list[int]]:
-    """Documents ``ids`` of the sandbox, recorded as a run records them and held as loaded;
-    ``confirmed``: checked in the target by this process (as a load does). Key → GL ids."""
+def loaded(ctx, cw, *ids: int) -> dict[str, list[int]]:
+    """Documents ``ids`` of the sandbox, recorded as a run records them and held as loaded.
+    Key → GL ids; ``post_loaded(ctx, frozenset(docs))`` says the load just checked them in the
+    target, as a load that priced them does."""
     export = cw.export(exportInvoicesFlag=True, includedInvoiceIds=list(ids))
     records = doc_records(ctx.entity, export, ctx.resolve(export))
     keys = [r.key for r in records]
     ctx.journal.record_extracted("invoices", ctx.run_id, records)
     ctx.journal.mark("invoices", ctx.run_id, keys, "loading")
     ctx.journal.mark_loaded("invoices", ctx.run_id, {k: "SI 1" for k in keys})
-    if confirmed:
-        ctx.confirmed.update(keys)
     return {r.key: list(r.gl_ids) for r in records}
 
 
@@ -83,7 +83,7 @@ def test_loaded_documents_are_batched_once_with_exactly_their_gl_ids(ctx, cw):
     docs = loaded(ctx, cw, 5001, 5002)
     sandbox_ids = sorted(i for d in cw.export(exportInvoicesFlag=True, includedInvoiceIds=[
         5001, 5002])["transactions"] for i in invoice_gl_ids(d))     # the sandbox's own count
-    result = post_loaded(ctx)
+    result = post_loaded(ctx, frozenset(docs))
 
     [batch] = batches(cw)
     gl_ids = sorted(i for ids in docs.values() for i in ids)
@@ -95,8 +95,7 @@ def test_loaded_documents_are_batched_once_with_exactly_their_gl_ids(ctx, cw):
     assert states(ctx) == {"CW-INV-5001": "posted", "CW-INV-5002": "posted"}
     assert {r.batch_id for r in ctx.journal.documents("invoices")} == {batch["id"]}
     assert ctx.journal.batch(batch["batchIdentifier"]).state == "created"
-    assert ctx.confirmed == set()
-    assert post_loaded(ctx) is None and len(batches(cw)) == 1     # nothing twice
+    assert post_loaded(ctx, frozenset(docs)) is None and len(batches(cw)) == 1  # nothing twice
 
 
 def test_nothing_loaded_creates_no_batch(ctx, cw):
@@ -110,9 +109,8 @@ def test_documents_without_gl_ids_are_never_sent_as_an_empty_batch(ctx, cw):
     ctx.journal.record_extracted("invoices", "r1", [record])
     ctx.journal.mark("invoices", "r1", ["CW-INV-5001"], "loading")
     ctx.journal.mark_loaded("invoices", "r1", {"CW-INV-5001": "SI 1"})
-    ctx.confirmed.add("CW-INV-5001")
     with pytest.raises(CwsageError) as raised:
-        post_loaded(ctx)
+        post_loaded(ctx, frozenset({"CW-INV-5001"}))
     assert str(raised.value) == ("[invoices] post: documents ['CW-INV-5001'] carry no GL entry "
                                  "ids; refusing to create an empty batch")
     assert batches(cw) == [] and states(ctx) == {"CW-INV-5001": "loaded"}
@@ -122,9 +120,9 @@ def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path)
     server = start_sandbox(monkeypatch, faults="lose@POST:batches:1")
     try:
         cw, ctx = SandboxClient(server), run_context(tmp_path)
-        loaded(ctx, cw, 5001)
+        docs = loaded(ctx, cw, 5001)
         with pytest.raises(RetriableError):
-            post_loaded(ctx)
+            post_loaded(ctx, frozenset(docs))
         [batch] = batches(cw)                   # created, though its answer was lost
         assert states(ctx) == {"CW-INV-5001": "posted"}
         assert ctx.journal.batch(batch["batchIdentifier"]).cw_batch_id == batch["id"]
@@ -135,7 +133,7 @@ def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path)
 
 
 def test_a_document_loaded_earlier_and_missing_from_the_target_is_loaded_again(ctx, cw):
-    loaded(ctx, cw, 5001, confirmed=False)          # an earlier run's: the target is asked
+    loaded(ctx, cw, 5001)                      # an earlier run's: the target is asked
     assert post_loaded(ctx) is None
     assert batches(cw) == []
     assert states(ctx) == {"CW-INV-5001": "extracted"}
@@ -144,7 +142,7 @@ def test_a_document_loaded_earlier_and_missing_from_the_target_is_loaded_again(c
 
 
 def test_a_document_the_target_holds_with_other_money_is_never_batched(ctx, cw):
-    loaded(ctx, cw, 5001, confirmed=False)
+    loaded(ctx, cw, 5001)
     row = ctx.journal.documents("invoices", ["CW-INV-5001"])[0]
     account = row.account_ref
     ctx.writer.load(company(customers=[customer(account)], invoices=[invoice(
@@ -161,7 +159,7 @@ def test_documents_found_posted_by_hand_are_adopted_and_the_rest_batched(ctx, cw
     docs = loaded(ctx, cw, 5001, 5002)
     manual = cw.post(BATCHES, {"batchIdentifier": "MANUAL-1", "exportInvoicesFlag": True,
                                "processedRecordIds": docs["CW-INV-5001"]}).json()
-    result = post_loaded(ctx)
+    result = post_loaded(ctx, frozenset(docs))
 
     assert result["documents"] == 1 and result["id"] != manual["id"]
     assert entries(cw, result["id"]) == sorted(docs["CW-INV-5002"])
@@ -182,7 +180,7 @@ def test_a_batch_another_cwsage_home_wrote_stops_the_pipeline(ctx, cw):
                       "processedRecordIds": docs["CW-INV-5001"]})
     with pytest.raises(ConfigError, match=r"batch '" + re.escape(other) + r"' was written by "
                        r"another cwsage home \(h000000; this one is h[0-9a-f]{6}\)"):
-        post_loaded(ctx)
+        post_loaded(ctx, frozenset(docs))
     assert states(ctx) == {"CW-INV-5001": "loaded"} and len(batches(cw)) == 1
 
 
@@ -192,10 +190,14 @@ def test_batch_identifiers_name_the_run_and_the_home_and_never_repeat(ctx, cw):
     assert first.split("-h")[1][:6] == ctx.journal.home_marker()
     ctx.journal.begin_batch("invoices", "r1", first, [], [1])
     assert batch_identifier(ctx) == first[:-3] + "002"
-    ctx.run_id = "20261125T171500-ab12cd"                 # a run id as runs make them
-    ctx.pipeline_spec = ctx.pipeline_spec.model_copy(
-        update={"post": PostConfig(batch_prefix="ABCDEFGHIJKL")})
-    longest = batch_identifier(ctx)
+    spec = ctx.spec.model_copy(update={"pipelines": {"invoices": ctx.pipeline_spec.model_copy(
+        update={"post": PostConfig(batch_prefix="ABCDEFGHIJKL")})}})
+    other = RunContext(spec, spec.pipeline("invoices"), ctx.home,
+                       run_id="20261125T171500-ab12cd")         # a run id as runs make them
+    try:
+        longest = batch_identifier(other)
+    finally:
+        other.close()
     assert len(longest) == 50 and longest.startswith("ABCDEFGHIJKL-IN-20261125T171500-ab12cd-h")
 
 

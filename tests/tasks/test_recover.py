@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.testing import SandboxClient
+from tasks.context import RunContext
 from tasks.journal import DocRecord
 from tasks.recover import recover, recover_task
 from tasks.sage50 import get_writer
@@ -89,12 +90,26 @@ def test_documents_left_loading_are_found_in_the_replica_or_flow_again(ctx):
     assert recover(ctx) == NOTHING                      # settled: nothing left to do
 
 
-def test_a_dry_run_settles_nothing(ctx):
+def test_a_dry_run_works_on_throwaway_copies_and_settles_nothing_real(ctx, tmp_path):
+    """A dry run's resources are copies: whatever a stage does to them, the real journal and
+    the real replica are as they were (the flow also leaves recover and post out of a dry
+    run: it changes nothing in ConnectWise)."""
     left_loading(ctx, "CW-INV-5001")
-    ctx.dry_run = True
-    assert recover_task.fn(ctx) == {}
-    ctx.dry_run = False
-    assert ctx.journal.keys_in("invoices", "loading") == ["CW-INV-5001"]
+    ctx.close()
+    loaded = ctx.spec
+    dry = RunContext(loaded, loaded.pipeline("invoices"), tmp_path, run_id="dry", dry_run=True)
+    try:
+        assert dry.journal.path == tmp_path / "dry-runs" / "invoices" / "journal.db"
+        assert recover_task.fn(dry)["loading_absent"] == 1          # settled in the copy
+        assert dry.journal.keys_in("invoices", "loading") == []
+    finally:
+        dry.close()
+    again = run_context(tmp_path)
+    try:
+        assert again.journal.keys_in("invoices", "loading") == ["CW-INV-5001"]
+        assert not (tmp_path / "sage50.db").exists()        # the real replica never made
+    finally:
+        again.close()
 
 
 @pytest.fixture

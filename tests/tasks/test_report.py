@@ -109,7 +109,7 @@ def test_held_text_stays_inert():
 def test_the_report_task_returns_the_groups_it_published(journal, tmp_path):
     ctx = SimpleNamespace(
         journal=journal, pipeline="invoices", run_id="r1", entity=ENTITIES["invoices"],
-        seen_cursor=None, confirmed=set(), writer=SimpleNamespace(totals=lambda keys: {}),
+        writer=SimpleNamespace(totals=lambda keys: {}),
         spec=SimpleNamespace(sage=SimpleNamespace(confirm_within=timedelta(hours=24))),
         pipeline_spec=SimpleNamespace(extract=SimpleNamespace(cursor=None),
                                       post=SimpleNamespace(enabled=True)))

@@ -85,7 +85,7 @@ def _run(spec, pipeline: str, dry_run: bool) -> Iterator[RunContext]:
                      dry_run=dry_run)
     if not dry_run:
         ctx.acquire()
-    ctx.run_id = ctx.journal.begin_run(pipeline, _flow_run_id())
+    ctx.begin(ctx.journal.begin_run(pipeline, _flow_run_id()))
     ctx.facts                       # read from the target here, before stages run in threads
     status = "failed"
     try:
