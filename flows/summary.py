@@ -12,7 +12,6 @@ import json
 import sys
 from dataclasses import asdict
 
-from tasks.inert import terminal as t
 from flows.spec import load_spec
 from flows.tables import (emit, print_waiting, quarantine_table, reconciliation_table,
                           status_table, when)
@@ -20,10 +19,12 @@ from tasks.confirm import waiting_documents
 from tasks.context import cwsage_home
 from tasks.entities import entity_for
 from tasks.held import Holding, describe, group_held, noun_for, plural
+from tasks.inert import terminal as t
 from tasks.journal_records import HeldDocument, JournalDocument
 from tasks.readiness import blocked_documents
 from tasks.reconcile import Reconciliation
 from tasks.run_result import DryRunResult, FailedRun, Outcome, RunResult
+from tasks.sage50.money import money
 from tasks.state import open_journal
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
@@ -251,7 +252,8 @@ def _show(journal, held: list[tuple[str, HeldDocument]], key, as_json) -> int:
                           "history": history}, indent=2, default=str))
         return EXIT_OK
     print(f"{t(doc.key)} — {name} document {t(doc.doc_number or '-')} ({t(doc.doc_type)}, "
-          f"{t(doc.currency)} {t(doc.gross)}), {doc.state} since {when(since)} UTC")
+          f"{t(doc.currency)} {'-' if doc.gross is None else money(doc.gross)}), {doc.state} "
+          f"since {when(since)} UTC")
     for r in doc.reasons:
         print(f"  [{t(r.stage)}] {t(r.reason)}")
         if r.value not in (None, ""):
