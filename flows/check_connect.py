@@ -60,7 +60,8 @@ def check_connect(spec, env: Mapping[str, str] | None = None) -> list[CheckResul
             memo[key] = sage_target(writer, settings)
         failed = [text for ok, text in memo[key] if not ok]
         detail = "; ".join(failed) or f"{writer}: " + "; ".join(t for _, t in memo[key])
-        results.append(CheckResult(f"Sage target of {name}", not failed, detail))
+        off = "" if spec.pipeline(name).enabled else " (enabled: false)"
+        results.append(CheckResult(f"Sage target of {name}{off}", not failed, detail))
     if spec.state is not None:
         results.append(check_state(spec.shared_state()))
     results.append(check_prefect(env))

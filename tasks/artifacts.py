@@ -7,7 +7,7 @@ every run's versions together. Outside a Prefect run (the offline
 
 The UI renders every text cell of a table artifact as Markdown, so ``table_rows`` makes each
 one inert (``tasks.inert.markdown``); numbers stay numbers. A Markdown artifact's builder
-escapes the values it writes into its text itself (``tasks.report.summary_markdown``).
+escapes the values it writes into its text itself (``tasks.run_markdown``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Iterable
 
-from tasks.inert import markdown as md
 from tasks.journal_records import JournalDocument
 from tasks.sage50.money import money
 
@@ -144,17 +143,17 @@ def _explain(what: str, cw: dict, ours: dict, sage) -> tuple[bool, str, list[str
                        f"({once}) nor per line ({ours['tax']})"), []
     if what == "gross":
         return True, "follows from the VAT rounding difference", []
-    lines = [f"line '{l.description}': net {l.net} × {_plain(l.rate)}% = "
-             f"{_plain(l.net * l.rate / 100)} → VAT {l.tax}"
+    lines = [f"line '{l.description}': net {l.net} × {plain(l.rate)}% = "
+             f"{plain(l.net * l.rate / 100)} → VAT {l.tax}"
              for l in sage.lines if l.net * l.rate / 100 != l.tax]
     text = (f"VAT rounding: ConnectWise rounds VAT once on the document ({cw['tax']}), Sage "
             f"rounds each line ({ours['tax']}); {what} differs by {ours[what] - cw[what]}")
     return True, text, lines
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+def plain(value: Decimal) -> str:
+    """A rate or an exact product as written, without trailing zeros (``20``, ``7.192``)."""
+    return format(value.normalize(), "f")
 
 
 # -- the reconciliation as tables and markdown (the run's artifacts) --------------------------
@@ -190,7 +189,7 @@ def group_rows(rec: Reconciliation) -> list[dict]:
 def line_rows(rec: Reconciliation) -> list[dict]:
     """What Sage holds per document type, currency, nominal code and tax code."""
     return [{"type": l["doc_type"], "currency": l["currency"], "nominal": l["nominal_code"],
-             "tax code": f"T{l['tax_code']} ({_plain(l['rate'])}%)", "documents": l["documents"],
+             "tax code": f"T{l['tax_code']} ({plain(l['rate'])}%)", "documents": l["documents"],
              "lines": l["lines"], "net": f"{l['net']:.2f}", "VAT": f"{l['tax']:.2f}",
              "gross": f"{l['net'] + l['tax']:.2f}"} for l in rec.lines]
 
@@ -214,37 +213,3 @@ def verdict(rec: Reconciliation) -> str:
     if not rec.differences and not rec.missing:
         return "agrees to the penny"
     return "every difference explained" if rec.agrees else "DOES NOT AGREE"
-
-
-def reconciliation_markdown(rec: Reconciliation) -> str:
-    """The reconciliation section of the run summary."""
-    out = [f"**{verdict(rec)}**"]
-    if rec.groups:
-        out += ["", "| type | currency | docs | CW net | Sage net | CW VAT | Sage VAT | status |",
-                "|---|---|--:|--:|--:|--:|--:|---|"]
-        out += [f"| {md(g['doc_type'])} | {md(g['currency'])} | {g['documents']} | "
-                f"{_m(g['cw_net'])} | {_m(g['sage_net'])} | {_m(g['cw_tax'])} | "
-                f"{_m(g['sage_tax'])} | {group_status(rec, g['doc_type'], g['currency'])} |"
-                for g in rec.groups]
-    if rec.lines:
-        out += ["", "By nominal and tax code (what Sage holds):", "",
-                "| type | currency | nominal | tax code | lines | net | VAT |",
-                "|---|---|---|---|--:|--:|--:|"]
-        out += [f"| {md(l['doc_type'])} | {md(l['currency'])} | {md(l['nominal_code'])} | "
-                f"T{md(l['tax_code'])} ({_plain(l['rate'])}%) | {l['lines']} | {_m(l['net'])} | "
-                f"{_m(l['tax'])} |" for l in rec.lines]
-    if rec.differences or rec.missing:
-        out += ["", "Differences:", ""]
-    for d in rec.differences:
-        flag = "explained" if d.explained else "**UNEXPLAINED**"
-        out.append(f"- {md(d.document or d.key)} {md(d.what)}: ConnectWise "
-                   f"{_m(d.connectwise)}, Sage {_m(d.sage)} ({flag}) — {md(d.explanation)}")
-        out += [f"  - {md(line)}" for line in d.lines]
-    out += [f"- {md(key)}: **missing** from Sage's totals" for key in rec.missing]
-    return "\n".join(out)
-
-
-def _m(value: Decimal) -> str:
-    return f"{value:,.2f}"
-
-

@@ -55,8 +55,11 @@ def test_everything_reachable_passes_and_nothing_is_written(sandbox, spec, home,
     cw = checks["ConnectWise"]
     assert cw.ok and cw.detail.startswith(f"http://127.0.0.1:{sandbox.port} accepted the API "
                                           "keys for company 'sandbox'")
+    disabled = {n for n, p in load_spec(spec, need_connection=False).pipelines.items()
+                if not p.enabled}
     for name in PIPELINES:
-        target = checks[f"Sage target of {name}"]
+        target = checks[f"Sage target of {name}" + (" (enabled: false)" if name in disabled
+                                                      else "")]
         assert target.ok and target.detail == (
             f"sage50_replica: {home / 'sage50.db'} does not exist yet; it can be created in "
             f"{home.parent}")

@@ -27,7 +27,7 @@ from tasks.journal import DocRecord, Journal
 from tasks.held import group_held
 from tasks.readiness import AMOUNTS, readiness, write_report
 from tasks.reconcile import Difference, Reconciliation
-from tasks.report import summary_markdown
+from tasks.run_markdown import summary_markdown
 from tasks.run_result import DryRunResult, FailedRun, PostedBatch, RunCounts
 from tasks.validate import validate_export
 from tests.flows.test_notify import (SmtpReceiver, WebhookReceiver, flow_run,  # noqa: F401

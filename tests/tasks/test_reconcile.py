@@ -12,7 +12,8 @@ import pytest
 from tasks.confirm import Waiting
 from tasks.journal import DocRecord, Journal
 from tasks.reconcile import (Reconciler, difference_rows, group_rows, line_rows, reconcile,
-                             reconciliation_markdown, verdict)
+                             verdict)
+from tasks.run_markdown import reconciliation_markdown
 from tasks.sage50.protocol import DocumentTotals, LineTotals
 
 

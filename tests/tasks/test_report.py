@@ -15,7 +15,8 @@ from tasks.entities import ENTITIES
 from tasks.held import HeldGroup, group_held
 from tasks.journal import DocRecord, Journal
 from tasks.reconcile import Reconciliation
-from tasks.report import CAUSES, report_task, summary_markdown
+from tasks.report import report_task
+from tasks.run_markdown import CAUSES, summary_markdown
 from tasks.run_result import PostedBatch, RunCounts
 
 FOX = "set an Account Number on company Angry Fox Cycles Ltd in ConnectWise"
