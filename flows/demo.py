@@ -186,7 +186,7 @@ def _print_totals(spec_path: str, home, out) -> None:
             print_quarantine(held, noun_for(ctx.entity), out, heading=f"{name}: {len(held)} "
                              "held back (cwsage quarantine list)")
             if ctx.entity.has_money:
-                print_reconciliation(reconcile_run(ctx, run_only=False), out,
+                print_reconciliation(reconcile_run(ctx.run, ctx.journal, ctx.writer, run_only=False), out,
                                      title=" of everything loaded so far", shown=3)
         finally:
             ctx.close()

@@ -53,67 +53,62 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml",
     run is the same stages on throwaway copies of the journal and the target, without the two
     that change ConnectWise or settle an earlier run (recover, post), and reports readiness."""
     with open_run(spec_path, pipeline, dry_run) as ctx:
-        p = ctx.pipeline_spec
+        run, journal, client, writer, resolver = (ctx.run, ctx.journal, ctx.client, ctx.writer,
+                                                  ctx.resolver)
+        p = run.pipeline_spec
         retry = dict(retries=p.retries, retry_delay_seconds=p.retry_delay_seconds,
                      retry_condition_fn=_retriable)
-        extract = extract_task.with_options(**retry, result_storage=ctx.results)
-        validate = validate_task.with_options(result_storage=ctx.results)
-        transform = transform_task.with_options(result_storage=ctx.results)
+        extract = extract_task.with_options(**retry, result_storage=run.results)
+        validate = validate_task.with_options(result_storage=run.results)
+        transform = transform_task.with_options(result_storage=run.results)
         batch = post_task.with_options(**retry)
 
         def post(checked: frozenset = frozenset()):
-            return None if dry_run else batch(ctx, checked)
+            return None if dry_run else batch(run, journal, client, writer, checked)
 
-        recovered = {} if dry_run else recover_task(ctx)   # a file writer: Sage's answers first
+        # a file writer: Sage's answers are read first
+        recovered = {} if dry_run else recover_task(run, journal, client, writer)
         leftover = post()
-        plan = plan_task.with_options(**retry, result_storage=ctx.results)(ctx)
+        plan = plan_task.with_options(**retry, result_storage=run.results)(run, client, journal)
         progress.planned(pipeline, len(plan.chunks), plan.count)
         tally = RunTally(plan.count, len(plan.chunks), recovered, leftover, KnownCompanies())
 
+        def prepare(number: int, ids: list):
+            """A chunk extracted, validated and transformed: the stages without side effects
+            beyond the journal's ``extracted``; on the pool when chunks are prepared ahead."""
+            chunk = extract.submit(run, client, journal, resolver, number, ids, tally.known)
+            checked = validate.submit(run, resolver, chunk)
+            return chunk, checked, transform.submit(run, resolver, chunk, checked)
+
         def load_and_post(chunk, checked, sage) -> None:
-            loaded = load_task(ctx, chunk, checked, sage)
+            loaded = load_task(run, journal, writer, resolver, chunk, checked, sage)
             tally.add(loaded, len(checked.quarantined), post(loaded.confirmed))
             progress.chunk_done(pipeline, len(chunk.keys), tally.counts.quarantined)
 
-        if p.workers == 1:
-            for number, ids in enumerate(plan.chunks, 1):
-                chunk = extract(ctx, number, ids, tally.known)
-                tally.extracted(chunk)
-                checked = validate(ctx, chunk)
-                load_and_post(chunk, checked, transform(ctx, chunk, checked))
-        else:
-            _pipelined(ctx, plan.chunks, p.workers - 1, tally, extract, validate, transform,
-                       load_and_post)
+        _in_order(plan.chunks, p.workers - 1, tally, prepare, load_and_post)
         if dry_run:
-            return readiness_task(ctx, tally.counts)
-        return report_task(ctx, tally.counts, tally.cursor)
+            return readiness_task(run, journal, writer, tally.counts)
+        return report_task(run, journal, writer, tally.counts, tally.cursor)
 
 
-def _pipelined(ctx, chunks: list, ahead: int, tally: RunTally, extract, validate, transform,
-               load_and_post) -> None:
-    """Prepare up to ``ahead`` chunks on the pool while the current one loads and posts.
-    A failure stops the run after the chunks in flight settle (they only extract, check and
-    transform — nothing reaches Sage or ConnectWise's batches from the pool). Each extract
-    reads the company records known when it was submitted; only this thread updates them."""
+def _in_order(chunks: list, ahead: int, tally: RunTally, prepare, load_and_post) -> None:
+    """Prepare up to ``ahead`` chunks (none with ``workers: 1``) on the pool while the current
+    one loads and posts, in chunk order. A failure stops the run after the chunks in flight
+    settle (they only extract, check and transform — nothing reaches Sage or ConnectWise's
+    batches from the pool). Each extract reads the company records known when it was
+    submitted; only this thread updates them."""
     todo = deque(enumerate(chunks, 1))
     flight: deque = deque()
-
-    def submit() -> None:
-        number, ids = todo.popleft()
-        chunk = extract.submit(ctx, number, ids, tally.known)
-        checked = validate.submit(ctx, chunk)
-        flight.append((chunk, checked, transform.submit(ctx, chunk, checked)))
-
     try:
-        while todo and len(flight) < ahead:
-            submit()
-        while flight:
+        while todo or flight:
+            while todo and len(flight) < max(ahead, 1):
+                flight.append(prepare(*todo.popleft()))
             chunk, checked, sage = flight.popleft()
             chunk = chunk.result()                # the first failure is the one reported
             tally.extracted(chunk)
             checked, sage = checked.result(), sage.result()
-            if todo:
-                submit()
+            if ahead and todo:
+                flight.append(prepare(*todo.popleft()))
             load_and_post(chunk, checked, sage)
     finally:
         for futures in flight:

@@ -85,8 +85,8 @@ def _run(spec, pipeline: str, dry_run: bool) -> Iterator[RunContext]:
                      dry_run=dry_run)
     if not dry_run:
         ctx.acquire()
-    ctx.begin(ctx.journal.begin_run(pipeline, _flow_run_id()))
-    ctx.facts                       # read from the target here, before stages run in threads
+    ctx.run.begin(ctx.journal.begin_run(pipeline, _flow_run_id()))
+    ctx.resolver                    # the target's facts, read here, before stages run in threads
     status = "failed"
     try:
         yield ctx

@@ -46,36 +46,36 @@ def _digest(path: str, stamp: tuple) -> str:
     return _sha(export.read_bytes(), *([companies.read_bytes()] if companies.exists() else []))
 
 
-def spec_version(ctx) -> str:
+def spec_version(run, facts) -> str:
     """The pipeline's own settings, and the Sage settings and facts (tax and exchange rates)
     that change what a stage produces."""
-    facts = ctx.facts
-    return _sha(ctx.pipeline_spec.model_dump_json(), ",".join(ctx.spec.sage.control_accounts),
+    return _sha(run.pipeline_spec.model_dump_json(), ",".join(run.spec.sage.control_accounts),
                 repr(sorted(facts.tax_rates.items())), repr(sorted(facts.currency_rates.items())))
 
 
 def plan_key(_context, parameters: dict) -> str:
-    ctx = parameters["ctx"]
-    return f"plan-{ctx.pipeline}-{ctx.run_id}"
+    run = parameters["run"]
+    return f"plan-{run.pipeline}-{run.run_id}"
 
 
 def extract_key(_context, parameters: dict) -> str:
-    ctx = parameters["ctx"]
+    run = parameters["run"]
     ids = ",".join(map(str, parameters["ids"]))
-    return f"extract-{ctx.pipeline}-{ctx.run_id}-{parameters['number']}-{_sha(ids)}"
+    return f"extract-{run.pipeline}-{run.run_id}-{parameters['number']}-{_sha(ids)}"
 
 
 def validate_key(_context, parameters: dict) -> str:
     from tasks.suites import suite_for
-    ctx, chunk = parameters["ctx"], parameters["chunk"]
-    suite = suite_for(ctx.pipeline_spec.suite_path)
-    return (f"validate-{ctx.pipeline}-{chunk_digest(chunk.path)}-{suite.version}-"
-            f"{spec_version(ctx)}")
+    run, chunk = parameters["run"], parameters["chunk"]
+    suite = suite_for(run.pipeline_spec.suite_path)
+    return (f"validate-{run.pipeline}-{chunk_digest(chunk.path)}-{suite.version}-"
+            f"{spec_version(run, parameters['resolver'].facts)}")
 
 
 def transform_key(_context, parameters: dict) -> str:
     from tasks.stylesheets import stylesheet_version
-    ctx, chunk, checked = parameters["ctx"], parameters["chunk"], parameters["checked"]
-    sheet = stylesheet_version(ctx.pipeline_spec.stylesheet_path)
-    return (f"transform-{ctx.pipeline}-{chunk_digest(chunk.path)}-"
-            f"{_sha(','.join(checked.valid))}-{sheet}-{spec_version(ctx)}")
+    run, chunk, checked = parameters["run"], parameters["chunk"], parameters["checked"]
+    sheet = stylesheet_version(run.pipeline_spec.stylesheet_path)
+    return (f"transform-{run.pipeline}-{chunk_digest(chunk.path)}-"
+            f"{_sha(','.join(checked.valid))}-{sheet}-"
+            f"{spec_version(run, parameters['resolver'].facts)}")

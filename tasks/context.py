@@ -1,15 +1,16 @@
-"""One pipeline run: its description, fixed, and the resources its stages use.
+"""One pipeline run: ``Run``, its description, and ``RunContext``, the resources it opens.
 
-The description — the spec, the pipeline, the home, the run id, whether it is a dry run — is
-read-only: the run id is given once, when the run begins (``begin``), and nothing else
-changes. The resources — the ConnectWise client, the journal, the Sage writer, what the target
-says of itself, the per-chunk resolve cache — are opened on first use and closed with the run;
-a dry run's journal and writer are throwaway copies, so the same stages run against them.
-Stages never write into this object: they return what they found (a chunk's cursor value and
-company records, a load's checked documents) and the flow passes it on.
+``Run`` is read-only: the spec, the pipeline, the home, whether it is a dry run, and the run id,
+given once when the run begins (``begin``). The resources — the ConnectWise client, the
+journal, the Sage writer and the ``Resolver`` (the per-chunk resolve cache, with what the
+target says of itself) — are opened by ``RunContext`` on first use and closed with the run; a
+dry run's journal and writer are throwaway copies, so the same stages run against them.
 
-Stage tasks receive a ``RunContext`` and take the resources they need from it, so no client,
-writer or journal is ever a task input that Prefect would try to hash or persist.
+Each stage task names what it uses: the ``Run`` and the resources it needs, never a bag of
+everything (``load_task(run, journal, writer, resolver, chunk, checked, sage)``). Stages never
+write into any of them: they return what they found (a chunk's cursor value and company
+records, a load's checked documents) and the flow passes it on. None of these is a dataclass
+or a model: Prefect walks those when they are task inputs, and the spec a run carries is large.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.connectwise import ConnectWiseClient, Credentials
-from tasks.entities import AccountingEntity, ListEntity, entity_for, resolve_documents
+from tasks.entities import Entity, entity_for, resolve_documents
 from tasks.errors import ConfigError
 from tasks.journal import Journal
 from tasks.resolved import ResolveContext
@@ -35,9 +36,8 @@ def cwsage_home() -> Path:
     return Path(os.environ.get("CWSAGE_HOME") or ".cwsage").resolve()
 
 
-class RunContext:
-    """Deliberately a plain class, not a dataclass or a model: Prefect walks dataclasses,
-    models, dicts and lists passed to tasks, and the spec it carries is large."""
+class Run:
+    """What one pipeline run is: fixed, except for its id, given once when it begins."""
 
     def __init__(self, spec: Any, pipeline_spec: Any, home: Path, run_id: str = "",
                  dry_run: bool = False):
@@ -46,22 +46,17 @@ class RunContext:
         self._home = home
         self._run_id = run_id
         self._dry_run = dry_run
-        self._client: ConnectWiseClient | None = None
-        self._writer: Any = None
-        self._journal: Journal | None = None
-        self._lock: Any = None
-        self._facts: Any = None
-        self._resolved: "OrderedDict[int, tuple[dict, dict]]" = OrderedDict()
-        self._resolve_lock = threading.Lock()
+        self._entity = entity_for(pipeline_spec.extract)
 
     def __repr__(self) -> str:
-        return f"RunContext(pipeline={self.pipeline!r}, run_id={self.run_id!r})"
+        return f"Run(pipeline={self.pipeline!r}, run_id={self.run_id!r})"
 
     spec = property(lambda self: self._spec)
     pipeline_spec = property(lambda self: self._pipeline_spec)
     home = property(lambda self: self._home)
     run_id = property(lambda self: self._run_id)
     dry_run = property(lambda self: self._dry_run)
+    entity: Entity = property(lambda self: self._entity)
 
     def begin(self, run_id: str) -> None:
         """The run has begun, as the journal's run ``run_id``: its id is fixed from now on."""
@@ -71,22 +66,71 @@ class RunContext:
 
     @property
     def pipeline(self) -> str:
-        return self.pipeline_spec.name
-
-    @property
-    def entity(self) -> AccountingEntity | ListEntity:
-        return entity_for(self.pipeline_spec.extract)
+        return self._pipeline_spec.name
 
     @property
     def run_dir(self) -> Path:
-        return self.home / "runs" / self.pipeline / self.run_id
+        return self._home / "runs" / self.pipeline / self._run_id
 
     @property
     def results(self) -> Path:
         """Where Prefect persists the reusable stage results (see tasks.caching)."""
-        path = self.home / "results"
+        path = self._home / "results"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+
+class Resolver:
+    """A chunk's documents resolved (``tasks.entities.resolve_documents``) against the target's
+    facts, once per parsed chunk: extract, validate, transform and load of one chunk share the
+    result. Thread-safe: chunks are prepared on a pool."""
+
+    def __init__(self, run: Run, facts: Any):
+        self.run, self.facts = run, facts    # facts: what the target says of itself
+        self._resolved: "OrderedDict[int, tuple[dict, dict]]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Resolver({self.run.pipeline!r})"
+
+    def resolve(self, export: dict) -> dict:
+        with self._lock:
+            hit = self._resolved.get(id(export))
+            if hit is not None and hit[0] is export:
+                return hit[1]
+        p = self.run.pipeline_spec
+        resolved = resolve_documents(self.run.entity, export, ResolveContext(
+            p.mappings, f"pipelines.{p.name}.mappings", self.facts))
+        with self._lock:
+            self._resolved[id(export)] = (export, resolved)
+            while len(self._resolved) > 3:
+                self._resolved.popitem(last=False)
+        return resolved
+
+
+class RunContext:
+    """A ``Run`` and the resources it opens, each on first use, all closed by ``close``."""
+
+    def __init__(self, spec: Any, pipeline_spec: Any, home: Path, run_id: str = "",
+                 dry_run: bool = False):
+        self.run = Run(spec, pipeline_spec, home, run_id, dry_run)
+        self._client: ConnectWiseClient | None = None
+        self._writer: Any = None
+        self._journal: Journal | None = None
+        self._lock: Any = None
+        self._resolver: Resolver | None = None
+
+    def __repr__(self) -> str:
+        return f"RunContext({self.run!r})"
+
+    # the run's description, for the flow and the commands that open a run
+    spec = property(lambda self: self.run.spec)
+    pipeline_spec = property(lambda self: self.run.pipeline_spec)
+    home = property(lambda self: self.run.home)
+    run_id = property(lambda self: self.run.run_id)
+    dry_run = property(lambda self: self.run.dry_run)
+    pipeline = property(lambda self: self.run.pipeline)
+    entity = property(lambda self: self.run.entity)
 
     @property
     def journal(self) -> Journal:
@@ -125,26 +169,11 @@ class RunContext:
         return self._writer
 
     @property
-    def facts(self):
-        """What the target says of itself (tax rates, configured exchange rates); read once."""
-        if self._facts is None:
-            self._facts = self.writer.facts()
-        return self._facts
-
-    def resolve(self, export: dict) -> dict:
-        """The chunk's documents resolved (``tasks.entities.resolve_documents``), once per
-        parsed chunk: extract, validate and transform of one chunk share the result."""
-        with self._resolve_lock:
-            hit = self._resolved.get(id(export))
-            if hit is not None and hit[0] is export:
-                return hit[1]
-        resolved = resolve_documents(self.entity, export, ResolveContext(
-            self.pipeline_spec.mappings, f"pipelines.{self.pipeline}.mappings", self.facts))
-        with self._resolve_lock:
-            self._resolved[id(export)] = (export, resolved)
-            while len(self._resolved) > 3:
-                self._resolved.popitem(last=False)
-        return resolved
+    def resolver(self) -> Resolver:
+        """The resolve cache, with what the target says of itself (read once, here)."""
+        if self._resolver is None:
+            self._resolver = Resolver(self.run, self.writer.facts())
+        return self._resolver
 
     def acquire(self) -> None:
         """One run at a time per pipeline (per home, or across workers with shared state); a
@@ -157,7 +186,7 @@ class RunContext:
         """After a completed run: its spilled chunks go, with its cached plan and extract
         results (a failed run keeps both, so a Retry resumes; a retried completed run extracts
         afresh), and cached stage results unused for ``keep_days`` are pruned."""
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        shutil.rmtree(self.run.run_dir, ignore_errors=True)
         results = self.home / "results"
         for pattern in (f"plan-{self.pipeline}-{self.run_id}",
                         f"extract-{self.pipeline}-{self.run_id}-*"):
@@ -174,7 +203,7 @@ class RunContext:
                 thing.close()
         if self._lock is not None:
             self._lock.release()
-        self._client = self._writer = self._journal = self._lock = None
+        self._client = self._writer = self._journal = self._lock = self._resolver = None
 
 
 def _sqlite_copy(source: Path, target: Path) -> Path:

@@ -254,40 +254,42 @@ def doc_records(entity: Entity, export: dict, resolved: dict) -> list[DocRecord]
     return records
 
 
-@task(name="plan", task_run_name="{ctx.pipeline}-plan", cache_key_fn=plan_key,
+@task(name="plan", task_run_name="{run.pipeline}-plan", cache_key_fn=plan_key,
       persist_result=True, cache_result_in_memory=False)
-def plan_task(ctx) -> ExtractPlan:
-    cfg = ctx.pipeline_spec.extract
-    cursor = ctx.journal.cursor(ctx.pipeline) if cfg.cursor else None
-    recheck = [int(d.cw_id) for d in ctx.journal.quarantined(ctx.pipeline)] \
-        if cfg.cursor else []
-    return plan_extraction(ctx.client, ctx.entity, cfg, ctx.pipeline, cursor, recheck)
+def plan_task(run, client: ConnectWiseClient, journal) -> ExtractPlan:
+    """List what is to be extracted (a list endpoint with a cursor: what changed since the
+    journal's cursor, and the records it holds in quarantine, re-checked)."""
+    cfg = run.pipeline_spec.extract
+    cursor = journal.cursor(run.pipeline) if cfg.cursor else None
+    recheck = [int(d.cw_id) for d in journal.quarantined(run.pipeline)] if cfg.cursor else []
+    return plan_extraction(client, run.entity, cfg, run.pipeline, cursor, recheck)
 
 
-@task(name="extract", task_run_name="{ctx.pipeline}-extract", cache_key_fn=extract_key,
+@task(name="extract", task_run_name="{run.pipeline}-extract", cache_key_fn=extract_key,
       persist_result=True, cache_result_in_memory=False)
-def extract_task(ctx, number: int, ids: list, known: KnownCompanies | None = None) -> ChunkRef:
+def extract_task(run, client: ConnectWiseClient, journal, resolver, number: int, ids: list,
+                 known: KnownCompanies | None = None) -> ChunkRef:
     """Export a chunk, record its documents as extracted; return where it was spilled, with
     what it found: the keys, the highest cursor value, how many company records came with it.
     ``known``: the company records earlier chunks fetched (read, never written)."""
-    path = ctx.run_dir / f"chunk-{number:04d}.json"
-    identifier = f"{ctx.pipeline_spec.post.batch_prefix}-{ctx.run_id}"[:50]
-    export = remember(path, extract_chunk(ctx.client, ctx.entity, ctx.pipeline_spec.extract,
-                                          ctx.pipeline, ids, identifier, path, known))
-    records = doc_records(ctx.entity, export, ctx.resolve(export))
-    ctx.journal.record_extracted(ctx.pipeline, ctx.run_id, records)
+    path = run.run_dir / f"chunk-{number:04d}.json"
+    identifier = f"{run.pipeline_spec.post.batch_prefix}-{run.run_id}"[:50]
+    export = remember(path, extract_chunk(client, run.entity, run.pipeline_spec.extract,
+                                          run.pipeline, ids, identifier, path, known))
+    records = doc_records(run.entity, export, resolver.resolve(export))
+    journal.record_extracted(run.pipeline, run.run_id, records)
     crash_point("after-extract")
-    lines = count_lines(ctx.entity, export)
-    log.info("[%s] extract: chunk %d: %s, %s", ctx.pipeline, number,
+    lines = count_lines(run.entity, export)
+    log.info("[%s] extract: chunk %d: %s, %s", run.pipeline, number,
              plural(len(records), "document"), plural(lines, "line"))
     return ChunkRef(number, path, tuple(r.key for r in records), lines,
-                    len(export.get("companies") or []), highest_cursor(ctx, export))
+                    len(export.get("companies") or []), highest_cursor(run, export))
 
 
-def highest_cursor(ctx, export: dict) -> str | None:
+def highest_cursor(run, export: dict) -> str | None:
     """The highest cursor value of a list endpoint's chunk (None without a cursor)."""
-    field = ctx.pipeline_spec.extract.cursor
+    field = run.pipeline_spec.extract.cursor
     if not field:
         return None
-    values = [cursor_value(d, field) for d in export.get(ctx.entity.documents) or []]
+    values = [cursor_value(d, field) for d in export.get(run.entity.documents) or []]
     return max((v for v in values if v), default=None)

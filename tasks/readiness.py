@@ -224,18 +224,18 @@ def _postings_html(postings: list[dict]) -> str:
             f"<th>gross</th></tr>{lines}</table></details>")
 
 
-@task(name="readiness", task_run_name="{ctx.pipeline}-readiness", cache_policy=NO_CACHE)
-def readiness_task(ctx, counts: RunCounts) -> DryRunResult:
+@task(name="readiness", task_run_name="{run.pipeline}-readiness", cache_policy=NO_CACHE)
+def readiness_task(run, journal, writer, counts: RunCounts) -> DryRunResult:
     """The dry run's report: files under $CWSAGE_HOME/reports and a table artifact."""
-    company = ctx.spec.company or ctx.spec.connectwise.company
-    report = readiness(ctx.journal, ctx.pipeline, ctx.run_id, ctx.writer,
-                       title_of(ctx.pipeline, datetime.now(timezone.utc), company),
-                       noun_for(ctx.entity), frozenset(ctx.spec.sage.control_accounts),
-                       ctx.entity.has_money)
-    csv_path, html_path = write_report(report, ctx.home / "reports",
-                                       f"{ctx.pipeline}-readiness-{ctx.run_id}")
-    publish_table(ctx.pipeline, "readiness", report.documents(), report.title)
-    return DryRunResult(ctx.pipeline, ctx.run_id, counts, report.count("ready"),
+    company = run.spec.company or run.spec.connectwise.company
+    report = readiness(journal, run.pipeline, run.run_id, writer,
+                       title_of(run.pipeline, datetime.now(timezone.utc), company),
+                       noun_for(run.entity), frozenset(run.spec.sage.control_accounts),
+                       run.entity.has_money)
+    csv_path, html_path = write_report(report, run.home / "reports",
+                                       f"{run.pipeline}-readiness-{run.run_id}")
+    publish_table(run.pipeline, "readiness", report.documents(), report.title)
+    return DryRunResult(run.pipeline, run.run_id, counts, report.count("ready"),
                         report.count("warning"), report.count("blocked"), str(csv_path),
                         str(html_path), tuple(report.documents()), tuple(report.held),
                         report.noun)

@@ -25,24 +25,24 @@ from tasks.sage50.protocol import HandoffWriter
 log = logging.getLogger("cwsage.recover")
 
 
-def recover(ctx) -> dict:
-    journal, pipeline = ctx.journal, ctx.pipeline
-    batches = settle_open_batches(ctx)
+def recover(run, journal, client, writer) -> dict:
+    pipeline = run.pipeline
+    batches = settle_open_batches(run, journal, client)
     loading = journal.keys_in(pipeline, "loading")
-    present = ctx.writer.present(loading) if loading else set()
-    if isinstance(ctx.writer, HandoffWriter):
-        journal.hand_off(pipeline, ctx.run_id, {k: "found handed off on recovery"
+    present = writer.present(loading) if loading else set()
+    if isinstance(writer, HandoffWriter):
+        journal.hand_off(pipeline, run.run_id, {k: "found handed off on recovery"
                                                 for k in present})
     else:
-        journal.mark_loaded(pipeline, ctx.run_id, {k: "found in Sage on recovery"
+        journal.mark_loaded(pipeline, run.run_id, {k: "found in Sage on recovery"
                                                    for k in present})
     absent = [k for k in loading if k not in present]
-    journal.mark(pipeline, ctx.run_id, absent, "extracted", "not in Sage on recovery")
+    journal.mark(pipeline, run.run_id, absent, "extracted", "not in Sage on recovery")
     summary = {"open_batches": batches, "loading_found": len(present),
                "loading_absent": len(absent)}
     if any(summary.values()):
         log.warning("[%s] recover: settled an interrupted run: %s", pipeline, summary)
-    confirmed = settle_handoffs(journal, pipeline, ctx.run_id, ctx.writer)
+    confirmed = settle_handoffs(journal, pipeline, run.run_id, writer)
     if confirmed.imported:
         crash_point("after-confirm")
     summary.update(confirmed=len(confirmed.imported), import_failed=len(confirmed.failed),
@@ -51,6 +51,6 @@ def recover(ctx) -> dict:
     return summary
 
 
-@task(name="recover", task_run_name="{ctx.pipeline}-recover", cache_policy=NO_CACHE)
-def recover_task(ctx) -> dict:
-    return recover(ctx)
+@task(name="recover", task_run_name="{run.pipeline}-recover", cache_policy=NO_CACHE)
+def recover_task(run, journal, client, writer) -> dict:
+    return recover(run, journal, client, writer)

@@ -85,18 +85,18 @@ class SageChunk:
         return zlib.decompress(self.packed) if self.packed else None
 
 
-@task(name="transform", task_run_name="{ctx.pipeline}-transform", cache_key_fn=transform_key,
+@task(name="transform", task_run_name="{run.pipeline}-transform", cache_key_fn=transform_key,
       persist_result=True, cache_result_in_memory=False)
-def transform_task(ctx, chunk, checked) -> SageChunk:
+def transform_task(run, resolver, chunk, checked) -> SageChunk:
     """Pure: stylesheet failures are recorded in the journal by the load stage."""
     from tasks.chunks import chunk_export
     export = chunk_export(chunk.path)
-    outcome = transform_export(export, ctx.pipeline_spec, list(checked.valid), checked.number,
-                               ctx.resolve(export))
+    outcome = transform_export(export, run.pipeline_spec, list(checked.valid), checked.number,
+                               resolver.resolve(export))
     if outcome.failures:
-        log.warning("[%s] transform: chunk %d: %s failed in the stylesheet", ctx.pipeline,
+        log.warning("[%s] transform: chunk %d: %s failed in the stylesheet", run.pipeline,
                     checked.number, plural(len(outcome.failures), "document"))
-    log.info("[%s] transform: chunk %d: %s", ctx.pipeline, checked.number,
+    log.info("[%s] transform: chunk %d: %s", run.pipeline, checked.number,
              plural(len(outcome.keys), "document"))
     crash_point("after-transform")
     packed = zlib.compress(outcome.xml, 6) if outcome.xml else None

@@ -67,16 +67,16 @@ def validate_export(export: dict, pipeline_spec, control_accounts: list[str],
     return outcome
 
 
-@task(name="validate", task_run_name="{ctx.pipeline}-validate", cache_key_fn=validate_key,
+@task(name="validate", task_run_name="{run.pipeline}-validate", cache_key_fn=validate_key,
       persist_result=True, cache_result_in_memory=False)
-def validate_task(ctx, chunk: ChunkRef) -> CheckedChunk:
+def validate_task(run, resolver, chunk: ChunkRef) -> CheckedChunk:
     """Pure: the findings are recorded in the journal, and the validation and quarantine
     artifacts published, by the load stage — so a cached result and a computed one have the
     same effect, in the journal and in the UI."""
     export = chunk_export(chunk.path)
-    outcome = validate_export(export, ctx.pipeline_spec, ctx.spec.sage.control_accounts,
-                              ctx.resolve(export))
-    log.info("[%s] validate: chunk %d: %d valid, %d quarantined", ctx.pipeline, chunk.number,
+    outcome = validate_export(export, run.pipeline_spec, run.spec.sage.control_accounts,
+                              resolver.resolve(export))
+    log.info("[%s] validate: chunk %d: %d valid, %d quarantined", run.pipeline, chunk.number,
              len(outcome.valid), len(outcome.quarantined))
     crash_point("after-validate")
     return CheckedChunk(chunk.number, tuple(outcome.valid),

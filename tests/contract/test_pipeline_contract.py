@@ -174,7 +174,7 @@ def sage_company(folder: Path):
 def facts(tmp_path_factory):
     """What the contract's Sage company says of itself, read from a real replica."""
     with sage_company(tmp_path_factory.mktemp("facts")) as ctx:
-        return ctx.facts
+        return ctx.resolver.facts
 
 
 def snapshot(path: Path) -> dict[str, list[tuple]]:
@@ -278,7 +278,7 @@ class TestPipelineContract:
     def test_documents_not_held_keep_connectwise_money(self, name, facts, tmp_path):
         o = outcome(name, facts)
         with sage_company(tmp_path) as ctx:
-            check = MoneyCheck(o.resolved, ctx.facts)
+            check = MoneyCheck(o.resolved, ctx.resolver.facts)
             receipt = ctx.writer.load(o.result.xml, source=f"{name} contract", check=check)
         if not o.entity.has_money:
             assert check.priced == {}, f"a {name} record was priced as a money document"

@@ -62,6 +62,15 @@ def sage_xml(*invoices: dict) -> bytes:
     return company(customers=[customer()], invoices=list(invoices))
 
 
+def load(ctx, xml: bytes, keys: tuple, source: str, number: int = 0, check=None):
+    """The load of ``keys``, with the run's own journal and writer."""
+    return load_documents(ctx.run, ctx.journal, ctx.writer, xml, keys, source, number, check)
+
+
+def gate(ctx, xml: bytes, keys: tuple):
+    return changed_gate(ctx.run, ctx.journal, ctx.writer, ctx.resolver.facts, xml, keys)
+
+
 def state(ctx, key: str) -> str:
     return ctx.journal.documents("invoices", [key])[0].state
 
@@ -74,9 +83,9 @@ def test_the_gate_holds_what_differs_and_the_rest_is_loaded(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001"),
                                                     record("CW-INV-1002", "90.00", "18.00")])
     check = MoneyCheck({"CW-INV-1001": stated("CW-INV-1001"),
-                        "CW-INV-1002": stated("CW-INV-1002", "90.00", "18.00")}, ctx.facts)
+                        "CW-INV-1002": stated("CW-INV-1002", "90.00", "18.00")}, ctx.resolver.facts)
     keys = ("CW-INV-1001", "CW-INV-1002")
-    summary = load_documents(ctx, sage_xml(invoice("CW-INV-1001"), invoice("CW-INV-1002")),
+    summary = load(ctx, sage_xml(invoice("CW-INV-1001"), invoice("CW-INV-1002")),
                              keys, "invoices chunk 1", 1, check)
 
     assert (summary.loaded, summary.gate_held, summary.priced) == \
@@ -99,7 +108,7 @@ def test_the_gate_holds_what_differs_and_the_rest_is_loaded(ctx):
 
 def test_a_document_the_target_refuses_is_quarantined_with_its_fix(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001")])
-    summary = load_documents(ctx, sage_xml(invoice("CW-INV-1001", items=[item(tax=77)])),
+    summary = load(ctx, sage_xml(invoice("CW-INV-1001", items=[item(tax=77)])),
                              ("CW-INV-1001",), "invoices chunk 1")
     assert summary.rejected == ("CW-INV-1001",) and summary.loaded == ()
     assert ctx.writer.present(["CW-INV-1001"]) == set()
@@ -114,7 +123,7 @@ def test_a_document_the_writer_is_silent_about_stays_loading(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001"),
                                                     record("CW-INV-1009")])
     with pytest.raises(LoadError) as raised:
-        load_documents(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001", "CW-INV-1009"),
+        load(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001", "CW-INV-1009"),
                        "invoices chunk 1")
     assert str(raised.value) == ("[invoices] load: the writer did not report on 1 documents "
                                  "(CW-INV-1009); they stay 'loading' and are checked on the "
@@ -125,11 +134,11 @@ def test_a_document_the_writer_is_silent_about_stays_loading(ctx):
 
 def test_loading_again_finds_it_in_sage_and_writes_nothing(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001")])
-    first = load_documents(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
+    first = load(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
     ref = ctx.journal.documents("invoices", ["CW-INV-1001"])[0].sage_ref
     ctx.journal.record_extracted("invoices", "r2", [record("CW-INV-1001")])   # re-exposed
-    again = load_documents(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1",
-                           check=MoneyCheck({"CW-INV-1001": stated("CW-INV-1001")}, ctx.facts))
+    again = load(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1",
+                 check=MoneyCheck({"CW-INV-1001": stated("CW-INV-1001")}, ctx.resolver.facts))
     assert first.loaded == ("CW-INV-1001",)
     assert (again.loaded, again.already_present) == ((), ("CW-INV-1001",))
     row = ctx.journal.documents("invoices", ["CW-INV-1001"])[0]
@@ -139,9 +148,9 @@ def test_loading_again_finds_it_in_sage_and_writes_nothing(ctx):
 
 def test_a_document_changed_since_it_was_loaded_is_held_and_taken_out(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001")])
-    load_documents(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
+    load(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
     ctx.journal.record_extracted("invoices", "r2", [record("CW-INV-1001", "110.00", "22.00")])
-    xml, keys = changed_gate(ctx, sage_xml(invoice("CW-INV-1001", items=[item(price="110.00")])),
+    xml, keys = gate(ctx, sage_xml(invoice("CW-INV-1001", items=[item(price="110.00")])),
                              ("CW-INV-1001",))
     assert keys == ()
     assert document_keys(xml) == ["CW-CO-SMITHJ01"]           # the customer stays
@@ -154,9 +163,9 @@ def test_a_document_changed_since_it_was_loaded_is_held_and_taken_out(ctx):
 
 def test_an_unchanged_document_in_the_target_passes_the_gate_untouched(ctx):
     ctx.journal.record_extracted("invoices", "r1", [record("CW-INV-1001")])
-    load_documents(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
+    load(ctx, sage_xml(invoice("CW-INV-1001")), ("CW-INV-1001",), "chunk 1")
     xml = sage_xml(invoice("CW-INV-1001"))
-    assert changed_gate(ctx, xml, ("CW-INV-1001",)) == (xml, ("CW-INV-1001",))
+    assert gate(ctx, xml, ("CW-INV-1001",)) == (xml, ("CW-INV-1001",))
 
 
 def test_earlier_stages_findings_are_recorded_only_for_open_documents(ctx):
@@ -165,7 +174,7 @@ def test_earlier_stages_findings_are_recorded_only_for_open_documents(ctx):
                "column": "tax_code", "value": None, "reason": "no tax code", "fix": "map it"}
     checked = CheckedChunk(1, ("CW-INV-1003",), (finding, dict(finding, key="CW-INV-1002")))
     failed = SageChunk(1, None, (), (("CW-INV-1003", "invoices.xsl: boom"),))
-    record_quarantine(ctx, checked, failed, {"CW-INV-1001", "CW-INV-1003"})
+    record_quarantine(ctx.run, ctx.journal, checked, failed, {"CW-INV-1001", "CW-INV-1003"})
     assert ctx.journal.keys_in("invoices", "quarantined") == ["CW-INV-1001", "CW-INV-1003"]
     assert state(ctx, "CW-INV-1002") == "extracted"           # not open: left alone
     assert reasons(ctx, "CW-INV-1001") == [dict(finding, stage="validate")]
@@ -191,15 +200,17 @@ def test_the_stage_on_a_saved_chunk_loads_once_and_a_retry_loads_nothing(ctx, tm
     path.parent.mkdir()
     shutil.copy(FIXTURE, path)
     export = read_chunk(path)
-    records = doc_records(ctx.entity, export, ctx.resolve(export))
+    records = doc_records(ctx.entity, export, ctx.resolver.resolve(export))
     ctx.journal.record_extracted("invoices", "r1", records)
     chunk = ChunkRef(1, path, tuple(r.key for r in records))
-    checked = validate_task.fn(ctx, chunk)
-    sage_chunk = transform_task.fn(ctx, chunk, checked)
+    checked = validate_task.fn(ctx.run, ctx.resolver, chunk)
+    sage_chunk = transform_task.fn(ctx.run, ctx.resolver, chunk, checked)
 
-    first = load_task.fn(ctx, chunk, checked, sage_chunk)
+    first = load_task.fn(ctx.run, ctx.journal, ctx.writer, ctx.resolver, chunk, checked,
+                          sage_chunk)
     counts = ctx.journal.counts("invoices")
-    again = load_task.fn(ctx, chunk, checked, sage_chunk)
+    again = load_task.fn(ctx.run, ctx.journal, ctx.writer, ctx.resolver, chunk, checked,
+                          sage_chunk)
 
     assert first.loaded == checked.valid and first.priced == len(checked.valid)
     assert counts["loaded"] == len(checked.valid)

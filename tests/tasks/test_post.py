@@ -56,15 +56,20 @@ def ctx(sandbox, tmp_path):
 
 def loaded(ctx, cw, *ids: int) -> dict[str, list[int]]:
     """Documents ``ids`` of the sandbox, recorded as a run records them and held as loaded.
-    Key → GL ids; ``post_loaded(ctx, frozenset(docs))`` says the load just checked them in the
+    Key → GL ids; ``post(ctx, frozenset(docs))`` says the load just checked them in the
     target, as a load that priced them does."""
     export = cw.export(exportInvoicesFlag=True, includedInvoiceIds=list(ids))
-    records = doc_records(ctx.entity, export, ctx.resolve(export))
+    records = doc_records(ctx.entity, export, ctx.resolver.resolve(export))
     keys = [r.key for r in records]
     ctx.journal.record_extracted("invoices", ctx.run_id, records)
     ctx.journal.mark("invoices", ctx.run_id, keys, "loading")
     ctx.journal.mark_loaded("invoices", ctx.run_id, {k: "SI 1" for k in keys})
     return {r.key: list(r.gl_ids) for r in records}
+
+
+def post(ctx, checked: frozenset = frozenset()):
+    """The post stage's work, with the run's own journal, client and writer."""
+    return post_loaded(ctx.run, ctx.journal, ctx.client, ctx.writer, checked)
 
 
 def batches(cw) -> list[dict]:
@@ -83,7 +88,7 @@ def test_loaded_documents_are_batched_once_with_exactly_their_gl_ids(ctx, cw):
     docs = loaded(ctx, cw, 5001, 5002)
     sandbox_ids = sorted(i for d in cw.export(exportInvoicesFlag=True, includedInvoiceIds=[
         5001, 5002])["transactions"] for i in invoice_gl_ids(d))     # the sandbox's own count
-    result = post_loaded(ctx, frozenset(docs))
+    result = post(ctx, frozenset(docs))
 
     [batch] = batches(cw)
     gl_ids = sorted(i for ids in docs.values() for i in ids)
@@ -95,11 +100,11 @@ def test_loaded_documents_are_batched_once_with_exactly_their_gl_ids(ctx, cw):
     assert states(ctx) == {"CW-INV-5001": "posted", "CW-INV-5002": "posted"}
     assert {r.batch_id for r in ctx.journal.documents("invoices")} == {batch["id"]}
     assert ctx.journal.batch(batch["batchIdentifier"]).state == "created"
-    assert post_loaded(ctx, frozenset(docs)) is None and len(batches(cw)) == 1  # nothing twice
+    assert post(ctx, frozenset(docs)) is None and len(batches(cw)) == 1  # nothing twice
 
 
 def test_nothing_loaded_creates_no_batch(ctx, cw):
-    assert post_loaded(ctx) is None
+    assert post(ctx) is None
     assert batches(cw) == []
 
 
@@ -110,7 +115,7 @@ def test_documents_without_gl_ids_are_never_sent_as_an_empty_batch(ctx, cw):
     ctx.journal.mark("invoices", "r1", ["CW-INV-5001"], "loading")
     ctx.journal.mark_loaded("invoices", "r1", {"CW-INV-5001": "SI 1"})
     with pytest.raises(CwsageError) as raised:
-        post_loaded(ctx, frozenset({"CW-INV-5001"}))
+        post(ctx, frozenset({"CW-INV-5001"}))
     assert str(raised.value) == ("[invoices] post: documents ['CW-INV-5001'] carry no GL entry "
                                  "ids; refusing to create an empty batch")
     assert batches(cw) == [] and states(ctx) == {"CW-INV-5001": "loaded"}
@@ -122,11 +127,11 @@ def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path)
         cw, ctx = SandboxClient(server), run_context(tmp_path)
         docs = loaded(ctx, cw, 5001)
         with pytest.raises(RetriableError):
-            post_loaded(ctx, frozenset(docs))
+            post(ctx, frozenset(docs))
         [batch] = batches(cw)                   # created, though its answer was lost
         assert states(ctx) == {"CW-INV-5001": "posted"}
         assert ctx.journal.batch(batch["batchIdentifier"]).cw_batch_id == batch["id"]
-        assert post_loaded(ctx) is None and len(batches(cw)) == 1
+        assert post(ctx) is None and len(batches(cw)) == 1
         ctx.close()
     finally:
         server.stop()
@@ -134,7 +139,7 @@ def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path)
 
 def test_a_document_loaded_earlier_and_missing_from_the_target_is_loaded_again(ctx, cw):
     loaded(ctx, cw, 5001)                      # an earlier run's: the target is asked
-    assert post_loaded(ctx) is None
+    assert post(ctx) is None
     assert batches(cw) == []
     assert states(ctx) == {"CW-INV-5001": "extracted"}
     assert ctx.journal.history("invoices", "CW-INV-5001")[-1].detail == \
@@ -147,7 +152,7 @@ def test_a_document_the_target_holds_with_other_money_is_never_batched(ctx, cw):
     account = row.account_ref
     ctx.writer.load(company(customers=[customer(account)], invoices=[invoice(
         "CW-INV-5001", account, items=[item(price="1.00")])]), source="by hand")
-    assert post_loaded(ctx) is None
+    assert post(ctx) is None
     assert batches(cw) == []
     assert states(ctx) == {"CW-INV-5001": "unreconciled"}
     [reason] = [r.as_dict() for r in ctx.journal.documents("invoices")[0].reasons]
@@ -159,7 +164,7 @@ def test_documents_found_posted_by_hand_are_adopted_and_the_rest_batched(ctx, cw
     docs = loaded(ctx, cw, 5001, 5002)
     manual = cw.post(BATCHES, {"batchIdentifier": "MANUAL-1", "exportInvoicesFlag": True,
                                "processedRecordIds": docs["CW-INV-5001"]}).json()
-    result = post_loaded(ctx, frozenset(docs))
+    result = post(ctx, frozenset(docs))
 
     assert result["documents"] == 1 and result["id"] != manual["id"]
     assert entries(cw, result["id"]) == sorted(docs["CW-INV-5002"])
@@ -180,22 +185,22 @@ def test_a_batch_another_cwsage_home_wrote_stops_the_pipeline(ctx, cw):
                       "processedRecordIds": docs["CW-INV-5001"]})
     with pytest.raises(ConfigError, match=r"batch '" + re.escape(other) + r"' was written by "
                        r"another cwsage home \(h000000; this one is h[0-9a-f]{6}\)"):
-        post_loaded(ctx, frozenset(docs))
+        post(ctx, frozenset(docs))
     assert states(ctx) == {"CW-INV-5001": "loaded"} and len(batches(cw)) == 1
 
 
 def test_batch_identifiers_name_the_run_and_the_home_and_never_repeat(ctx, cw):
-    first = batch_identifier(ctx)
+    first = batch_identifier(ctx.run, ctx.journal)
     assert re.fullmatch(r"CWSAGE-INV-r1-h[0-9a-f]{6}-001", first)
     assert first.split("-h")[1][:6] == ctx.journal.home_marker()
     ctx.journal.begin_batch("invoices", "r1", first, [], [1])
-    assert batch_identifier(ctx) == first[:-3] + "002"
+    assert batch_identifier(ctx.run, ctx.journal) == first[:-3] + "002"
     spec = ctx.spec.model_copy(update={"pipelines": {"invoices": ctx.pipeline_spec.model_copy(
         update={"post": PostConfig(batch_prefix="ABCDEFGHIJKL")})}})
     other = RunContext(spec, spec.pipeline("invoices"), ctx.home,
                        run_id="20261125T171500-ab12cd")         # a run id as runs make them
     try:
-        longest = batch_identifier(other)
+        longest = batch_identifier(other.run, other.journal)
     finally:
         other.close()
     assert len(longest) == 50 and longest.startswith("ABCDEFGHIJKL-IN-20261125T171500-ab12cd-h")

@@ -176,16 +176,16 @@ def test_title_is_the_pipeline_the_time_and_the_company():
 
 
 def test_the_task_names_the_company_or_the_connectwise_company_id(journal, tmp_path):
-    def ctx(company):
+    def run(company):
         spec = SimpleNamespace(company=company, connectwise=SimpleNamespace(company="cwco"),
                                sage=SimpleNamespace(control_accounts=["1100", "2100"]))
-        return SimpleNamespace(journal=journal, pipeline="invoices", run_id="r1", spec=spec,
-                               writer=Writer(), entity=ENTITIES["invoices"], home=tmp_path)
-    result = readiness_task.fn(ctx(None), RunCounts(unposted=6))
+        return SimpleNamespace(pipeline="invoices", run_id="r1", spec=spec,
+                               entity=ENTITIES["invoices"], home=tmp_path)
+    result = readiness_task.fn(run(None), journal, Writer(), RunCounts(unposted=6))
     page = open(result.report_html, encoding="utf-8").read()
     assert "UTC — cwco</h1>" in page and result.report_csv.endswith("-r1.csv")
     assert (result.ready, result.warnings, result.blocked) == (2, 1, 3)
     assert result.noun == "invoice" and [g.count for g in result.held] == [2, 1]
     assert {r["kind"] for r in result.rows} == {"document"} and result.counts.unposted == 6
-    result = readiness_task.fn(ctx("acme-uk"), RunCounts(unposted=6))
+    result = readiness_task.fn(run("acme-uk"), journal, Writer(), RunCounts(unposted=6))
     assert "UTC — acme-uk</h1>" in open(result.report_html, encoding="utf-8").read()

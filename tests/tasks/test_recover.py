@@ -50,6 +50,11 @@ def left_loading(ctx, *keys: str) -> None:
     ctx.journal.mark("invoices", "r0", keys, "loading", "invoices chunk 1")
 
 
+def settle(ctx) -> dict:
+    """The recover stage, with the run's own journal, client and writer."""
+    return recover(ctx.run, ctx.journal, ctx.client, ctx.writer)
+
+
 def states(ctx) -> dict[str, str]:
     return {r.key: r.state for r in ctx.journal.documents("invoices")}
 
@@ -65,7 +70,7 @@ def test_open_batches_are_settled_by_what_connectwise_holds(ctx, sandbox):
         "batchIdentifier": "CWSAGE-INV-made", "exportInvoicesFlag": True,
         "processedRecordIds": docs["CW-INV-5001"]}).json()    # the call the crash cut short
 
-    summary = recover(ctx)
+    summary = settle(ctx)
 
     assert summary == dict(NOTHING, open_batches=2)
     assert states(ctx) == {"CW-INV-5001": "posted", "CW-INV-5002": "loaded"}
@@ -80,14 +85,14 @@ def test_documents_left_loading_are_found_in_the_replica_or_flow_again(ctx):
     ctx.writer.load(company(customers=[customer()], invoices=[invoice("CW-INV-5001")]),
                     source="invoices chunk 1")          # the load that finished before the crash
 
-    assert recover(ctx) == dict(NOTHING, loading_found=1, loading_absent=1)
+    assert settle(ctx) == dict(NOTHING, loading_found=1, loading_absent=1)
 
     assert states(ctx) == {"CW-INV-5001": "loaded", "CW-INV-5002": "extracted"}
     assert ctx.journal.documents("invoices", ["CW-INV-5001"])[0].sage_ref == \
         "found in Sage on recovery"
     assert ctx.journal.history("invoices", "CW-INV-5002")[-1].detail == \
         "not in Sage on recovery"
-    assert recover(ctx) == NOTHING                      # settled: nothing left to do
+    assert settle(ctx) == NOTHING                      # settled: nothing left to do
 
 
 def test_a_dry_run_works_on_throwaway_copies_and_settles_nothing_real(ctx, tmp_path):
@@ -100,7 +105,8 @@ def test_a_dry_run_works_on_throwaway_copies_and_settles_nothing_real(ctx, tmp_p
     dry = RunContext(loaded, loaded.pipeline("invoices"), tmp_path, run_id="dry", dry_run=True)
     try:
         assert dry.journal.path == tmp_path / "dry-runs" / "invoices" / "journal.db"
-        assert recover_task.fn(dry)["loading_absent"] == 1          # settled in the copy
+        settled = recover_task.fn(dry.run, dry.journal, dry.client, dry.writer)
+        assert settled["loading_absent"] == 1                 # settled in the copy
         assert dry.journal.keys_in("invoices", "loading") == []
     finally:
         dry.close()
@@ -135,7 +141,7 @@ def test_through_the_outbox_found_means_handed_off_until_sage_confirms(outbox_ct
     ctx.writer.load(company(customers=[customer()], invoices=[invoice("CW-INV-5001")]),
                     source="invoices chunk 1")
 
-    assert recover(ctx) == dict(NOTHING, loading_found=1, loading_absent=1)
+    assert settle(ctx) == dict(NOTHING, loading_found=1, loading_absent=1)
     assert states(ctx) == {"CW-INV-5001": "handed_off", "CW-INV-5002": "extracted"}
     assert ctx.journal.documents("invoices", ["CW-INV-5001"])[0].sage_ref == \
         "found handed off on recovery"
@@ -149,5 +155,5 @@ def test_through_the_outbox_found_means_handed_off_until_sage_confirms(outbox_ct
         sage.close()
     assert (len(report.files), report.imported, report.failed) == (1, 2, 0)  # it and its customer
 
-    assert recover(ctx) == dict(NOTHING, confirmed=1)
+    assert settle(ctx) == dict(NOTHING, confirmed=1)
     assert states(ctx) == {"CW-INV-5001": "loaded", "CW-INV-5002": "extracted"}

@@ -108,12 +108,12 @@ def test_held_text_stays_inert():
 
 
 def test_the_report_task_returns_the_groups_it_published(journal, tmp_path):
-    ctx = SimpleNamespace(
-        journal=journal, pipeline="invoices", run_id="r1", entity=ENTITIES["invoices"],
-        writer=SimpleNamespace(totals=lambda keys: {}),
+    run = SimpleNamespace(
+        pipeline="invoices", run_id="r1", entity=ENTITIES["invoices"],
         spec=SimpleNamespace(sage=SimpleNamespace(confirm_within=timedelta(hours=24))),
         pipeline_spec=SimpleNamespace(extract=SimpleNamespace(cursor=None),
                                       post=SimpleNamespace(enabled=True)))
-    result = report_task.fn(ctx, RunCounts(unposted=6))
+    writer = SimpleNamespace(totals=lambda keys: {})
+    result = report_task.fn(run, journal, writer, RunCounts(unposted=6))
     assert result.noun == "invoice" and result.counts.unposted == 6
     assert [(g.count, g.fix) for g in result.held] == [(4, FOX), (1, "add a USD rate")]
