@@ -32,8 +32,9 @@ import yaml
 from flows.progress import shown
 from flows.runner import run_in_turn
 from flows.spec import load_spec
-from flows.summary import print_quarantine, print_reconciliation, print_run_results, status_rows
-from flows.tables import print_waiting
+from flows.summary import status_rows
+from flows.terminal import (print_quarantine, print_reconciliation, print_run_results,
+                            print_waiting)
 from tasks.context import RunContext, cwsage_home
 from tasks.held import noun_for
 from tasks.report import reconcile_run

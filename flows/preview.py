@@ -173,6 +173,6 @@ def preview_file(spec_path: str, pipeline: str, source: Path, as_json: bool) -> 
     if as_json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     else:
-        from flows.preview_text import render
-        sys.stdout.write(render(report))
+        from flows.terminal import preview_text
+        sys.stdout.write(preview_text(report))
     return 1 if any(d["status"] == "blocked" for d in report["documents"]) else 0

@@ -1,10 +1,6 @@
-"""What the CLI prints: run outcomes (``tasks.run_result``), status, the quarantine — the
-terminal's renderer (its tables: ``flows.tables``).
-
-Every value that came from ConnectWise or the journal (keys, numbers, reasons, fixes, errors
-that quote them) is printed through ``terminal``, so no escape sequence or bidirectional
-override reaches the terminal. A run's summary names held documents by cause (``tasks.held``);
-``cwsage quarantine`` lists them one by one."""
+"""The CLI's commands that read runs and the journal: ``cwsage run`` (its outcomes printed by
+``flows.terminal``), ``cwsage status`` and ``cwsage quarantine``. Every value that came from
+ConnectWise or the journal is printed through ``terminal``."""
 
 from __future__ import annotations
 
@@ -13,22 +9,19 @@ import sys
 from dataclasses import asdict
 
 from flows.spec import load_spec
-from flows.tables import (emit, print_waiting, quarantine_table, reconciliation_table,
-                          status_table, when)
+from flows.tables import emit, quarantine_table, status_table, when
+from flows.terminal import print_run_results, print_waiting
 from tasks.confirm import waiting_documents
 from tasks.context import cwsage_home
 from tasks.entities import entity_for
-from tasks.held import Holding, describe, group_held, noun_for, plural
+from tasks.held import noun_for, plural
 from tasks.inert import terminal as t
 from tasks.journal_records import HeldDocument, JournalDocument
-from tasks.readiness import blocked_documents
-from tasks.reconcile import Reconciliation
-from tasks.run_result import DryRunResult, FailedRun, Outcome, RunResult
+from tasks.run_result import FailedRun, Outcome
 from tasks.sage50.money import money
 from tasks.state import open_journal
 
 EXIT_OK, EXIT_FAILED, EXIT_USER = 0, 1, 2
-CAUSES = 10     # causes of held documents (and explained differences) a run's summary names
 
 
 def run_command(spec_path: str, names: list[str], dry_run: bool) -> int:
@@ -54,122 +47,6 @@ def held_documents(spec_path: str,
                 for r in results if not isinstance(r, FailedRun)}
     finally:
         journal.close()
-
-
-def print_run_results(results: list[Outcome], out=sys.stdout, reconciliation: bool = True,
-                      held: dict[str, tuple[str, list]] | None = None) -> None:
-    """Each pipeline's run in one line, then what needs a person: what ``held`` holds of it
-    (``held_documents``), grouped by cause, and the reconciliation."""
-    for r in results:
-        if isinstance(r, FailedRun):
-            print(f"{r.pipeline}: FAILED — {t(r.error)}", file=out)
-        elif isinstance(r, DryRunResult):
-            print_readiness(r, out)
-        else:
-            print_run(r, out, held.get(r.pipeline) if held else None, reconciliation)
-
-
-def print_run(r: RunResult, out, held: tuple[str, list] | None, reconciliation: bool) -> None:
-    """A completed run: its line, what the Sage side said, what is held, the reconciliation."""
-    c = r.counts
-    print(run_line(r), file=out)
-    if c.confirmed or c.import_failed:
-        print(f"  confirmed by Sage since the last run: {c.confirmed}; refused by Sage's "
-              f"importer: {c.import_failed} (cwsage quarantine list)", file=out)
-    for what in c.unreadable:
-        print(f"  could not read from the Sage side yet: {t(what)} — read again on the next "
-              "run", file=out)
-    if c.strays:
-        print(f"  the importer's files name {plural(c.strays, 'record')} cwsage never handed "
-              "off: ignored (the run's log lists them)", file=out)
-    if held and held[1]:
-        print_quarantine(held[1], held[0], out, indent="  ")
-    if reconciliation:
-        print_reconciliation(r.reconciliation, out, shown=CAUSES)
-
-
-def run_line(r: RunResult) -> str:
-    """``invoices: 120 unposted in ConnectWise → 99 loaded, …; 1 batch posted (99 …)``"""
-    c = r.counts
-    if r.has_money:
-        source = f"{c.unposted} unposted in ConnectWise"
-        tail = (f"; {plural(len(c.batches), 'batch')} posted "
-                f"({plural(c.posted, 'document')})")
-        if c.priced:
-            tail += (f"; money gate: {c.priced} priced by Sage's rules, "
-                     f"{c.gate_held} held for money that differs from ConnectWise")
-    else:
-        source, tail = f"{plural(c.unposted, 'new or changed record')} in ConnectWise", ""
-    handed = (f"{c.handed_off} handed off to the Sage-side importer, "
-              if c.handed_off else "")
-    return (f"{r.pipeline}: {source} → {c.loaded} loaded, {handed}"
-            f"{c.already_present} already in Sage, {c.quarantined} quarantined, "
-            f"{c.rejected} rejected by Sage{tail}")
-
-
-def print_reconciliation(rec: Reconciliation, out=sys.stdout, title: str = "",
-                         shown: int | None = None) -> None:
-    """The totals by type and currency, then each difference; ``shown`` caps how many
-    explained differences are printed (unexplained ones are always all printed)."""
-    if not rec.groups and not rec.missing:
-        print(f"  reconciliation{title}: nothing loaded", file=out)
-        return
-    print(f"  reconciliation{title} (ConnectWise vs Sage):", file=out)
-    if rec.groups:
-        emit(reconciliation_table(rec.groups, out), out, indent=4)
-    for key in rec.missing:
-        print(f"    MISSING in Sage: {t(key)}", file=out)
-    explained = [d for d in rec.differences if d.explained]
-    hidden = explained[shown:] if shown is not None else []
-    for d in [d for d in rec.differences if d not in hidden]:
-        flag = "explained" if d.explained else "UNEXPLAINED"
-        print(f"    {t(d.document or d.key)} {t(d.what)}: CW {d.connectwise} vs Sage {d.sage} "
-              f"({flag}) — {t(d.explanation)}", file=out)
-        for line in d.lines:
-            print(f"        {t(line)}", file=out)
-    if hidden:
-        print(f"    … and {plural(len(hidden), 'more explained rounding difference')} of a "
-              "penny", file=out)
-    for key in rec.unreconciled:
-        print(f"    {t(key)}: in Sage with other money than was priced — held, never batched "
-              f"(cwsage quarantine show {t(key)})", file=out)
-    if rec.waiting:
-        print_waiting("  ", rec.waiting, out)
-    if rec.unfinished:
-        left = ", ".join(f"{n} {state}" for state, n in rec.unfinished.items())
-        print(f"    not finished: {left} — the next run settles them first "
-              f"(cwsage status)", file=out)
-    clean = not rec.differences and not rec.missing and not rec.unreconciled \
-        and not rec.unfinished and not rec.overdue
-    verdict = ("agrees to the penny" if clean else
-               "every difference explained" if rec.agrees else "DOES NOT AGREE")
-    print(f"    → {verdict}", file=out)
-
-
-def print_readiness(r: DryRunResult, out=sys.stdout) -> None:
-    """A dry run: what would be posted, what is blocked and why, and where the report is."""
-    print(f"{r.pipeline} (dry run): {r.counts.unposted} unposted in ConnectWise → {r.ready} "
-          f"ready, {r.warnings} with warnings, {r.blocked} blocked; nothing was written "
-          "to Sage and no batch was created", file=out)
-    docs = blocked_documents(r.rows)
-    print_quarantine(docs, "document", out, "  ", f"{len(docs)} blocked (the report lists "
-                     "each with its postings)")
-    print(f"  report: {r.report_html}\n          {r.report_csv}", file=out)
-
-
-def print_quarantine(docs: list[Holding], noun: str, out=sys.stdout, indent: str = "",
-                     heading: str | None = None) -> None:
-    """Documents held back, grouped by cause: each cause once, with how
-    many documents it holds, their numbers and the fix; the largest ``CAUSES`` causes."""
-    if not docs:
-        return
-    groups = group_held(docs)
-    heading = heading or f"{len(docs)} held back (cwsage quarantine list)"
-    print(f"{indent}{heading}:", file=out)
-    for group in groups[:CAUSES]:
-        print(f"{indent}  {t(describe(group, noun))}\n{indent}    fix: {t(group.fix)}", file=out)
-    if len(groups) > CAUSES:
-        print(f"{indent}  and {plural(len(groups) - CAUSES, 'more cause')}", file=out)
 
 
 def status_command(spec_path: str, as_json: bool) -> int:

@@ -22,8 +22,6 @@ from rich.table import Table
 from rich.text import Text
 
 from tasks.inert import terminal
-from tasks.confirm import Waiting, age_text
-from tasks.held import plural
 
 PLAIN_WIDTH = 120
 NARROW = 100             # a terminal narrower than this gets the quarantine's narrow layout
@@ -169,33 +167,3 @@ def reconciliation_table(groups: list[dict], out) -> Table:
         grid.add_row(cell(g["doc_type"]), cell(g["currency"]),
                      *(cell(g[name]) for name, _ in MONEY_COLUMNS))
     return grid
-
-
-def print_waiting(label: str, waiting: list[Waiting], out) -> None:
-    """Documents handed off and not yet confirmed by Sage: per file, how many, for how long,
-    the first few; then how they get confirmed."""
-    if not waiting:
-        return
-    files: dict[str, list[Waiting]] = {}
-    for w in waiting:
-        files.setdefault(w.file or "(file unknown)", []).append(w)
-    overdue = sum(1 for w in waiting if w.overdue)
-    print(f"{terminal(label)}: {plural(len(waiting), 'document')} waiting for Sage to confirm "
-          f"{'it' if len(waiting) == 1 else 'them'}"
-          + (f" — {overdue} OVERDUE" if overdue else ""), file=out)
-    grid = table(out, key("file", list(files), 56), number("documents"),
-                 number("waiting"), prose("first documents"), ("", {"no_wrap": True}))
-    for file, docs in files.items():
-        more = f" and {len(docs) - 5} more" if len(docs) > 5 else ""
-        grid.add_row(cell(file), cell(len(docs)), cell(age_text(max(d.age for d in docs))),
-                     cell(", ".join(terminal(d.number or d.key) for d in docs[:5]) + more),
-                     cell("OVERDUE" if any(d.overdue for d in docs) else " "))
-    emit(grid, out, indent=4)
-    print("    the importer's success file, or Sage read through ODBC, confirms them on the "
-          "next run; if you imported a file yourself: cwsage confirm "
-          f"{terminal(_file_name(next(iter(files))))}", file=out)
-
-
-def _file_name(file: str) -> str:
-    """What ``cwsage confirm`` takes for a waiting document's file (its ``sage_ref``)."""
-    return file.split(" ")[-1] if file and " " in file else file or "FILE"

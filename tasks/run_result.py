@@ -1,5 +1,6 @@
-"""A pipeline run's outcome: what the flow returns and every output renders (the terminal:
-``flows.summary``; the run-summary artifact: ``tasks.report``; alerts: ``flows.notify``).
+"""A pipeline run's outcome: what the flow returns and every output renders, one module each
+(the terminal: ``flows.terminal``; the run-summary artifact: ``tasks.run_markdown``; the
+readiness report's HTML and CSV: ``tasks.readiness``; alerts: ``flows.notify``).
 
 The flow counts what moved chunk by chunk (``RunTally``), then the report stage (or, in a dry
 run, the readiness stage) returns one frozen result: ``RunResult`` or ``DryRunResult``; a run

@@ -20,7 +20,7 @@ from flows import notify
 from tasks import inert
 from flows.cli import main
 from flows.spec import load_spec
-from flows.summary import print_run_results
+from flows.terminal import print_run_results
 from tasks.artifacts import table_rows
 from tasks.errors import FatalError
 from tasks.journal import DocRecord, Journal

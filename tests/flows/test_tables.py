@@ -9,8 +9,9 @@ import re
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from flows.summary import print_quarantine, print_reconciliation, print_run_results
-from flows.tables import (PLAIN_WIDTH, emit, print_waiting, quarantine_table,
+from flows.terminal import (print_quarantine, print_reconciliation, print_run_results,
+                            print_waiting)
+from flows.tables import (PLAIN_WIDTH, emit, quarantine_table,
                           reconciliation_table, status_table)
 from tasks.confirm import Waiting
 from tasks.held import Blocked
