@@ -12,7 +12,6 @@ replica, not the journal, not ConnectWise.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import tempfile
 from decimal import Decimal
@@ -27,7 +26,7 @@ from tasks.gate import MoneyCheck, changed_in_target, target_problems
 from tasks.sage50 import get_writer
 from tasks.sage50.money import ZERO, money
 from tasks.sage50.protocol import ALREADY_PRESENT, HELD, LOADED, REJECTED
-from tasks.sage50.replica import replica_unusable
+from tasks.sage50.replica import copy_replica, replica_unusable
 from tasks.sage50.rules import fixes
 from tasks.config.sage import throwaway_settings
 from tasks.transform import transform_export
@@ -49,12 +48,7 @@ def throwaway_replica(spec, pipeline_spec, folder: Path):
 def replica_copy(real: Path | None, settings, folder: Path):
     """A replica opened on a copy of ``real`` in ``folder`` (a fresh one when None). An error
     names ``real`` — the file a person restores or moves aside — not the copy."""
-    copy = folder / "sage50.db"
-    try:
-        if real is not None:
-            shutil.copyfile(real, copy)
-    except OSError as exc:
-        raise replica_unusable(real, exc) from exc
+    copy = copy_replica(real, folder / "sage50.db")
     try:
         return get_writer("sage50_replica", throwaway_settings(settings, copy), folder)
     except ConfigError as exc:                  # the copy is unusable: so is the real file

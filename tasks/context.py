@@ -158,9 +158,9 @@ class RunContext:
             name, settings = self.spec.writer_for(self.pipeline_spec)
             if self.dry_run:
                 from tasks.config.sage import replica_file, throwaway_settings
+                from tasks.sage50.replica import copy_replica
                 real = replica_file(settings, self.home) if name == "sage50_replica" else None
-                copy = self.home / "dry-runs" / self.pipeline / "sage50.db"
-                _sqlite_copy(real, copy) if real and real.exists() else copy.unlink(missing_ok=True)
+                copy = copy_replica(real, self.home / "dry-runs" / self.pipeline / "sage50.db")
                 name, settings = "sage50_replica", throwaway_settings(settings, copy)
             self._writer = get_writer(name, settings, self.home)
             if not self.dry_run:
@@ -204,23 +204,6 @@ class RunContext:
         if self._lock is not None:
             self._lock.release()
         self._client = self._writer = self._journal = self._lock = self._resolver = None
-
-
-def _sqlite_copy(source: Path, target: Path) -> Path:
-    """A consistent copy of an SQLite database (the backup API), replacing ``target``."""
-    import sqlite3
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in (target, target.with_name(target.name + "-wal"),
-                     target.with_name(target.name + "-shm")):
-        leftover.unlink(missing_ok=True)
-    if source.exists():
-        src, dst = sqlite3.connect(source), sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
-    return target
 
 
 def make_client(cfg) -> ConnectWiseClient:

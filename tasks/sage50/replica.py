@@ -51,6 +51,32 @@ def check_replica(path: Path) -> None:
         raise replica_unusable(path, exc) from exc
 
 
+def copy_replica(source: Path | None, target: Path) -> Path:
+    """``target`` made a consistent copy of the replica at ``source`` (SQLite's backup API, so
+    what its WAL holds is copied too), or removed when there is no ``source``: a dry run's or
+    a preview's Sage. Nothing is written to ``source``; a damaged one is named, with the ways
+    out."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (target, target.with_name(target.name + "-wal"),
+                     target.with_name(target.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    if source is None or not source.exists():
+        return target
+    try:
+        src = sqlite3.connect(f"{source.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            dst = sqlite3.connect(target)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    except (sqlite3.Error, OSError) as exc:
+        raise replica_unusable(source, exc) from exc
+    return target
+
+
 def replica_unusable(path: Path, exc: BaseException) -> CwsageError:
     """Why the replica at ``path`` cannot be opened, and the way out, in one line."""
     why, where = open_failure(exc), f"sage50_replica settings: path: {path}"
