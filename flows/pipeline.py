@@ -74,8 +74,8 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml",
         tally = RunTally(plan.count, len(plan.chunks), recovered, leftover, KnownCompanies())
 
         def prepare(number: int, ids: list):
-            """A chunk extracted, validated and transformed: the stages without side effects
-            beyond the journal's ``extracted``; on the pool when chunks are prepared ahead."""
+            """A chunk extracted, validated and transformed on the pool (futures): the stages
+            without side effects beyond the journal's ``extracted``."""
             chunk = extract.submit(run, client, journal, resolver, number, ids, tally.known)
             checked = validate.submit(run, resolver, chunk)
             return chunk, checked, transform.submit(run, resolver, chunk, checked)
@@ -85,29 +85,34 @@ def run_pipeline(pipeline: str, spec_path: str = "pipelines.yaml",
             tally.add(loaded, len(checked.quarantined), post(loaded.confirmed))
             progress.chunk_done(pipeline, len(chunk.keys), tally.counts.quarantined)
 
-        _in_order(plan.chunks, p.workers - 1, tally, prepare, load_and_post)
+        if p.workers == 1:          # each stage in turn, in the flow's own thread
+            for number, ids in enumerate(plan.chunks, 1):
+                chunk = extract(run, client, journal, resolver, number, ids, tally.known)
+                tally.extracted(chunk)
+                checked = validate(run, resolver, chunk)
+                load_and_post(chunk, checked, transform(run, resolver, chunk, checked))
+        else:
+            _ahead(plan.chunks, p.workers - 1, tally, prepare, load_and_post)
         if dry_run:
             return readiness_task(run, journal, writer, tally.counts)
         return report_task(run, journal, writer, tally.counts, tally.cursor)
 
 
-def _in_order(chunks: list, ahead: int, tally: RunTally, prepare, load_and_post) -> None:
-    """Prepare up to ``ahead`` chunks (none with ``workers: 1``) on the pool while the current
-    one loads and posts, in chunk order. A failure stops the run after the chunks in flight
-    settle (they only extract, check and transform — nothing reaches Sage or ConnectWise's
-    batches from the pool). Each extract reads the company records known when it was
-    submitted; only this thread updates them."""
+def _ahead(chunks: list, ahead: int, tally: RunTally, prepare, load_and_post) -> None:
+    """Prepare up to ``ahead`` chunks on the pool while the current one loads and posts, in
+    chunk order. A failure stops the run after the chunks in flight settle (they only extract,
+    check and transform — nothing reaches Sage or ConnectWise's batches from the pool). Each
+    extract reads the company records known when it was submitted; only this thread updates
+    them."""
     todo = deque(enumerate(chunks, 1))
-    flight: deque = deque()
+    flight: deque = deque(prepare(*todo.popleft()) for _ in range(min(ahead, len(todo))))
     try:
-        while todo or flight:
-            while todo and len(flight) < max(ahead, 1):
-                flight.append(prepare(*todo.popleft()))
+        while flight:
             chunk, checked, sage = flight.popleft()
             chunk = chunk.result()                # the first failure is the one reported
             tally.extracted(chunk)
             checked, sage = checked.result(), sage.result()
-            if ahead and todo:
+            if todo:
                 flight.append(prepare(*todo.popleft()))
             load_and_post(chunk, checked, sage)
     finally:
