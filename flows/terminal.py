@@ -60,15 +60,18 @@ def print_run(r: RunResult, out, held: tuple[str, list] | None, reconciliation: 
 def run_line(r: RunResult) -> str:
     """``invoices: 120 unposted in ConnectWise → 99 loaded, …; 1 batch posted (99 …)``"""
     c = r.counts
-    if r.has_money:
+    if not r.has_money:
+        source, tail = f"{plural(c.unposted, 'new or changed record')} in ConnectWise", ""
+    elif r.post_back:
         source = f"{c.unposted} unposted in ConnectWise"
         tail = (f"; {plural(len(c.batches), 'batch')} posted "
                 f"({plural(c.posted, 'document')})")
-        if c.priced:
-            tail += (f"; money gate: {c.priced} priced by Sage's rules, "
-                     f"{c.gate_held} held for money that differs from ConnectWise")
-    else:
-        source, tail = f"{plural(c.unposted, 'new or changed record')} in ConnectWise", ""
+    else:                               # a kind never batched back: ConnectWise only lists them
+        source = f"{plural(c.unposted, r.noun)} listed by ConnectWise"
+        tail = "; never batched back in ConnectWise (post_back: false)"
+    if r.has_money and c.priced:
+        tail += (f"; money gate: {c.priced} priced by Sage's rules, "
+                 f"{c.gate_held} held for money that differs from ConnectWise")
     handed = (f"{c.handed_off} handed off to the Sage-side importer, "
               if c.handed_off else "")
     return (f"{r.pipeline}: {source} → {c.loaded} loaded, {handed}"

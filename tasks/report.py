@@ -90,4 +90,4 @@ def report_task(run, journal, writer, moved: RunCounts, cursor: str | None = Non
     if not rec.agrees:
         log.error("[%s] report: reconciliation has unexplained differences", run.pipeline)
     return RunResult(run.pipeline, run.run_id, moved, counts, run.entity.has_money, rec,
-                     tuple(held), noun_for(run.entity))
+                     tuple(held), noun_for(run.entity), run.entity.post_back)

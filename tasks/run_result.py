@@ -105,6 +105,7 @@ class RunResult:
     reconciliation: Reconciliation
     held: tuple[HeldGroup, ...]
     noun: str                   # what one document is called: invoice, expense bill, …
+    post_back: bool = True      # batched back to ConnectWise once in Sage (not every kind is)
 
     @property
     def ok(self) -> bool:

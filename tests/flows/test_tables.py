@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from flows.terminal import (print_quarantine, print_reconciliation, print_run_results,
-                            print_waiting)
+                            print_waiting, run_line)
 from flows.tables import (PLAIN_WIDTH, emit, quarantine_table,
                           reconciliation_table, status_table)
 from tasks.confirm import Waiting
@@ -190,6 +190,16 @@ def test_run_summary_says_one_batch_two_batches_and_groups_what_is_held():
         assert "name 1 record cwsage never handed off" in text
         assert "  1 held back (cwsage quarantine list):\n    no tax code — 1 invoice: 101\n" \
                "      fix: map it\n" in text
+
+
+def test_a_kind_never_batched_back_is_not_called_unposted():
+    kept = RunResult("agreements", "r1", RunCounts(unposted=6, loaded=4, quarantined=2), {},
+                     True, Reconciliation([], [], []), (), "record", post_back=False)
+    line = run_line(kept)
+    assert line.startswith("agreements: 6 records listed by ConnectWise → 4 loaded")
+    assert line.endswith("; never batched back in ConnectWise (post_back: false)")
+    assert "unposted" not in line and "batch posted" not in line
+    assert "3 unposted in ConnectWise" in run_line(result([1]))
 
 
 def test_dry_run_groups_blocked_documents_by_cause():
