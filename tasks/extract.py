@@ -15,14 +15,13 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 
 from tasks.caching import extract_key, plan_key
-from tasks.chunks import ChunkRef, atomic_write, companies_path, remember
+from tasks.chunks import ChunkRef, atomic_write, chunk_export, companies_path, remember
 from tasks.config.stages import ExtractConfig
 from tasks.connectwise import ConnectWiseClient
 from tasks.entities import ALL_FLAGS, AccountingEntity, Entity
@@ -208,11 +207,11 @@ class KnownCompanies(Mapping):
         return len(self._records)
 
     def with_chunk(self, chunk: ChunkRef) -> "KnownCompanies":
-        """This snapshot and the company records fetched with ``chunk`` (spilled beside it)."""
-        path = companies_path(chunk.path)
-        if not chunk.companies or not path.exists():
+        """This snapshot and the company records fetched with ``chunk`` (from the parsed
+        chunk its extract left in ``chunk_export``'s cache; read from disk only if gone)."""
+        if not chunk.companies:
             return self
-        found = json.loads(path.read_bytes(), parse_float=Decimal)
+        found = chunk_export(chunk.path).get("companies") or []
         return KnownCompanies({**self._records, **{int(c["id"]): c for c in found}})
 
 

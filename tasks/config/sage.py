@@ -69,6 +69,14 @@ def tax_rates(value: Any) -> dict[int, Decimal]:
     return out
 
 
+def _read(reader, value: Any):
+    """A setting read by ``reader``; its refusal says what was given and what is expected."""
+    try:
+        return reader(value or {})
+    except ValueError as exc:
+        raise ValueError(f"got {value!r} — expected {exc}") from None
+
+
 class _WriterSettings(_Frozen):
     lock_date: date | None = None               # refuse documents dated on or before it
     currency_rates: dict[str, Decimal] = {}
@@ -76,10 +84,7 @@ class _WriterSettings(_Frozen):
     @field_validator("currency_rates", mode="before")
     @classmethod
     def _rates(cls, value: Any) -> dict[str, Decimal]:
-        try:
-            return currency_rates(value or {})
-        except ValueError as exc:
-            raise ValueError(f"got {value!r} — expected {exc}") from None
+        return _read(currency_rates, value)
 
     def resolved(self, base: Path) -> "_WriterSettings":
         """This block with every relative path made absolute against ``base`` (the spec's
@@ -102,10 +107,7 @@ class _FileWriterSettings(_WriterSettings):
     @field_validator("tax_rates", mode="before")
     @classmethod
     def _tax(cls, value: Any) -> dict[int, Decimal]:
-        try:
-            return tax_rates(value or {})
-        except ValueError as exc:
-            raise ValueError(f"got {value!r} — expected {exc}") from None
+        return _read(tax_rates, value)
 
 
 class OutboxSettings(_FileWriterSettings):

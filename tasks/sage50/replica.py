@@ -181,18 +181,6 @@ class ReplicaWriter:
         with self._lock:
             return rd.audit_balances(self._live().cursor())
 
-    def copy_to(self, path: str | Path) -> Path:
-        """A consistent copy of the replica (SQLite backup API), e.g. to dry-run a load on."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            target = sqlite3.connect(path)
-            try:
-                self._live().backup(target)
-            finally:
-                target.close()
-        return path
-
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

@@ -188,7 +188,7 @@ def test_quarantine_since_is_the_start_of_the_current_hold(home, capsys):
 @pytest.mark.slow
 def test_run_summary_groups_held_documents_by_cause(prefect_harness, sandbox, spec, home,
                                                     capsys):
-    assert main(["--spec", str(spec), "run", "invoices"]) in (0, 1)
+    assert main(["--spec", str(spec), "run", "invoices"]) == 0      # held documents: still green
     captured = capsys.readouterr()
     out = captured.out
     held = re.search(r"^  (\d+) held back \(cwsage quarantine list\):$", out, re.M)

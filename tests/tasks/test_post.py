@@ -10,7 +10,6 @@ from decimal import Decimal as D
 
 import pytest
 
-from sandbox.server import SandboxServer
 from sandbox.testing import SandboxClient, invoice_gl_ids
 from tasks.errors import ConfigError, CwsageError, RetriableError
 from tasks.config.stages import PostConfig
@@ -19,27 +18,11 @@ from tasks.extract import doc_records
 from tasks.journal import DocRecord
 from tasks.post import batch_identifier, money_disagreement, post_loaded
 from tasks.sage50.protocol import DocumentTotals, LineTotals
-from tests.flows.helpers import point_env_at
 from tests.tasks.sage50.conftest import company, customer, invoice, item
 from tests.tasks.test_load import run_context
 
 BATCHES = "/finance/accounting/batches"
 UNPOSTED = "/finance/accounting/unpostedinvoices/count"
-
-
-def start_sandbox(monkeypatch, faults=None) -> SandboxServer:
-    server = SandboxServer(port=0, invoices=4, expenses=1, procurement=1, broken_share=0,
-                           faults=faults)
-    server.start()
-    point_env_at(monkeypatch, server)
-    return server
-
-
-@pytest.fixture
-def sandbox(monkeypatch):
-    server = start_sandbox(monkeypatch)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -121,10 +104,10 @@ def test_documents_without_gl_ids_are_never_sent_as_an_empty_batch(ctx, cw):
     assert batches(cw) == [] and states(ctx) == {"CW-INV-5001": "loaded"}
 
 
-def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path):
-    server = start_sandbox(monkeypatch, faults="lose@POST:batches:1")
+def test_a_lost_answer_is_settled_by_looking_the_batch_up(sandboxes, tmp_path):
+    server = sandboxes(faults="lose@POST:batches:1")
+    cw, ctx = SandboxClient(server), run_context(tmp_path)
     try:
-        cw, ctx = SandboxClient(server), run_context(tmp_path)
         docs = loaded(ctx, cw, 5001)
         with pytest.raises(RetriableError):
             post(ctx, frozenset(docs))
@@ -132,9 +115,8 @@ def test_a_lost_answer_is_settled_by_looking_the_batch_up(monkeypatch, tmp_path)
         assert states(ctx) == {"CW-INV-5001": "posted"}
         assert ctx.journal.batch(batch["batchIdentifier"]).cw_batch_id == batch["id"]
         assert post(ctx) is None and len(batches(cw)) == 1
-        ctx.close()
     finally:
-        server.stop()
+        ctx.close()
 
 
 def test_a_document_loaded_earlier_and_missing_from_the_target_is_loaded_again(ctx, cw):

@@ -20,17 +20,10 @@ from tasks.sage50.sage_import import import_outbox
 from tests.flows.helpers import with_writer
 from tests.tasks.sage50.conftest import company, customer, invoice
 from tests.tasks.test_load import ROOT, run_context
-from tests.tasks.test_post import loaded, start_sandbox
+from tests.tasks.test_post import loaded
 
 NOTHING = {"open_batches": 0, "loading_found": 0, "loading_absent": 0, "confirmed": 0,
            "import_failed": 0, "import_differs": 0, "strays": [], "unreadable": []}
-
-
-@pytest.fixture
-def sandbox(monkeypatch):
-    server = start_sandbox(monkeypatch)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

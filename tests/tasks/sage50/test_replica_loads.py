@@ -6,6 +6,7 @@ import pytest
 
 from tasks.errors import ConfigError, LoadError
 from tasks.sage50 import replica_ledger
+from tasks.sage50.replica import copy_replica
 from tests.writer_settings import make_writer
 
 
@@ -92,9 +93,9 @@ def test_reopening_keeps_data_and_schema_version(tmp_path, sx):
         conn.close()
 
 
-def test_copy_to_makes_a_consistent_copy_for_dry_runs(replica, sx, tmp_path):
-    replica.load(sx.company(invoices=[sx.invoice()]), source="t")
-    copy = replica.copy_to(tmp_path / "dry" / "copy.db")
+def test_copy_replica_makes_a_consistent_copy_for_dry_runs(replica, sx, tmp_path):
+    replica.load(sx.company(invoices=[sx.invoice()]), source="t")      # held in the WAL
+    copy = copy_replica(replica.path, tmp_path / "dry" / "copy.db")
     with make_writer("sage50_replica", {"path": str(copy)}, tmp_path) as dry:
         dry.load(sx.company(invoices=[sx.invoice("CW-INV-9")]), source="dry run")
         assert dry.present(["CW-INV-5120", "CW-INV-9"]) == {"CW-INV-5120", "CW-INV-9"}
